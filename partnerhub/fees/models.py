@@ -1,0 +1,155 @@
+"""Fee schedules, sale items and recalculation jobs (SPEC §6, §11)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class FeeSchedule(models.Model):
+    """A set of fee entries. Resellers, plans and companies each own one.
+
+    One shape for all three owners means one fee rule and one recalculation
+    statement, whichever schedule a company's fees resolve to.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"schedule {self.pk}"
+
+
+class FeeScheduleEntry(models.Model):
+    schedule = models.ForeignKey(FeeSchedule, on_delete=models.CASCADE, related_name="entries")
+    currency = models.ForeignKey(
+        "catalog.Currency",
+        to_field="code",
+        db_column="currency",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    fee_type = models.ForeignKey(
+        "catalog.FeeType",
+        to_field="key",
+        db_column="fee_type",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    percent_bps = models.PositiveIntegerField()  # basis points of the price
+    fixed_minor = models.BigIntegerField(default=0)  # minor units, added after the percentage
+    min_minor = models.BigIntegerField(null=True, blank=True)  # minor units; clamp floor
+    max_minor = models.BigIntegerField(null=True, blank=True)  # minor units; clamp ceiling
+    # Per currency, kept equal on every entry of the currency by the services:
+    # reseller and gateway fee are presented as one combined charge.
+    blended = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["currency_id", "fee_type_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["schedule", "currency", "fee_type"], name="fee_entry_unique_per_schedule"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_minor__isnull=True)
+                | Q(max_minor__isnull=True)
+                | Q(min_minor__lte=models.F("max_minor")),
+                name="fee_entry_min_le_max",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency_id}/{self.fee_type_id}: {self.percent_bps} bps + {self.fixed_minor}"
+
+
+class SaleItem(models.Model):
+    """Something a company sells. Fees are computed from its effective schedule and stored.
+
+    The fee columns carry no index on purpose: recalculation rewrites them, and
+    on PostgreSQL an unindexed column plus free page space (fillfactor, see the
+    migration) makes that rewrite a HOT update.
+    """
+
+    company = models.ForeignKey(
+        "companies.Company", on_delete=models.CASCADE, related_name="sale_items"
+    )
+    external_ref = models.CharField(max_length=120, blank=True, default="")
+    name = models.CharField(max_length=200)
+    currency = models.ForeignKey(
+        "catalog.Currency",
+        to_field="code",
+        db_column="currency",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    fee_type = models.ForeignKey(
+        "catalog.FeeType",
+        to_field="key",
+        db_column="fee_type",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    price_minor = models.BigIntegerField()  # minor units
+    reseller_fee_minor = models.BigIntegerField(default=0)  # minor units
+    gateway_fee_minor = models.BigIntegerField(default=0)  # minor units
+    blended = models.BooleanField(default=False)
+    fee_revision = models.PositiveIntegerField(default=0)
+    fees_updated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RecalcJob(models.Model):
+    """Our own record of a fee recalculation: what it covers and how far it got.
+
+    The worker advances `cursor_company_id` and the done counters in the same
+    transaction as each chunk's UPDATE, so a killed worker leaves an exact
+    resume point and nothing is counted twice.
+    """
+
+    class Kind(models.TextChoices):
+        FEE_RECALCULATION = "fee_recalculation", "Fee recalculation"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.FEE_RECALCULATION)
+    reseller = models.ForeignKey(
+        "resellers.Reseller", on_delete=models.CASCADE, related_name="recalc_jobs"
+    )
+    # Scope: every company on `plan` that uses plan fees, or exactly `company_ids`.
+    plan = models.ForeignKey(
+        "plans.Plan", null=True, blank=True, on_delete=models.SET_NULL, related_name="recalc_jobs"
+    )
+    company_ids = models.JSONField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    companies_total = models.PositiveIntegerField(default=0)
+    companies_done = models.PositiveIntegerField(default=0)
+    items_total = models.BigIntegerField(default=0)
+    items_done = models.BigIntegerField(default=0)
+    cursor_company_id = models.BigIntegerField(default=0)
+    worker_id = models.CharField(max_length=64, blank=True, default="")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="recalc_status_heartbeat")]
+
+    def __str__(self) -> str:
+        return f"job {self.pk} ({self.status})"

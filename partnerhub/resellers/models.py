@@ -1,0 +1,35 @@
+"""Resellers (partners): enabled features, fee schedule, default registration plan (SPEC §3)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from partnerhub.catalog.models import PLANS_FEATURE_KEY
+
+
+class Reseller(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=64, unique=True)
+    # Funnelling: the hard ceiling on what any plan or company of this reseller gets.
+    features = models.ManyToManyField("catalog.Feature", blank=True, related_name="resellers")
+    # Used by companies on no plan that have no schedule of their own.
+    fee_schedule = models.OneToOneField(
+        "fees.FeeSchedule", on_delete=models.PROTECT, related_name="reseller"
+    )
+    default_registration_plan = models.ForeignKey(
+        "plans.Plan", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def feature_keys(self) -> set[str]:
+        return {f.key for f in self.features.all()}
+
+    def has_plans_feature(self) -> bool:
+        return PLANS_FEATURE_KEY in self.feature_keys()

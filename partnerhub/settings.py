@@ -1,0 +1,173 @@
+"""Django settings for Partnerhub, read from the environment (see .env.example)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from partnerhub.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(env_str("PARTNERHUB_DATA_DIR", "./data") or "./data").resolve()
+
+DEBUG = env_bool("DEBUG", False)
+# Production mode is the default; PARTNERHUB_DEV=1 (set by `partnerhub demo` and
+# the test suite) allows the insecure development key.
+DEV_MODE = env_bool("PARTNERHUB_DEV", False) or "pytest" in sys.modules
+_secret = env_str("DJANGO_SECRET_KEY")
+if not DEV_MODE:
+    if not _secret:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production mode")
+    if DEBUG:
+        raise ImproperlyConfigured("DEBUG must be off in production mode (set PARTNERHUB_DEV=1)")
+SECRET_KEY = _secret or "partnerhub-insecure-development-key-do-not-use-in-production"
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks_db",
+    "partnerhub.accounts",
+    "partnerhub.catalog",
+    "partnerhub.resellers",
+    "partnerhub.plans",
+    "partnerhub.companies",
+    "partnerhub.fees",
+    "partnerhub.audit",
+    "partnerhub.registration",
+    "partnerhub.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "partnerhub.urls"
+WSGI_APPLICATION = "partnerhub.wsgi.application"
+ASGI_APPLICATION = "partnerhub.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "partnerhub.web.context.navigation",
+            ],
+        },
+    }
+]
+
+
+def _database() -> dict[str, Any]:
+    url = env_str("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'partnerhub.sqlite3'}"
+    if url.startswith("postgresql://"):
+        url = "postgres://" + url.removeprefix("postgresql://")
+    try:
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+    except Exception as exc:  # dj_database_url raises several kinds
+        raise ImproperlyConfigured(f"DATABASE_URL is not a usable URL: {exc}") from exc
+    engine = config["ENGINE"]
+    if engine.endswith("sqlite3"):
+        if config["NAME"] not in ("", ":memory:"):
+            Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] = {
+            # WAL lets the web process read while the worker writes; IMMEDIATE
+            # transactions take the write lock up front so two writers queue on
+            # the busy timeout instead of failing with "database is locked".
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        }
+    elif engine.endswith("postgresql"):
+        config["ENGINE"] = "django.db.backends.postgresql"
+        test_name = env_str("PARTNERHUB_TEST_DB_NAME")
+        if test_name:
+            config["TEST"] = {"NAME": test_name}
+    else:
+        raise ImproperlyConfigured("DATABASE_URL must be sqlite:///… or postgres://…")
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+
+def _cache() -> dict[str, Any]:
+    url = env_str("CACHE_URL") or "locmem://"
+    if url.startswith("redis://") or url.startswith("rediss://"):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if url.startswith("locmem://"):
+        return {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "partnerhub",
+        }
+    if url.startswith("dummy://"):
+        return {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    raise ImproperlyConfigured("CACHE_URL must be locmem://, dummy:// or redis://host:port/db")
+
+
+CACHES = {"default": _cache()}
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+if not DEV_MODE:
+    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+    CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+
+# Self-service registration: attempts per client address per window.
+REGISTRATION_RATE_LIMIT = env_int("REGISTRATION_RATE_LIMIT", 10)
+REGISTRATION_RATE_WINDOW_SECONDS = env_int("REGISTRATION_RATE_WINDOW_SECONDS", 60)
+# Recalculation jobs: companies per chunk (one UPDATE, one transaction each).
+RECALC_CHUNK_COMPANIES = env_int("RECALC_CHUNK_COMPANIES", 100)
+# A running job whose heartbeat is older than this is taken over by another worker.
+RECALC_STALE_SECONDS = env_int("RECALC_STALE_SECONDS", 60)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
