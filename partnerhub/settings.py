@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "partnerhub.audit",
     "partnerhub.registration",
     "partnerhub.web",
+    "partnerhub.ops",
 ]
 
 MIDDLEWARE = [
@@ -100,6 +101,9 @@ def _database() -> dict[str, Any]:
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
         }
+        test_file = env_str("PARTNERHUB_TEST_DB_NAME")
+        if test_file:  # a file test database, so subprocesses (workers) can open it
+            config["TEST"] = {"NAME": str(DATA_DIR / f"{test_file}.sqlite3")}
     elif engine.endswith("postgresql"):
         config["ENGINE"] = "django.db.backends.postgresql"
         test_name = env_str("PARTNERHUB_TEST_DB_NAME")
