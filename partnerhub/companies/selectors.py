@@ -1,0 +1,180 @@
+"""Reading companies, and resolving what a company gets (SPEC §5), tenant-scoped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from partnerhub.catalog.models import Feature, Limit
+from partnerhub.companies.models import Company
+from partnerhub.core.actor import Actor, Role
+from partnerhub.core.errors import NotFound
+from partnerhub.fees.schedules import ScheduleSnapshot, schedule_snapshot, snapshot_from_entries
+
+
+def _scope(actor: Actor) -> Q:
+    if actor.is_platform:
+        return Q()
+    if actor.role == Role.COMPANY:
+        return Q(pk=actor.company_id)
+    if actor.is_reseller_member:
+        return Q(reseller_id=actor.reseller_id)
+    return Q(pk__in=[])
+
+
+def company_get_for_actor(actor: Actor, company_id: int) -> Company:
+    """The company, or NotFound — also for another tenant's company (no existence leak)."""
+    company = (
+        Company.objects.select_related("reseller", "plan").filter(_scope(actor), pk=company_id)
+    ).first()
+    if company is None:
+        raise NotFound("Company not found.")
+    return company
+
+
+def company_list_for_actor(
+    actor: Actor,
+    *,
+    reseller_id: int | None = None,
+    search: str | None = None,
+    plan_id: int | None = None,
+    custom: bool | None = None,
+) -> QuerySet[Company]:
+    qs = Company.objects.filter(_scope(actor)).select_related("plan")
+    if reseller_id is not None:
+        qs = qs.filter(reseller_id=reseller_id)
+    if search:
+        qs = qs.filter(Q(name__icontains=search) | Q(contact_email__icontains=search))
+    if plan_id is not None:
+        qs = qs.filter(plan_id=plan_id)
+    if custom is not None:
+        qs = qs.filter(plan__isnull=custom)
+    return qs.prefetch_related(
+        Prefetch("direct_features", queryset=Feature.objects.only("id", "key")),
+        Prefetch("excluded_features", queryset=Feature.objects.only("id", "key")),
+        "fee_schedule__entries",
+    ).order_by("name", "id")
+
+
+def company_deviates_from_plan(company: Company) -> bool:
+    return company.plan_id is not None and bool(_keys(company.excluded_features.all()))
+
+
+def _keys(features: Any) -> set[str]:
+    return {f.key for f in features}
+
+
+def company_own_fees(company: Company) -> ScheduleSnapshot:
+    return snapshot_from_entries(company.fee_schedule.entries.all())
+
+
+def company_serialize(company: Company) -> dict[str, Any]:
+    """The SPEC §12 company shape. Prefetch as company_list_for_actor does to avoid N+1."""
+    own = company_own_fees(company) if company.has_own_fees else None
+    return {
+        "id": company.pk,
+        "reseller_id": company.reseller_id,
+        "name": company.name,
+        "contact_email": company.contact_email,
+        "plan_id": company.plan_id,
+        "plan_name": company.plan.name if company.plan_id else None,  # type: ignore[union-attr]
+        "use_plan_fees": company.use_plan_fees,
+        "deviates_from_plan": company_deviates_from_plan(company),
+        "direct_features": sorted(_keys(company.direct_features.all())),
+        "excluded_features": sorted(_keys(company.excluded_features.all())),
+        "limit_overrides": dict(company.limit_overrides),
+        "own_limits": dict(company.own_limits),
+        "has_own_fees": company.has_own_fees,
+        "fees": own.entries_as_dicts() if own else [],
+        "blended": own.blended_dict() if own else {},
+        "created_at": company.created_at,
+    }
+
+
+@dataclass
+class Entitlements:
+    company_id: int
+    plan: dict[str, Any] | None
+    features: list[dict[str, str]]  # [{"key", "source": "plan" | "direct"}]
+    limits: dict[str, dict[str, Any]]  # key -> {"value", "period", "source"}
+    fee_source: str  # "plan" | "company" | "reseller"
+    fees: ScheduleSnapshot = field(repr=False)
+
+    def feature_keys(self) -> set[str]:
+        return {f["key"] for f in self.features}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "company_id": self.company_id,
+            "plan": self.plan,
+            "features": self.features,
+            "limits": self.limits,
+            "fees": {
+                "source": self.fee_source,
+                "schedule": self.fees.entries_as_dicts(),
+                "blended": self.fees.blended_dict(),
+            },
+        }
+
+
+def resolve_entitlements(company: Company) -> Entitlements:
+    """The effective configuration, computed now from plan, company and reseller.
+
+    features = ((plan - exclusions) | direct) & reseller enabled: the reseller is
+    a hard ceiling, so a feature the platform takes off it is gone at once.
+    """
+    reseller_keys = _keys(company.reseller.features.all())
+    plan = company.plan
+    plan_keys = _keys(plan.features.all()) if plan else set()
+    excluded = _keys(company.excluded_features.all()) if plan else set()
+    direct = _keys(company.direct_features.all())
+    from_plan = (plan_keys - excluded) & reseller_keys
+    features = [{"key": k, "source": "plan"} for k in sorted(from_plan)]
+    features += [
+        {"key": k, "source": "direct"} for k in sorted((direct & reseller_keys) - from_plan)
+    ]
+    features.sort(key=lambda f: f["key"])
+    return Entitlements(
+        company_id=company.pk,
+        plan=(
+            {"id": plan.pk, "name": plan.name, "display_name": plan.display_name} if plan else None
+        ),
+        features=features,
+        limits=resolve_limits(company),
+        fee_source=fee_source(company),
+        fees=schedule_snapshot(company.effective_fee_schedule_id()),
+    )
+
+
+def resolve_limits(company: Company) -> dict[str, dict[str, Any]]:
+    """Override if set, else the plan's value, else the company's own; unset means unlimited."""
+    plan_limits = company.plan.limits if company.plan_id else {}  # type: ignore[union-attr]
+    resolved: dict[str, dict[str, Any]] = {}
+    for limit in Limit.objects.all():
+        for source, values in (
+            ("override", company.limit_overrides),
+            ("plan", plan_limits),
+            ("company", company.own_limits),
+        ):
+            if limit.key in values:
+                resolved[limit.key] = {
+                    "value": values[limit.key],
+                    "period": limit.period,
+                    "source": source,
+                }
+                break
+        else:
+            resolved[limit.key] = {"value": None, "period": limit.period, "source": "unset"}
+    return resolved
+
+
+def fee_source(company: Company) -> str:
+    if company.plan_id is not None and company.use_plan_fees:
+        return "plan"
+    return "company" if company.has_own_fees else "reseller"
+
+
+def company_entitlements(actor: Actor, company_id: int) -> Entitlements:
+    return resolve_entitlements(company_get_for_actor(actor, company_id))

@@ -1,0 +1,555 @@
+"""Writes on plans: the whole lifecycle of SPEC §4, propagation of SPEC §5, fee apply modes."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from partnerhub.audit.services import audit_record
+from partnerhub.catalog.models import Currency, Feature, Limit
+from partnerhub.companies.models import Company
+from partnerhub.companies.services import company_detach_from_plan
+from partnerhub.core.actor import Actor
+from partnerhub.core.errors import Conflict, NotFound, ValidationFailed
+from partnerhub.core.validation import (
+    clean_bool,
+    clean_int,
+    clean_keys,
+    clean_limits,
+    clean_str,
+    reject_unknown,
+)
+from partnerhub.fees.jobs import recalculation_enqueue
+from partnerhub.fees.models import RecalcJob
+from partnerhub.fees.schedules import (
+    EMPTY_SCHEDULE,
+    ScheduleSnapshot,
+    blended_changed_currencies,
+    fee_schedule_create,
+    fee_schedule_replace,
+    parse_fee_entries,
+    snapshot_from_entries,
+)
+from partnerhub.plans.models import BILLING_CYCLE_ORDER, Plan, PlanPrice, PlanType
+from partnerhub.plans.selectors import plan_get_for_actor, require_plans_feature
+from partnerhub.resellers.models import Reseller
+
+PLAN_FIELDS = (
+    "plan_type",
+    "name",
+    "display_name",
+    "description",
+    "enabled",
+    "visible",
+    "billing_cycles",
+    "prices",
+    "gst_enabled",
+    "revenue_share_bps",
+    "limits",
+    "features",
+    "fees",
+    "blended",
+)
+FEE_APPLY_MODES = ("all", "new")
+PriceKey = tuple[str, str]  # (currency, billing cycle)
+
+
+@dataclass
+class PlanDraft:
+    """A plan's whole editable state, cleaned: what plan_create and plan_update save."""
+
+    plan_type: str
+    name: str
+    display_name: str
+    description: str = ""
+    enabled: bool = True
+    visible: bool = True
+    billing_cycles: list[str] = field(default_factory=list)
+    prices: dict[PriceKey, int] = field(default_factory=dict)  # minor units
+    gst_enabled: bool = False
+    revenue_share_bps: int | None = None
+    limits: dict[str, int | None] = field(default_factory=dict)
+    features: list[str] = field(default_factory=list)
+    fees: ScheduleSnapshot = EMPTY_SCHEDULE
+
+    def as_audit(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["prices"] = [
+            {"currency": c, "billing_cycle": b, "amount_minor": a}
+            for (c, b), a in sorted(self.prices.items())
+        ]
+        data.update(self.fees.as_audit())
+        return data
+
+
+@dataclass
+class PlanPreview:
+    removed_features: list[str]
+    added_features: list[str]
+    affected_companies: list[dict[str, Any]]
+    fees_changed: bool
+    blended_changed: bool
+    recalculation: str  # "none" | "ask" | "forced"
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class PlanUpdateResult:
+    plan: Plan
+    job: RecalcJob | None
+    preview: PlanPreview
+
+
+def _draft_from_plan(plan: Plan, reseller_keys: set[str]) -> PlanDraft:
+    """The stored plan as a draft. Features the reseller no longer has are left out,
+    so saving the plan drops them (and the preview lists them as removed)."""
+    return PlanDraft(
+        plan_type=plan.plan_type,
+        name=plan.name,
+        display_name=plan.display_name,
+        description=plan.description,
+        enabled=plan.enabled,
+        visible=plan.visible,
+        billing_cycles=list(plan.billing_cycles),
+        prices={(p.currency_id, p.billing_cycle): p.amount_minor for p in plan.prices.all()},
+        gst_enabled=plan.gst_enabled,
+        revenue_share_bps=plan.revenue_share_bps,
+        limits=dict(plan.limits),
+        features=sorted({f.key for f in plan.features.all()} & reseller_keys),
+        fees=snapshot_from_entries(plan.fee_schedule.entries.all()),
+    )
+
+
+def _clean_cycles(raw: Any) -> list[str]:
+    if not isinstance(raw, list) or not raw:
+        raise ValidationFailed.field(
+            "billing_cycles", "choose one or more of " + ", ".join(BILLING_CYCLE_ORDER)
+        )
+    unknown = [c for c in raw if c not in BILLING_CYCLE_ORDER]
+    if unknown:
+        raise ValidationFailed.field("billing_cycles", f"unknown billing cycle {unknown[0]!r}")
+    return [c for c in BILLING_CYCLE_ORDER if c in raw]
+
+
+def _clean_prices(raw: Any) -> dict[PriceKey, int]:
+    if not isinstance(raw, list):
+        raise ValidationFailed.field("prices", "must be a list of prices")
+    currencies = set(Currency.objects.values_list("code", flat=True))
+    prices: dict[PriceKey, int] = {}
+    for i, item in enumerate(raw):
+        where = f"prices[{i}]"
+        if not isinstance(item, Mapping):
+            raise ValidationFailed.field(where, "must be an object")
+        reject_unknown(item, ("currency", "billing_cycle", "amount_minor"))
+        currency = str(item.get("currency") or "").upper()
+        if currency not in currencies:
+            raise ValidationFailed.field(where, f"unknown currency {currency!r}")
+        cycle = item.get("billing_cycle")
+        if cycle not in BILLING_CYCLE_ORDER:
+            raise ValidationFailed.field(where, f"unknown billing cycle {cycle!r}")
+        if (currency, cycle) in prices:
+            raise ValidationFailed.field(where, f"{currency} {cycle} is priced twice")
+        prices[(currency, cycle)] = clean_int(
+            item.get("amount_minor"), f"{where}.amount_minor", maximum=10**15
+        )
+    return prices
+
+
+def _apply_field(draft: PlanDraft, name: str, value: Any, reseller: Reseller) -> None:
+    if name == "plan_type":
+        if value not in PlanType.values:
+            raise ValidationFailed.field("plan_type", "must be usage_based or revenue_sharing")
+        draft.plan_type = value
+    elif name in ("name", "display_name"):
+        setattr(draft, name, clean_str(value, name, max_length=120))
+    elif name == "description":
+        draft.description = clean_str(value, name, max_length=2000, required=False)
+    elif name in ("enabled", "visible", "gst_enabled"):
+        setattr(draft, name, clean_bool(value, name))
+    elif name == "billing_cycles":
+        draft.billing_cycles = _clean_cycles(value)
+    elif name == "prices":
+        draft.prices = _clean_prices(value)
+    elif name == "revenue_share_bps":
+        draft.revenue_share_bps = (
+            None if value is None else clean_int(value, name, minimum=1, maximum=10_000)
+        )
+    elif name == "limits":
+        draft.limits = clean_limits(
+            value, "limits", set(Limit.objects.values_list("key", flat=True))
+        )
+    elif name == "features":
+        keys = clean_keys(value, "features")
+        not_enabled = sorted(set(keys) - reseller.feature_keys())
+        if not_enabled:
+            raise ValidationFailed.field(
+                "features", f"not enabled for this reseller: {', '.join(not_enabled)}"
+            )
+        draft.features = keys
+
+
+def _clean(reseller: Reseller, data: Mapping[str, Any], draft: PlanDraft) -> PlanDraft:
+    """Apply client data over a draft and check the whole: the rules that span fields."""
+    if not isinstance(data, Mapping):
+        raise ValidationFailed("The body must be an object.")
+    reject_unknown(data, PLAN_FIELDS)
+    draft = dataclasses.replace(draft)
+    for name in PLAN_FIELDS:
+        if name in data and name not in ("fees", "blended"):
+            _apply_field(draft, name, data[name], reseller)
+    if "fees" in data or "blended" in data:
+        raw_fees = data["fees"] if "fees" in data else draft.fees.entries_as_dicts()
+        if not isinstance(raw_fees, list):
+            raise ValidationFailed.field("fees", "must be a list of fee entries")
+        raw_blended = data["blended"] if "blended" in data else draft.fees.blended_dict()
+        draft.fees = parse_fee_entries(raw_fees, raw_blended)
+    if not draft.billing_cycles:
+        raise ValidationFailed.field("billing_cycles", "choose one or more billing cycles")
+    if draft.plan_type == PlanType.REVENUE_SHARING and draft.revenue_share_bps is None:
+        raise ValidationFailed.field("revenue_share_bps", "is required for a revenue-sharing plan")
+    if draft.plan_type == PlanType.USAGE_BASED and draft.revenue_share_bps is not None:
+        raise ValidationFailed.field("revenue_share_bps", "applies only to revenue-sharing plans")
+    _check_prices_cover_cycles(draft)
+    return draft
+
+
+def _check_prices_cover_cycles(draft: PlanDraft) -> None:
+    """One price per (currency, enabled billing cycle): none missing, none for a cycle
+    that is not offered."""
+    for currency, cycle in sorted(draft.prices):
+        if cycle not in draft.billing_cycles:
+            raise ValidationFailed.field(
+                "prices",
+                f"{currency} has a {cycle} price but {cycle} is not an enabled billing cycle",
+            )
+    for currency in sorted({c for c, _ in draft.prices}):
+        for cycle in draft.billing_cycles:
+            if (currency, cycle) not in draft.prices:
+                raise ValidationFailed.field("prices", f"{currency} needs a {cycle} price")
+
+
+def _ensure_name_free(reseller_id: int, name: str, exclude_pk: int | None = None) -> None:
+    clash = Plan.objects.live().filter(reseller_id=reseller_id, name=name)
+    if exclude_pk is not None:
+        clash = clash.exclude(pk=exclude_pk)
+    if clash.exists():
+        raise Conflict(
+            f'A plan named "{name}" already exists.',
+            code="name_taken",
+            details={
+                "name": [f'A plan named "{name}" already exists. Choose another name.'],
+                "suggested_name": _free_name(reseller_id, name),
+            },
+        )
+
+
+def _free_name(reseller_id: int, base: str) -> str:
+    taken = set(
+        Plan.objects.live()
+        .filter(reseller_id=reseller_id, name__startswith=base[:100])
+        .values_list("name", flat=True)
+    )
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base[:110]} ({n})" in taken:
+        n += 1
+    return f"{base[:110]} ({n})"
+
+
+def _save_draft(plan: Plan, draft: PlanDraft) -> None:
+    for name in (
+        "plan_type",
+        "name",
+        "display_name",
+        "description",
+        "enabled",
+        "visible",
+        "billing_cycles",
+        "gst_enabled",
+        "revenue_share_bps",
+        "limits",
+    ):
+        setattr(plan, name, getattr(draft, name))
+    plan.save()
+    plan.features.set(Feature.objects.filter(key__in=draft.features))
+    PlanPrice.objects.filter(plan=plan).delete()
+    PlanPrice.objects.bulk_create(
+        PlanPrice(plan=plan, currency_id=c, billing_cycle=b, amount_minor=a)
+        for (c, b), a in sorted(draft.prices.items())
+    )
+    fee_schedule_replace(schedule_id=plan.fee_schedule_id, snapshot=draft.fees)
+
+
+def _reseller_for_write(actor: Actor, reseller_id: int) -> Reseller:
+    actor.require_reseller(reseller_id)
+    reseller = Reseller.objects.filter(pk=reseller_id).first()
+    if reseller is None:
+        raise NotFound("Reseller not found.")
+    actor.require_write(reseller_id)
+    require_plans_feature(actor, reseller)
+    return reseller
+
+
+def plan_create(*, actor: Actor, reseller_id: int, data: Mapping[str, Any]) -> Plan:
+    reseller = _reseller_for_write(actor, reseller_id)
+    for required in ("plan_type", "name", "billing_cycles"):
+        if required not in data:
+            raise ValidationFailed.field(required, "is required")
+    name = data.get("name")
+    base = PlanDraft(plan_type="", name="", display_name=name if isinstance(name, str) else "")
+    draft = _clean(reseller, data, base)
+    with transaction.atomic():
+        _ensure_name_free(reseller.pk, draft.name)
+        plan = Plan(reseller=reseller, fee_schedule=fee_schedule_create())
+        _save_draft(plan, draft)
+        audit_record(
+            actor=actor,
+            action="plan.create",
+            object_type="plan",
+            object_id=plan.pk,
+            object_repr=plan.name,
+            reseller_id=reseller.pk,
+            old={},
+            new=draft.as_audit(),
+        )
+    return plan
+
+
+def _preview(plan: Plan, current: PlanDraft, draft: PlanDraft) -> PlanPreview:
+    stored = {f.key for f in plan.features.all()}
+    removed = sorted(stored - set(draft.features))
+    added = sorted(set(draft.features) - stored)
+    fees_changed = current.fees != draft.fees
+    blended_changed = bool(blended_changed_currencies(current.fees, draft.fees))
+    recalculation = "forced" if blended_changed else "ask" if fees_changed else "none"
+    companies = [
+        {"id": c.pk, "name": c.name}
+        for c in plan.companies.order_by("name", "id").only("id", "name")
+    ]
+    return PlanPreview(removed, added, companies, fees_changed, blended_changed, recalculation)
+
+
+def plan_preview(*, actor: Actor, plan_id: int, changes: Mapping[str, Any]) -> PlanPreview:
+    """A dry run of plan_update: what it would remove, add, whom it reaches, and whether
+    the fee change needs a choice. Nothing is saved."""
+    plan = plan_get_for_actor(actor, plan_id)
+    current = _draft_from_plan(plan, plan.reseller.feature_keys())
+    return _preview(plan, current, _clean(plan.reseller, changes, current))
+
+
+def _locked_live_plan(actor: Actor, plan_id: int) -> Plan:
+    plan = plan_get_for_actor(actor, plan_id)
+    actor.require_write(plan.reseller_id)
+    require_plans_feature(actor, plan.reseller)
+    plan = Plan.objects.select_for_update().select_related("reseller").get(pk=plan.pk)
+    if plan.deleted:
+        raise Conflict("This plan is deleted: restore it first.", code="plan_deleted")
+    return plan
+
+
+def _recalculate_plan(
+    *, actor: Actor, plan: Plan, preview: PlanPreview, fee_apply_mode: str | None
+) -> RecalcJob | None:
+    if preview.recalculation == "none":
+        return None
+    if preview.recalculation == "ask":
+        if fee_apply_mode is None:
+            raise ValidationFailed.field(
+                "fee_apply_mode",
+                "fees changed: choose 'all' (apply to all items, old and new) or 'new' "
+                "(apply only to new/edited items)",
+            )
+        if fee_apply_mode == "new":
+            return None
+    if not plan.companies.filter(use_plan_fees=True).exists():
+        return None
+    return recalculation_enqueue(
+        actor=actor, reseller_id=plan.reseller_id, plan_id=plan.pk, reason=f"plan {plan.name} fees"
+    )
+
+
+def _propagate_features(plan: Plan, preview: PlanPreview) -> None:
+    on_plan = Company.objects.filter(plan=plan)
+    if preview.added_features:
+        # The plan takes over features its companies had directly (SPEC §5).
+        Company.direct_features.through.objects.filter(
+            company__in=on_plan, feature__key__in=preview.added_features
+        ).delete()
+    if preview.removed_features:
+        # Exclusions of a feature the plan no longer has mean nothing any more.
+        Company.excluded_features.through.objects.filter(
+            company__in=on_plan, feature__key__in=preview.removed_features
+        ).delete()
+
+
+def plan_update(
+    *,
+    actor: Actor,
+    plan_id: int,
+    changes: Mapping[str, Any],
+    version: int,
+    fee_apply_mode: str | None = None,
+) -> PlanUpdateResult:
+    """Edit a plan; every company on it follows at once (entitlements resolve at read time).
+    A stale `version` is a Conflict: someone saved first."""
+    if fee_apply_mode is not None and fee_apply_mode not in FEE_APPLY_MODES:
+        raise ValidationFailed.field("fee_apply_mode", "must be 'all' or 'new'")
+    with transaction.atomic():
+        plan = _locked_live_plan(actor, plan_id)
+        if plan.version != version:
+            raise Conflict(
+                "This plan was changed by someone else since you opened it.",
+                code="stale_version",
+                details={"version": plan.version},
+            )
+        current = _draft_from_plan(plan, plan.reseller.feature_keys())
+        draft = _clean(plan.reseller, changes, current)
+        if draft.name != plan.name:
+            _ensure_name_free(plan.reseller_id, draft.name, exclude_pk=plan.pk)
+        preview = _preview(plan, current, draft)
+        plan.version += 1
+        _save_draft(plan, draft)
+        _propagate_features(plan, preview)
+        job = _recalculate_plan(
+            actor=actor, plan=plan, preview=preview, fee_apply_mode=fee_apply_mode
+        )
+        audit_record(
+            actor=actor,
+            action="plan.update",
+            object_type="plan",
+            object_id=plan.pk,
+            object_repr=plan.name,
+            reseller_id=plan.reseller_id,
+            old=current.as_audit(),
+            new=draft.as_audit(),
+        )
+    return PlanUpdateResult(plan=plan, job=job, preview=preview)
+
+
+def _set_flag(actor: Actor, plan_id: int, action: str, **values: Any) -> Plan:
+    with transaction.atomic():
+        plan = _locked_live_plan(actor, plan_id)
+        old = {k: getattr(plan, k) for k in values}
+        if old == values:
+            return plan
+        for k, v in values.items():
+            setattr(plan, k, v)
+        plan.version += 1
+        plan.save()
+        audit_record(
+            actor=actor,
+            action=action,
+            object_type="plan",
+            object_id=plan.pk,
+            object_repr=plan.name,
+            reseller_id=plan.reseller_id,
+            old=old,
+            new=values,
+        )
+    return plan
+
+
+def plan_set_enabled(*, actor: Actor, plan_id: int, enabled: bool) -> Plan:
+    """The Status toggle: a disabled plan cannot be newly assigned."""
+    return _set_flag(actor, plan_id, "plan.set_enabled", enabled=clean_bool(enabled, "enabled"))
+
+
+def plan_set_visible(*, actor: Actor, plan_id: int, visible: bool) -> Plan:
+    return _set_flag(actor, plan_id, "plan.set_visible", visible=clean_bool(visible, "visible"))
+
+
+def plan_archive(*, actor: Actor, plan_id: int) -> Plan:
+    """Hide the plan from assignment; companies on it stay and keep receiving updates."""
+    return _set_flag(actor, plan_id, "plan.archive", archived_at=timezone.now())
+
+
+def plan_unarchive(*, actor: Actor, plan_id: int) -> Plan:
+    return _set_flag(actor, plan_id, "plan.unarchive", archived_at=None)
+
+
+def plan_duplicate(*, actor: Actor, plan_id: int) -> Plan:
+    """Copy everything but the assignments, as "Copy of NAME" (then "(2)", …), disabled."""
+    source = plan_get_for_actor(actor, plan_id)
+    reseller = _reseller_for_write(actor, source.reseller_id)
+    draft = _draft_from_plan(source, reseller.feature_keys())
+    draft.name = _free_name(reseller.pk, f"Copy of {source.name}"[:110])
+    draft.enabled = False
+    with transaction.atomic():
+        plan = Plan(reseller=reseller, fee_schedule=fee_schedule_create())
+        _save_draft(plan, draft)
+        audit_record(
+            actor=actor,
+            action="plan.duplicate",
+            object_type="plan",
+            object_id=plan.pk,
+            object_repr=plan.name,
+            reseller_id=reseller.pk,
+            old={},
+            new={**draft.as_audit(), "duplicated_from": source.pk},
+        )
+    return plan
+
+
+def plan_delete(*, actor: Actor, plan_id: int) -> Plan:
+    """Soft delete: every company on the plan becomes Custom and keeps exactly the
+    features, limits and fees it had."""
+    with transaction.atomic():
+        plan = _locked_live_plan(actor, plan_id)
+        companies = list(
+            Company.objects.select_for_update().filter(plan=plan).select_related("plan")
+        )
+        for company in companies:
+            company_detach_from_plan(company)
+            company.save()
+        plan.deleted_at = timezone.now()
+        plan.version += 1
+        plan.save()
+        audit_record(
+            actor=actor,
+            action="plan.delete",
+            object_type="plan",
+            object_id=plan.pk,
+            object_repr=plan.name,
+            reseller_id=plan.reseller_id,
+            old={"deleted": False, "company_ids": [c.pk for c in companies]},
+            new={"deleted": True, "company_ids": []},
+        )
+    return plan
+
+
+def plan_restore(*, actor: Actor, plan_id: int, new_name: str | None = None) -> Plan:
+    """Make a deleted plan available again. Nobody is re-assigned. A name now taken by a
+    live plan is a Conflict that suggests a free name."""
+    with transaction.atomic():
+        plan = plan_get_for_actor(actor, plan_id)
+        actor.require_write(plan.reseller_id)
+        require_plans_feature(actor, plan.reseller)
+        plan = Plan.objects.select_for_update().get(pk=plan.pk)
+        if not plan.deleted:
+            raise Conflict("This plan is not deleted.", code="not_deleted")
+        name = plan.name if new_name is None else clean_str(new_name, "name", max_length=120)
+        _ensure_name_free(plan.reseller_id, name)
+        old_name = plan.name
+        plan.name = name
+        plan.deleted_at = None
+        plan.version += 1
+        plan.save()
+        audit_record(
+            actor=actor,
+            action="plan.restore",
+            object_type="plan",
+            object_id=plan.pk,
+            object_repr=plan.name,
+            reseller_id=plan.reseller_id,
+            old={"deleted": True, "name": old_name},
+            new={"deleted": False, "name": name},
+        )
+    return plan
