@@ -1,0 +1,21 @@
+from django.contrib import admin
+
+from partnerhub.accounts.models import ApiKey, Membership
+from partnerhub.ops.admin_base import ReadOnlyAdmin
+
+
+@admin.register(Membership)
+class MembershipAdmin(ReadOnlyAdmin):
+    list_display = ["user", "role", "reseller"]
+    list_filter = ["role"]
+    list_select_related = ["user", "reseller"]
+    search_fields = ["user__username"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyAdmin):
+    list_display = ["prefix", "name", "scope", "reseller", "company", "last_used_at", "revoked_at"]
+    list_filter = ["scope"]
+    list_select_related = ["reseller", "company"]
+    search_fields = ["prefix", "name"]
+    exclude = ["hashed_secret"]

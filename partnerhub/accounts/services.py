@@ -1,0 +1,290 @@
+"""Who may act, and how: hub users' roles and API keys (SPEC §1, §9)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from partnerhub.accounts.models import ApiKey, Membership
+from partnerhub.audit.services import audit_record
+from partnerhub.companies.models import Company
+from partnerhub.core.actor import Actor, Role
+from partnerhub.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from partnerhub.resellers.models import Reseller
+
+KEY_PREFIX = "ph"
+# last_used_at is a hint for humans, not an access log: writing it at most once
+# a minute keeps the authentication hot path read-only.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+_SCOPE_ROLES = {
+    ApiKey.Scope.PLATFORM: Role.PLATFORM,
+    ApiKey.Scope.RESELLER_ADMIN: Role.RESELLER_ADMIN,
+    ApiKey.Scope.RESELLER_VIEWER: Role.RESELLER_VIEWER,
+    ApiKey.Scope.COMPANY: Role.COMPANY,
+}
+_MEMBERSHIP_ROLES = {
+    Membership.Role.PLATFORM: Role.PLATFORM,
+    Membership.Role.ADMIN: Role.RESELLER_ADMIN,
+    Membership.Role.VIEWER: Role.RESELLER_VIEWER,
+}
+
+
+# --- hub users -------------------------------------------------------------------------------
+
+
+def actor_for_user(user: AbstractBaseUser | AnonymousUser | None) -> Actor | None:
+    """The Actor a logged-in hub user acts as, or None when the user has no role."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    label = f"user:{user.get_username()}"
+    membership = Membership.objects.filter(user_id=user.pk).first()
+    if membership is not None:
+        return Actor(
+            role=_MEMBERSHIP_ROLES[Membership.Role(membership.role)],
+            reseller_id=membership.reseller_id,
+            user_id=user.pk,
+            label=label,
+        )
+    if getattr(user, "is_superuser", False):
+        return Actor(role=Role.PLATFORM, user_id=user.pk, label=label)
+    return None
+
+
+def _membership_role(role: str | Role) -> Membership.Role:
+    try:
+        return Membership.Role(str(role))
+    except ValueError:
+        allowed = ", ".join(Membership.Role.values)
+        raise ValidationFailed.field("role", f"must be one of: {allowed}") from None
+
+
+def user_create(
+    *,
+    actor: Actor,
+    username: str,
+    password: str,
+    role: str | Role,
+    reseller_id: int | None = None,
+    email: str = "",
+) -> AbstractBaseUser:
+    """A hub user with one role. The platform creates anyone; a reseller admin its own team."""
+    membership_role = _membership_role(role)
+    if membership_role == Membership.Role.PLATFORM:
+        actor.require_platform()
+        if reseller_id is not None:
+            raise ValidationFailed.field("reseller_id", "a platform user belongs to no reseller")
+    else:
+        if reseller_id is None:
+            raise ValidationFailed.field("reseller_id", "a reseller user needs a reseller")
+        actor.require_write(reseller_id)
+        if not Reseller.objects.filter(pk=reseller_id).exists():
+            raise NotFound("Not found.")
+    username = (username or "").strip()
+    if not username:
+        raise ValidationFailed.field("username", "must not be empty")
+    user_model = get_user_model()
+    user = user_model(username=username, email=email)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "password: " + " ".join(exc.messages), details={"password": exc.messages}
+        ) from None
+    is_platform = membership_role == Membership.Role.PLATFORM
+    user.is_staff = is_platform  # the platform operator may browse the Django admin
+    user.is_superuser = is_platform
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+            Membership.objects.create(user=user, role=membership_role, reseller_id=reseller_id)
+            audit_record(
+                actor=actor,
+                action="user.create",
+                object_type="user",
+                object_id=user.pk,
+                object_repr=username,
+                reseller_id=reseller_id,
+                new={"username": username, "role": str(membership_role)},
+            )
+    except IntegrityError:
+        raise Conflict(
+            f"A user named {username!r} already exists.",
+            details={"username": ["already taken"]},
+        ) from None
+    return user
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+
+def _hash_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def _new_raw_key() -> tuple[str, str]:
+    # The prefix is hex so it never contains the "_" separator; the secret may.
+    prefix = secrets.token_hex(6)
+    return prefix, f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def _key_owner(
+    *, actor: Actor, scope: ApiKey.Scope, reseller_id: int | None, company_id: int | None
+) -> tuple[int | None, int | None]:
+    """Check the scope/owner combination and who may mint it; answer (reseller_id, company_id)."""
+    if actor.role in (Role.RESELLER_VIEWER, Role.COMPANY, Role.ANONYMOUS):
+        raise PermissionDenied("This account cannot create API keys.")
+    if scope == ApiKey.Scope.PLATFORM:
+        if reseller_id is not None or company_id is not None:
+            raise ValidationFailed.field("scope", "a platform key belongs to no reseller")
+        actor.require_platform()
+        return None, None
+    if scope == ApiKey.Scope.COMPANY:
+        if company_id is None:
+            raise ValidationFailed.field("company_id", "a company key needs a company")
+        company = Company.objects.filter(pk=company_id).only("reseller_id").first()
+        if company is None or not actor.sees_reseller(company.reseller_id):
+            raise NotFound("Not found.")
+        if reseller_id is not None and reseller_id != company.reseller_id:
+            raise ValidationFailed.field("reseller_id", "the company belongs to another reseller")
+        actor.require_write(company.reseller_id)
+        return company.reseller_id, company_id
+    if reseller_id is None:
+        raise ValidationFailed.field("reseller_id", "a reseller key needs a reseller")
+    if company_id is not None:
+        raise ValidationFailed.field("company_id", "a reseller key belongs to no company")
+    actor.require_write(reseller_id)
+    if not Reseller.objects.filter(pk=reseller_id).exists():
+        raise NotFound("Not found.")
+    return reseller_id, None
+
+
+def api_key_create(
+    *,
+    actor: Actor,
+    scope: str,
+    reseller_id: int | None = None,
+    company_id: int | None = None,
+    name: str = "",
+) -> tuple[ApiKey, str]:
+    """Mint a key. Answers the stored key and the raw key, which is never shown again."""
+    try:
+        key_scope = ApiKey.Scope(scope)
+    except ValueError:
+        allowed = ", ".join(ApiKey.Scope.values)
+        raise ValidationFailed.field("scope", f"must be one of: {allowed}") from None
+    name = (name or "").strip()
+    if len(name) > 120:
+        raise ValidationFailed.field("name", "must be at most 120 characters")
+    owner_reseller_id, owner_company_id = _key_owner(
+        actor=actor, scope=key_scope, reseller_id=reseller_id, company_id=company_id
+    )
+    prefix, raw_key = _new_raw_key()
+    with transaction.atomic():
+        key = ApiKey.objects.create(
+            name=name,
+            prefix=prefix,
+            hashed_secret=_hash_key(raw_key),
+            scope=key_scope,
+            reseller_id=owner_reseller_id,
+            company_id=owner_company_id,
+            created_by_id=actor.user_id,
+        )
+        audit_record(
+            actor=actor,
+            action="api_key.create",
+            object_type="api_key",
+            object_id=key.pk,
+            object_repr=f"key:{prefix}",
+            reseller_id=owner_reseller_id,
+            new={
+                "name": name,
+                "prefix": prefix,
+                "scope": str(key_scope),
+                "reseller_id": owner_reseller_id,
+                "company_id": owner_company_id,
+            },
+        )
+    return key, raw_key
+
+
+def api_key_revoke(*, actor: Actor, api_key_id: int) -> ApiKey:
+    """Revoke a key at once; revoking a revoked key changes nothing."""
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().filter(pk=api_key_id).first()
+        # A platform key is as invisible to a reseller as another reseller's key.
+        if key is None or (key.reseller_id is None and not actor.is_platform):
+            raise NotFound("Not found.")
+        if key.reseller_id is not None:
+            actor.require_write(key.reseller_id)
+        if key.revoked_at is not None:
+            return key
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=actor,
+            action="api_key.revoke",
+            object_type="api_key",
+            object_id=key.pk,
+            object_repr=f"key:{key.prefix}",
+            reseller_id=key.reseller_id,
+            changes={"revoked": {"old": False, "new": True}},
+        )
+    return key
+
+
+def _parse_raw_key(raw_key: str) -> str | None:
+    parts = raw_key.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1]
+
+
+def api_key_authenticate(raw_key: str) -> Actor | None:
+    """The Actor a bearer key stands for, or None for an unknown, wrong or revoked key."""
+    raw_key = (raw_key or "").strip()
+    prefix = _parse_raw_key(raw_key)
+    if prefix is None:
+        return None
+    key = ApiKey.objects.filter(prefix=prefix).select_related("company").first()
+    if key is None:
+        # Hash anyway, so a wrong prefix costs as long as a wrong secret.
+        hmac.compare_digest(_hash_key(raw_key), "0" * 64)
+        return None
+    if not hmac.compare_digest(_hash_key(raw_key), key.hashed_secret):
+        return None
+    if key.revoked_at is not None:
+        return None
+    _touch_last_used(key)
+    reseller_id = key.reseller_id
+    if key.company is not None:
+        reseller_id = key.company.reseller_id
+    return Actor(
+        role=_SCOPE_ROLES[ApiKey.Scope(key.scope)],
+        reseller_id=reseller_id,
+        company_id=key.company_id,
+        api_key_id=key.pk,
+        label=f"key:{key.prefix}",
+    )
+
+
+def _touch_last_used(key: ApiKey) -> None:
+    now = timezone.now()
+    if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
+        return
+    # Conditional UPDATE: of several concurrent requests at most one writes.
+    ApiKey.objects.filter(pk=key.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
+    ).update(last_used_at=now)
+    key.last_used_at = now
