@@ -2,10 +2,30 @@
 
 from ninja import NinjaAPI
 
+from partnerhub.api import system
+from partnerhub.api.auth import ApiKeyAuth, HubSessionAuth
+from partnerhub.api.errors import install_error_handlers
+from partnerhub.companies import api as companies_api
+from partnerhub.fees import api as fees_api
+from partnerhub.plans import api as plans_api
+
 api = NinjaAPI(
     title="Partnerhub API",
     version="1",
+    description=(
+        "Plans, companies, entitlements and fees of a reseller platform. "
+        "Authenticate with `Authorization: Bearer <api key>` "
+        "(`partnerhub apikey create`). Errors answer "
+        '`{"error": {"code", "message", "details"}}`.'
+    ),
     urls_namespace="api",
     openapi_url="/openapi.json",
     docs_url="/docs",
+    auth=[ApiKeyAuth(), HubSessionAuth()],
 )
+install_error_handlers(api)
+
+api.add_router("v1/", system.router)
+api.add_router("v1/", plans_api.router)
+api.add_router("v1/", companies_api.router)
+api.add_router("v1/", fees_api.router)

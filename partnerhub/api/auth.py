@@ -1,0 +1,49 @@
+"""Who is calling: a bearer API key (or a hub session), turned into an Actor.
+
+The key check itself (hash lookup, constant-time compare, revocation) is
+accounts.services.api_key_authenticate; this module only reads the header.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer, SessionAuth
+
+from partnerhub.core.actor import Actor
+
+# Keys are short; anything longer is not one of ours and is not worth hashing.
+MAX_KEY_LENGTH = 256
+
+
+class ApiKeyAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
+        from partnerhub.accounts.services import api_key_authenticate
+
+        token = token.strip()
+        if not token or len(token) > MAX_KEY_LENGTH:
+            return None
+        return api_key_authenticate(token)
+
+
+class HubSessionAuth(SessionAuth):
+    """A logged-in hub user may call the API from the browser (CSRF-checked by ninja)."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:
+        from partnerhub.accounts.services import actor_for_user
+
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return actor_for_user(user)
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    """The authenticated actor of a request that went through the API's auth."""
+    return cast(Actor, cast(Any, request).auth)
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address as the server saw it (no proxy header is trusted by default)."""
+    return str(request.META.get("REMOTE_ADDR") or "unknown")

@@ -1,0 +1,238 @@
+"""REST API: companies, their entitlements, reset-plan-fees and resync-plan (SPEC §5, §12)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Query, Router, Schema, Status
+
+from partnerhub.api.auth import actor_of
+from partnerhub.api.pagination import paginate
+from partnerhub.api.schemas import (
+    WRITE_ERRORS,
+    CurrencyCode,
+    Email,
+    FeeApplyMode,
+    FeeEntryIn,
+    FeeEntryOut,
+    InputSchema,
+    Key,
+    LimitValue,
+    Name,
+    ObjectId,
+    PageParams,
+    SearchText,
+    omitted,
+    responses,
+)
+from partnerhub.companies.cache import company_entitlements_cached
+from partnerhub.companies.selectors import (
+    company_get_for_actor,
+    company_list_for_actor,
+    company_serialize,
+)
+from partnerhub.companies.services import (
+    company_create,
+    company_reset_plan_fees,
+    company_resync_plan,
+    company_update,
+)
+from partnerhub.core.errors import ValidationFailed
+
+router = Router(tags=["companies"])
+
+
+class CompanyOut(Schema):
+    id: int
+    reseller_id: int
+    name: str
+    contact_email: str
+    plan_id: int | None
+    plan_name: str | None
+    use_plan_fees: bool
+    deviates_from_plan: bool
+    direct_features: list[str]
+    excluded_features: list[str]
+    limit_overrides: dict[str, int | None]
+    own_limits: dict[str, int | None]
+    has_own_fees: bool
+    fees: list[FeeEntryOut]
+    blended: dict[str, bool]
+    created_at: datetime
+
+
+class CompanyUpdateOut(CompanyOut):
+    job_id: int | None  # the fee recalculation this change started, if any
+
+
+class CompanyPage(Schema):
+    items: list[CompanyOut]
+    count: int
+
+
+class CompanyFields(InputSchema):
+    # Not nullable: leave a field out to keep it (None here only means "not sent").
+    contact_email: Email = omitted()
+    limit_overrides: dict[Key, LimitValue] = omitted()
+    own_limits: dict[Key, LimitValue] = omitted()
+    direct_features: list[Key] = omitted(max_length=500)
+    fees: list[FeeEntryIn] = omitted(max_length=500)
+    blended: dict[CurrencyCode, bool] = omitted()
+
+
+class CompanyCreateIn(CompanyFields):
+    reseller_id: ObjectId = omitted(
+        description="Required for platform keys; a reseller key uses its own."
+    )
+    name: Name
+    plan_id: ObjectId | None = None
+
+
+class CompanyPatchIn(CompanyFields):
+    name: Name = omitted()
+    plan_id: ObjectId | None = omitted(description="null sets the company Custom.")
+    use_plan_fees: bool = omitted()
+    excluded_features: list[Key] = omitted(max_length=500)
+    fee_apply_mode: FeeApplyMode | None = omitted(
+        description="Required when the change alters fees existing items use."
+    )
+
+
+class ResetPlanFeesIn(InputSchema):
+    fee_apply_mode: FeeApplyMode | None = None
+
+
+class CompanyFilters(PageParams):
+    reseller_id: ObjectId | None = None
+    search: SearchText | None = None
+    plan_id: ObjectId | None = None
+    custom: bool | None = Field(default=None, description="true: only companies on no plan.")
+
+
+class EntitlementPlan(Schema):
+    id: int
+    name: str
+    display_name: str
+
+
+class EntitlementFeature(Schema):
+    key: str
+    source: Literal["plan", "direct"]
+
+
+class EntitlementLimit(Schema):
+    value: int | None
+    period: str
+    source: Literal["override", "plan", "company", "unset"]
+
+
+class EntitlementFees(Schema):
+    source: Literal["plan", "company", "reseller"]
+    schedule: list[FeeEntryOut]
+    blended: dict[str, bool]
+
+
+class EntitlementsOut(Schema):
+    company_id: int
+    plan: EntitlementPlan | None
+    features: list[EntitlementFeature]
+    limits: dict[str, EntitlementLimit]
+    fees: EntitlementFees
+
+
+def _with_job(company: Any, job: Any) -> dict[str, Any]:
+    return {**company_serialize(company), "job_id": job.pk if job is not None else None}
+
+
+@router.get("/companies", response=responses({200: CompanyPage}))
+def list_companies(request: HttpRequest, filters: Query[CompanyFilters]) -> dict[str, Any]:
+    companies = company_list_for_actor(
+        actor_of(request),
+        reseller_id=filters.reseller_id,
+        search=filters.search,
+        plan_id=filters.plan_id,
+        custom=filters.custom,
+    )
+    return paginate(companies, filters, company_serialize)
+
+
+@router.post("/companies", response=responses({201: CompanyOut}, WRITE_ERRORS))
+def create_company(request: HttpRequest, payload: CompanyCreateIn) -> Status[dict[str, Any]]:
+    actor = actor_of(request)
+    data = payload.model_dump(exclude_unset=True)
+    reseller_id = data.pop("reseller_id", None) or actor.reseller_id
+    if reseller_id is None:
+        raise ValidationFailed.field("reseller_id", "is required for a platform key")
+    company = company_create(actor=actor, reseller_id=reseller_id, **data)
+    return Status(201, company_serialize(company))
+
+
+@router.get("/companies/{company_id}", response=responses({200: CompanyOut}))
+def get_company(request: HttpRequest, company_id: ObjectId) -> dict[str, Any]:
+    return company_serialize(company_get_for_actor(actor_of(request), company_id))
+
+
+@router.patch("/companies/{company_id}", response=responses({200: CompanyUpdateOut}, WRITE_ERRORS))
+def update_company(
+    request: HttpRequest, company_id: ObjectId, payload: CompanyPatchIn
+) -> dict[str, Any]:
+    changes = payload.model_dump(exclude_unset=True)
+    mode = changes.pop("fee_apply_mode", None)
+    result = company_update(
+        actor=actor_of(request), company_id=company_id, changes=changes, fee_apply_mode=mode
+    )
+    return _with_job(result.company, result.job)
+
+
+def _etags(header: str | None) -> set[str]:
+    """The entity tags of an If-None-Match header (weak or strong compare alike, RFC 9110)."""
+    if not header:
+        return set()
+    return {tag.strip().removeprefix("W/") for tag in header.split(",")}
+
+
+@router.get(
+    "/companies/{company_id}/entitlements",
+    response=responses({200: EntitlementsOut, 304: None}),
+)
+def get_entitlements(request: HttpRequest, company_id: ObjectId) -> HttpResponse:
+    """The company's effective configuration. Answers an ETag; If-None-Match gives a 304."""
+    data, etag = company_entitlements_cached(actor_of(request), company_id)
+    tags = _etags(request.headers.get("If-None-Match"))
+    if etag in tags or "*" in tags:
+        response = HttpResponse(status=304)
+    else:
+        body = json.dumps(data, cls=DjangoJSONEncoder)
+        response = HttpResponse(body, content_type="application/json")
+    response["ETag"] = etag
+    # Clients may keep it, but must revalidate: a plan edit changes it at once.
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@router.post(
+    "/companies/{company_id}/reset-plan-fees",
+    response=responses({200: CompanyUpdateOut}, WRITE_ERRORS),
+)
+def reset_plan_fees(
+    request: HttpRequest, company_id: ObjectId, payload: ResetPlanFeesIn | None = None
+) -> dict[str, Any]:
+    """Turn 'Use plan fees' back on."""
+    mode = payload.fee_apply_mode if payload is not None else None
+    result = company_reset_plan_fees(
+        actor=actor_of(request), company_id=company_id, fee_apply_mode=mode
+    )
+    return _with_job(result.company, result.job)
+
+
+@router.post(
+    "/companies/{company_id}/resync-plan", response=responses({200: CompanyOut}, WRITE_ERRORS)
+)
+def resync_plan(request: HttpRequest, company_id: ObjectId) -> dict[str, Any]:
+    """Clear the company's exclusions: it gets every feature of its plan again."""
+    company = company_resync_plan(actor=actor_of(request), company_id=company_id)
+    return company_serialize(company)
