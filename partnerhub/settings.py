@@ -136,6 +136,11 @@ CACHES = {"default": _cache()}
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
+TESTING = "pytest" in sys.modules
+if TESTING:
+    # Personas log in in every test; PBKDF2's deliberate slowness buys nothing there.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -25,7 +26,7 @@ class AuditEvent(models.Model):
     object_id = models.BigIntegerField(null=True, blank=True)
     object_repr = models.CharField(max_length=200, blank=True, default="")
     # {field: {"old": …, "new": …}}
-    changes = models.JSONField(default=dict)
+    changes = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
 
     class Meta:
         ordering = ["-id"]

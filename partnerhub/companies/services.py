@@ -325,7 +325,7 @@ def company_update(
         company = company_get_for_actor(actor, company_id)
         actor.require_write(company.reseller_id)
         company = (
-            Company.objects.select_for_update()
+            Company.objects.select_for_update(of=("self",))
             .select_related("reseller", "plan")
             .get(pk=company.pk)
         )

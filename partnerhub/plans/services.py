@@ -349,7 +349,7 @@ def _locked_live_plan(actor: Actor, plan_id: int) -> Plan:
     plan = plan_get_for_actor(actor, plan_id)
     actor.require_write(plan.reseller_id)
     require_plans_feature(actor, plan.reseller)
-    plan = Plan.objects.select_for_update().select_related("reseller").get(pk=plan.pk)
+    plan = Plan.objects.select_for_update(of=("self",)).select_related("reseller").get(pk=plan.pk)
     if plan.deleted:
         raise Conflict("This plan is deleted: restore it first.", code="plan_deleted")
     return plan
@@ -504,7 +504,7 @@ def plan_delete(*, actor: Actor, plan_id: int) -> Plan:
     with transaction.atomic():
         plan = _locked_live_plan(actor, plan_id)
         companies = list(
-            Company.objects.select_for_update().filter(plan=plan).select_related("plan")
+            Company.objects.select_for_update(of=("self",)).filter(plan=plan).select_related("plan")
         )
         for company in companies:
             company_detach_from_plan(company)
@@ -532,7 +532,7 @@ def plan_restore(*, actor: Actor, plan_id: int, new_name: str | None = None) -> 
         plan = plan_get_for_actor(actor, plan_id)
         actor.require_write(plan.reseller_id)
         require_plans_feature(actor, plan.reseller)
-        plan = Plan.objects.select_for_update().get(pk=plan.pk)
+        plan = Plan.objects.select_for_update(of=("self",)).get(pk=plan.pk)
         if not plan.deleted:
             raise Conflict("This plan is not deleted.", code="not_deleted")
         name = plan.name if new_name is None else clean_str(new_name, "name", max_length=120)
