@@ -1,0 +1,274 @@
+"""Writes on resellers: features (funnelling), fee schedule, default registration plan (SPEC §3)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from partnerhub.audit.services import audit_record
+from partnerhub.catalog.models import Feature
+from partnerhub.companies.models import Company
+from partnerhub.core.actor import Actor
+from partnerhub.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from partnerhub.core.validation import clean_keys, clean_str, reject_unknown
+from partnerhub.fees.jobs import recalculation_enqueue
+from partnerhub.fees.models import RecalcJob, SaleItem
+from partnerhub.fees.schedules import (
+    ScheduleSnapshot,
+    blended_changed_currencies,
+    fee_schedule_create,
+    fee_schedule_replace,
+    parse_fee_entries,
+    schedule_snapshot,
+)
+from partnerhub.plans.models import Plan
+from partnerhub.resellers.models import Reseller
+
+RESELLER_FIELDS = (
+    "name",
+    "slug",
+    "features",
+    "default_registration_plan_id",
+    "fees",
+    "blended",
+    "fee_apply_mode",
+)
+# Only the platform decides who a reseller is and what it may pass on.
+PLATFORM_ONLY_FIELDS = ("name", "slug", "features")
+FEE_APPLY_MODES = ("all", "new")
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+@dataclass
+class ResellerUpdateResult:
+    reseller: Reseller
+    job: RecalcJob | None
+
+
+def reseller_state(reseller: Reseller) -> dict[str, Any]:
+    """What the audit log records of a reseller, before and after a write."""
+    return {
+        "name": reseller.name,
+        "slug": reseller.slug,
+        "features": sorted(reseller.feature_keys()),
+        "default_registration_plan_id": reseller.default_registration_plan_id,
+        **schedule_snapshot(reseller.fee_schedule_id).as_audit(),
+    }
+
+
+def _clean_slug(value: Any) -> str:
+    slug = clean_str(value, "slug", max_length=64)
+    if not SLUG_PATTERN.match(slug):
+        raise ValidationFailed.field(
+            "slug", "use lowercase letters, digits and single hyphens (it appears in URLs)"
+        )
+    return slug
+
+
+def _clean_features(value: Any) -> list[Feature]:
+    keys = clean_keys(value, "features")
+    features = list(Feature.objects.filter(key__in=keys))
+    unknown = sorted(set(keys) - {f.key for f in features})
+    if unknown:
+        raise ValidationFailed.field("features", f"unknown feature(s): {', '.join(unknown)}")
+    return features
+
+
+def _clean_default_plan(reseller_id: int | None, value: Any) -> int | None:
+    field = "default_registration_plan_id"
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed.field(field, "must be a plan id or null")
+    exists = (
+        reseller_id is not None
+        and Plan.objects.live().filter(pk=value, reseller_id=reseller_id).exists()
+    )
+    if not exists:
+        raise ValidationFailed.field(field, "not a plan of this reseller (or it is deleted)")
+    return value
+
+
+def _check_slug_free(slug: str, *, exclude_id: int | None = None) -> None:
+    taken = Reseller.objects.filter(slug=slug)
+    if exclude_id is not None:
+        taken = taken.exclude(pk=exclude_id)
+    if taken.exists():
+        raise Conflict(
+            f"A reseller with slug {slug!r} already exists.",
+            details={"slug": ["already taken"]},
+        )
+
+
+def _invalidate_entitlements(reseller_id: int) -> None:
+    from partnerhub.companies.cache import entitlements_invalidate
+
+    transaction.on_commit(lambda: entitlements_invalidate(reseller_id=reseller_id))
+
+
+def reseller_create(
+    *,
+    actor: Actor,
+    name: str,
+    slug: str,
+    features: list[str] | None = None,
+    fees: list[Mapping[str, Any]] | None = None,
+    blended: Mapping[str, Any] | None = None,
+    default_registration_plan_id: int | None = None,
+) -> Reseller:
+    actor.require_platform()
+    name = clean_str(name, "name", max_length=200)
+    slug = _clean_slug(slug)
+    feature_rows = _clean_features(features or [])
+    if not isinstance(fees or [], list):
+        raise ValidationFailed.field("fees", "must be a list of fee entries")
+    snapshot = parse_fee_entries(fees or [], blended or {})
+    # A new reseller has no plans yet, so any plan id is somebody else's.
+    _clean_default_plan(None, default_registration_plan_id)
+    try:
+        with transaction.atomic():
+            _check_slug_free(slug)
+            reseller = Reseller.objects.create(
+                name=name, slug=slug, fee_schedule=fee_schedule_create(snapshot)
+            )
+            reseller.features.set(feature_rows)
+            audit_record(
+                actor=actor,
+                action="reseller.create",
+                object_type="reseller",
+                object_id=reseller.pk,
+                object_repr=name,
+                reseller_id=reseller.pk,
+                old={},
+                new=reseller_state(reseller),
+            )
+    except IntegrityError:  # a concurrent create took the slug after our check
+        raise Conflict(
+            f"A reseller with slug {slug!r} already exists.", details={"slug": ["already taken"]}
+        ) from None
+    return reseller
+
+
+def _companies_on_reseller_fees(reseller_id: int) -> list[int]:
+    """Companies whose effective schedule is the reseller's: off plan fees, none of their own."""
+    return list(
+        Company.objects.filter(reseller_id=reseller_id, has_own_fees=False)
+        .filter(Q(plan__isnull=True) | Q(use_plan_fees=False))
+        .values_list("pk", flat=True)
+    )
+
+
+def _fee_change_job(
+    *,
+    actor: Actor,
+    reseller: Reseller,
+    before: ScheduleSnapshot,
+    after: ScheduleSnapshot,
+    fee_apply_mode: str | None,
+) -> RecalcJob | None:
+    """The fee apply mode rule (docs/architecture.md) for a reseller schedule change."""
+    if after == before:
+        return None
+    company_ids = _companies_on_reseller_fees(reseller.pk)
+    if not company_ids or not SaleItem.objects.filter(company_id__in=company_ids).exists():
+        return None  # no stored item was computed from this schedule
+    forced = bool(blended_changed_currencies(before, after))
+    if not forced:
+        if fee_apply_mode is None:
+            raise ValidationFailed.field(
+                "fee_apply_mode",
+                "this change alters the fees of existing sale items: choose 'all' (old and "
+                "new items) or 'new' (only new/edited items)",
+            )
+        if fee_apply_mode == "new":
+            return None
+    return recalculation_enqueue(
+        actor=actor,
+        reseller_id=reseller.pk,
+        company_ids=company_ids,
+        reason=f"reseller {reseller.slug} fees",
+    )
+
+
+def _apply_fees(reseller: Reseller, changes: Mapping[str, Any]) -> ScheduleSnapshot:
+    current = schedule_snapshot(reseller.fee_schedule_id)
+    if "fees" not in changes and "blended" not in changes:
+        return current
+    raw_fees = changes["fees"] if "fees" in changes else current.entries_as_dicts()
+    raw_blended = changes["blended"] if "blended" in changes else current.blended_dict()
+    if not isinstance(raw_fees, list):
+        raise ValidationFailed.field("fees", "must be a list of fee entries")
+    if raw_blended is not None and not isinstance(raw_blended, Mapping):
+        raise ValidationFailed.field("blended", "must be an object of currency to true/false")
+    after = parse_fee_entries(raw_fees, raw_blended)
+    if after != current:
+        fee_schedule_replace(schedule_id=reseller.fee_schedule_id, snapshot=after)
+    return after
+
+
+def _apply_identity(reseller: Reseller, changes: Mapping[str, Any]) -> None:
+    if "name" in changes:
+        reseller.name = clean_str(changes["name"], "name", max_length=200)
+    if "slug" in changes:
+        reseller.slug = _clean_slug(changes["slug"])
+        _check_slug_free(reseller.slug, exclude_id=reseller.pk)
+    if "features" in changes:
+        reseller.features.set(_clean_features(changes["features"]))
+
+
+def reseller_update(
+    *, actor: Actor, reseller_id: int, changes: Mapping[str, Any]
+) -> ResellerUpdateResult:
+    """Any subset of RESELLER_FIELDS. A reseller admin may change its default registration
+    plan and its fee schedule; name, slug and features are the platform's."""
+    if not isinstance(changes, Mapping):
+        raise ValidationFailed.field("changes", "must be an object")
+    reject_unknown(changes, RESELLER_FIELDS)
+    actor.require_write(reseller_id)
+    if not actor.is_platform and any(f in changes for f in PLATFORM_ONLY_FIELDS):
+        raise PermissionDenied(
+            "Only the platform operator can change a reseller's name, slug or features."
+        )
+    fee_apply_mode = changes.get("fee_apply_mode")
+    if fee_apply_mode is not None and fee_apply_mode not in FEE_APPLY_MODES:
+        raise ValidationFailed.field("fee_apply_mode", "must be 'all' or 'new'")
+    with transaction.atomic():
+        reseller = Reseller.objects.select_for_update().filter(pk=reseller_id).first()
+        if reseller is None:
+            raise NotFound("Not found.")
+        old = reseller_state(reseller)
+        before = schedule_snapshot(reseller.fee_schedule_id)
+        _apply_identity(reseller, changes)
+        if "default_registration_plan_id" in changes:
+            reseller.default_registration_plan_id = _clean_default_plan(
+                reseller.pk, changes["default_registration_plan_id"]
+            )
+        after = _apply_fees(reseller, changes)
+        reseller.save()
+        job = _fee_change_job(
+            actor=actor,
+            reseller=reseller,
+            before=before,
+            after=after,
+            fee_apply_mode=fee_apply_mode,
+        )
+        new = reseller_state(reseller)
+        if new != old:
+            audit_record(
+                actor=actor,
+                action="reseller.update",
+                object_type="reseller",
+                object_id=reseller.pk,
+                object_repr=reseller.name,
+                reseller_id=reseller.pk,
+                old=old,
+                new=new,
+            )
+        if new["features"] != old["features"] or after != before:
+            _invalidate_entitlements(reseller.pk)
+    return ResellerUpdateResult(reseller=reseller, job=job)
