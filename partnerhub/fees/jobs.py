@@ -47,5 +47,7 @@ def recalculation_enqueue(
                 "company_ids": {"old": None, "new": job.company_ids},
             },
         )
-        run_recalculation.enqueue(job_id=job.pk)
+        result = run_recalculation.enqueue(job_id=job.pk)
+        job.task_id = str(result.id)
+        job.save(update_fields=["task_id"])
     return job

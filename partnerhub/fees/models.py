@@ -146,6 +146,17 @@ class RecalcJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Frozen when the job first starts: the companies it covers (sorted) and the
+    # newest item id then. Items created later were priced at creation from the
+    # same or a newer schedule, so they are left alone and the counts stay exact.
+    scope_company_ids = models.JSONField(null=True, blank=True)
+    max_item_id = models.BigIntegerField(null=True, blank=True)
+    # The django-tasks-db task currently meant to run this job (re-enqueued on recovery).
+    task_id = models.CharField(max_length=64, blank=True, default="")
+    # A later job for the same plan that makes this one's work redundant.
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-id"]

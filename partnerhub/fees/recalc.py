@@ -1,0 +1,393 @@
+"""Running fee recalculation jobs: chunked, set-based, resumable (SPEC §6, §11).
+
+A job covers a frozen list of companies. Each chunk of companies is one
+`UPDATE … FROM` in its own transaction, and that transaction also advances the
+job's cursor and done counters while holding the job row's lock. So whatever
+kills a worker, the job row says exactly which companies are done: a restarted
+worker continues after the cursor and nothing is counted twice.
+
+The statement prices every item from its company's *current* effective
+schedule (plan, own or reseller's, as Company.effective_fee_schedule_id), so
+any job that runs after an edit leaves fees reflecting that edit, whatever
+scope or order jobs run in.
+
+An item whose (currency, fee type) has no entry in the effective schedule
+gets a reseller fee of 0 and blended false: creating such an item is refused
+(fees/services.py), but a later schedule edit may drop the entry, and a
+recalculation must not fail a million-item job over it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max
+from django.tasks import TaskResultStatus
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+
+from partnerhub.audit.services import audit_record
+from partnerhub.companies.models import Company
+from partnerhub.core.actor import Actor, Role
+from partnerhub.fees.arithmetic import gateway_fee_sql, reseller_fee_sql
+from partnerhub.fees.models import RecalcJob, SaleItem
+
+logger = logging.getLogger(__name__)
+
+Status = RecalcJob.Status
+UNFINISHED = (Status.QUEUED, Status.RUNNING)
+# A job that has killed this many workers is not retried forever.
+MAX_ATTEMPTS = 5
+
+
+class JobTakenOver(Exception):
+    """Another worker claimed the job (we were presumed dead); stop without touching it."""
+
+
+@cache
+def worker_identity() -> str:
+    """host:pid:nonce — the host and pid let a worker on the same machine see a dead owner."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{get_random_string(6)}"
+
+
+def _job_actor(job_id: int) -> Actor:
+    return Actor(role=Role.SYSTEM, label=f"job {job_id}")
+
+
+# --- The statement ------------------------------------------------------------
+
+
+def _effective_schedule_sql() -> str:
+    # Company.effective_fee_schedule_id(), as SQL: plan fees if on a plan and
+    # using them, else the company's own schedule if it has one, else the reseller's.
+    return (
+        "CASE WHEN c.plan_id IS NOT NULL AND c.use_plan_fees THEN p.fee_schedule_id"
+        " WHEN c.has_own_fees THEN c.fee_schedule_id ELSE rs.fee_schedule_id END"
+    )
+
+
+def recalculation_sql(company_filter: str) -> str:
+    """One set-based UPDATE over the items of the companies matching `company_filter`
+    (a predicate on `c.id` and, re-used, on `fees_saleitem.company_id`; written `{col}`).
+
+    Parameters: fees_updated_at, updated_at, filter params (twice), max item id.
+    The rates table is tiny (companies x currencies x fee types), so the join to
+    the items is a hash join driven by the items of the chunk's companies.
+    """
+    price = "fees_saleitem.price_minor"
+    reseller = reseller_fee_sql(
+        price, "r.percent_bps", "r.fixed_minor", "r.min_minor", "r.max_minor"
+    )
+    gateway = gateway_fee_sql(price, "r.g_bps", "r.g_fixed")
+    return f"""
+        UPDATE fees_saleitem SET
+            reseller_fee_minor = {reseller},
+            gateway_fee_minor = {gateway},
+            blended = r.blended,
+            fee_revision = fees_saleitem.fee_revision + 1,
+            fees_updated_at = %s,
+            updated_at = %s
+        FROM (
+            SELECT c.id AS company_id, cur.code AS currency, ft.key AS fee_type,
+                   COALESCE(e.percent_bps, 0) AS percent_bps,
+                   COALESCE(e.fixed_minor, 0) AS fixed_minor,
+                   e.min_minor AS min_minor, e.max_minor AS max_minor,
+                   COALESCE(e.blended, FALSE) AS blended,
+                   COALESCE(g.percent_bps, 0) AS g_bps,
+                   COALESCE(g.fixed_minor, 0) AS g_fixed
+            FROM companies_company c
+            JOIN resellers_reseller rs ON rs.id = c.reseller_id
+            LEFT JOIN plans_plan p ON p.id = c.plan_id
+            CROSS JOIN catalog_currency cur
+            CROSS JOIN catalog_feetype ft
+            LEFT JOIN fees_feescheduleentry e
+                ON e.schedule_id = ({_effective_schedule_sql()})
+                AND e.currency = cur.code AND e.fee_type = ft.key
+            LEFT JOIN catalog_gatewayfee g ON g.currency = cur.code
+            WHERE {company_filter.format(col="c.id")}
+        ) AS r
+        WHERE fees_saleitem.company_id = r.company_id
+          AND fees_saleitem.currency = r.currency
+          AND fees_saleitem.fee_type = r.fee_type
+          AND {company_filter.format(col="fees_saleitem.company_id")}
+          AND fees_saleitem.id <= %s
+    """
+
+
+def company_id_filter(company_ids: Sequence[int]) -> tuple[str, list[Any]]:
+    """`{col}` in the given ids, as SQL text and parameters for the current database."""
+    if connection.vendor == "postgresql":
+        return "{col} = ANY(%s)", [list(company_ids)]
+    return "{col} IN (" + ", ".join(["%s"] * len(company_ids)) + ")", list(company_ids)
+
+
+def recalculate_items(company_ids: Sequence[int], max_item_id: int) -> int:
+    """Rewrite the fees of the companies' items up to `max_item_id`; returns the row count.
+
+    Call inside a transaction. On PostgreSQL the companies are locked first (in id
+    order) so two jobs touching one company run their chunks one after the other:
+    the later chunk's statement then sees every schedule edit committed before it.
+    """
+    if not company_ids:
+        return 0
+    where, params = company_id_filter(company_ids)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(
+                "SELECT id FROM companies_company WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+                [list(company_ids)],
+            )
+        cur.execute(recalculation_sql(where), [now, now, *params, *params, max_item_id])
+        return cur.rowcount
+
+
+# --- Claiming, chunks, finishing ------------------------------------------------
+
+
+def _stale_cutoff() -> timedelta:
+    return timedelta(seconds=settings.RECALC_STALE_SECONDS)
+
+
+def _owner_is_dead_here(worker_id: str) -> bool:
+    """True when the owner ran on this host and its process is gone (no need to wait)."""
+    host, _, rest = worker_id.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname()[:40] or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def job_is_stale(job: RecalcJob) -> bool:
+    """A running job whose worker stopped beating (or, on this host, whose process is gone)."""
+    if job.status != Status.RUNNING:
+        return False
+    if not job.worker_id:
+        return True
+    if job.heartbeat_at is None or job.heartbeat_at < timezone.now() - _stale_cutoff():
+        return True
+    return _owner_is_dead_here(job.worker_id)
+
+
+def _freeze_scope(job: RecalcJob) -> None:
+    companies = Company.objects.filter(reseller_id=job.reseller_id)
+    if job.plan_id is not None:
+        companies = companies.filter(plan_id=job.plan_id, use_plan_fees=True)
+    else:
+        companies = companies.filter(pk__in=job.company_ids or [])
+    ids = list(companies.order_by("id").values_list("id", flat=True))
+    max_item_id = SaleItem.objects.aggregate(m=Max("id"))["m"] or 0
+    items = 0
+    for start in range(0, len(ids), 500):
+        items += SaleItem.objects.filter(
+            company_id__in=ids[start : start + 500], id__lte=max_item_id
+        ).count()
+    job.scope_company_ids = ids
+    job.max_item_id = max_item_id
+    job.companies_total = len(ids)
+    job.items_total = items
+
+
+def _later_job_for_same_plan(job: RecalcJob) -> RecalcJob | None:
+    if job.plan_id is None:
+        return None
+    return (
+        RecalcJob.objects.filter(plan_id=job.plan_id, pk__gt=job.pk)
+        .exclude(status=Status.FAILED)
+        .order_by("-pk")
+        .first()
+    )
+
+
+def _finish(job: RecalcJob, status: str, *, error: str | None = None) -> None:
+    old_status = job.status
+    job.status = status
+    job.error = error
+    job.finished_at = timezone.now()
+    job.heartbeat_at = job.finished_at
+    job.save()
+    audit_record(
+        actor=_job_actor(job.pk),
+        action=f"job.{status}",
+        object_type="job",
+        object_id=job.pk,
+        object_repr=job.reason,
+        reseller_id=job.reseller_id,
+        changes={
+            "status": {"old": old_status, "new": status},
+            "companies_done": {"old": None, "new": job.companies_done},
+            "items_done": {"old": None, "new": job.items_done},
+            **(
+                {"superseded_by": {"old": None, "new": job.superseded_by_id}}
+                if job.superseded_by_id
+                else {}
+            ),
+            **({"error": {"old": None, "new": error}} if error else {}),
+        },
+    )
+
+
+def _claim(job_id: int, worker_id: str) -> RecalcJob | None:
+    """Take the job for this worker, or None if it is finished or alive elsewhere."""
+    with transaction.atomic():
+        job = RecalcJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status not in UNFINISHED:
+            return None
+        if job.status == Status.RUNNING and job.worker_id != worker_id and not job_is_stale(job):
+            return None
+        if job.scope_company_ids is None:
+            later = _later_job_for_same_plan(job)
+            if later is not None:
+                # Not started, and a later job recalculates the same plan from
+                # a newer schedule: running this one would be wasted work.
+                job.superseded_by = later
+                _finish(job, Status.SUCCEEDED)
+                return None
+            _freeze_scope(job)
+        if job.attempts >= MAX_ATTEMPTS:
+            _finish(job, Status.FAILED, error=f"Gave up after {job.attempts} attempts.")
+            return None
+        now = timezone.now()
+        job.status = Status.RUNNING
+        job.worker_id = worker_id
+        job.heartbeat_at = now
+        job.started_at = job.started_at or now
+        job.attempts += 1
+        job.save()
+        return job
+
+
+def _next_company_ids(job: RecalcJob) -> list[int]:
+    size = max(1, settings.RECALC_CHUNK_COMPANIES)
+    remaining = (c for c in job.scope_company_ids or [] if c > job.cursor_company_id)
+    return [c for _, c in zip(range(size), remaining, strict=False)]
+
+
+def _run_chunk(job_id: int, worker_id: str) -> bool:
+    """One chunk in one transaction; False when the job is finished."""
+    with transaction.atomic():
+        job = RecalcJob.objects.select_for_update().get(pk=job_id)
+        if job.status != Status.RUNNING or job.worker_id != worker_id:
+            raise JobTakenOver(f"job {job_id} now belongs to {job.worker_id or 'nobody'}")
+        company_ids = _next_company_ids(job)
+        if not company_ids:
+            _finish(job, Status.SUCCEEDED)
+            return False
+        done = recalculate_items(company_ids, job.max_item_id or 0)
+        job.cursor_company_id = company_ids[-1]
+        job.companies_done += len(company_ids)
+        job.items_done += done
+        job.heartbeat_at = timezone.now()
+        job.save(
+            update_fields=["cursor_company_id", "companies_done", "items_done", "heartbeat_at"]
+        )
+        return True
+
+
+def _fail(job_id: int, worker_id: str, exc: BaseException) -> None:
+    with transaction.atomic():
+        job = RecalcJob.objects.select_for_update().get(pk=job_id)
+        if job.status == Status.RUNNING and job.worker_id == worker_id:
+            _finish(job, Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
+
+
+def recalculation_run(*, job_id: int, worker_id: str | None = None) -> RecalcJob | None:
+    """Run (or resume) the job to the end in this process. Idempotent: a finished job, or
+    one alive on another worker, is left alone. Returns the job as it ends, or None."""
+    worker_id = worker_id or worker_identity()
+    if _claim(job_id, worker_id) is None:
+        return RecalcJob.objects.filter(pk=job_id).first()
+    try:
+        while _run_chunk(job_id, worker_id):
+            pass
+    except JobTakenOver as exc:
+        logger.warning("%s; stopping", exc)
+    except Exception as exc:
+        _fail(job_id, worker_id, exc)
+        raise
+    return RecalcJob.objects.get(pk=job_id)
+
+
+# --- Recovery ------------------------------------------------------------------
+
+
+def _task_lost(job: RecalcJob) -> bool:
+    """A queued job whose task can no longer start it (claimed by a dead worker, or gone)."""
+    from django_tasks_db.models import DBTaskResult
+
+    task = DBTaskResult.objects.filter(pk=job.task_id).first() if job.task_id else None
+    if task is None or task.status in (TaskResultStatus.FAILED, TaskResultStatus.SUCCESSFUL):
+        return True
+    if task.status == TaskResultStatus.RUNNING:
+        started = task.started_at or task.enqueued_at
+        return started < timezone.now() - _stale_cutoff()
+    return False
+
+
+def _retire_task(task_id: str, job_id: int) -> None:
+    """Mark the dead worker's task failed, so the task table does not show it running forever."""
+    from django_tasks_db.models import DBTaskResult
+
+    if task_id:
+        DBTaskResult.objects.filter(pk=task_id, status=TaskResultStatus.RUNNING).update(
+            status=TaskResultStatus.FAILED,
+            finished_at=timezone.now(),
+            exception_class_path="partnerhub.fees.recalc.WorkerLost",
+            traceback=f"The worker running job {job_id} stopped; the job was re-enqueued.",
+        )
+
+
+def recalculation_recover_stale() -> list[int]:
+    """Re-enqueue every unfinished job whose worker is gone. Safe to run from many workers:
+    each job is re-checked under its row lock."""
+    from partnerhub.fees.tasks import run_recalculation
+
+    recovered: list[int] = []
+    for job_id in RecalcJob.objects.filter(status__in=UNFINISHED).values_list("pk", flat=True):
+        with transaction.atomic():
+            job = RecalcJob.objects.select_for_update().get(pk=job_id)
+            lost = job_is_stale(job) if job.status == Status.RUNNING else _task_lost(job)
+            if job.status not in UNFINISHED or not lost:
+                continue
+            _retire_task(job.task_id, job.pk)
+            job.worker_id = ""
+            job.task_id = str(run_recalculation.enqueue(job_id=job.pk).id)
+            job.save(update_fields=["worker_id", "task_id"])
+            audit_record(
+                actor=_job_actor(job.pk),
+                action="job.recover",
+                object_type="job",
+                object_id=job.pk,
+                object_repr=job.reason,
+                reseller_id=job.reseller_id,
+                changes={"companies_done": {"old": None, "new": job.companies_done}},
+            )
+        logger.warning("Recovered job %s (its worker is gone); re-enqueued", job_id)
+        recovered.append(job_id)
+    return recovered
+
+
+def recalculation_resume_all(*, worker_id: str | None = None) -> list[RecalcJob]:
+    """Finish, in this process, every unfinished job not alive on another worker."""
+    ended = []
+    for job_id in (
+        RecalcJob.objects.filter(status__in=UNFINISHED).order_by("pk").values_list("pk", flat=True)
+    ):
+        job = recalculation_run(job_id=job_id, worker_id=worker_id)
+        if job is not None:
+            ended.append(job)
+    return ended

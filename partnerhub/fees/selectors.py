@@ -1,0 +1,110 @@
+"""Reading sale items and recalculation jobs, tenant-scoped, and their SPEC §12 shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from partnerhub.companies.selectors import company_get_for_actor
+from partnerhub.core.actor import Actor, Role
+from partnerhub.core.errors import NotFound
+from partnerhub.fees.models import RecalcJob, SaleItem
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _item_scope(actor: Actor) -> Q:
+    if actor.is_platform:
+        return Q()
+    if actor.role == Role.COMPANY:
+        return Q(company_id=actor.company_id)
+    if actor.is_reseller_member:
+        return Q(company__reseller_id=actor.reseller_id)
+    return Q(pk__in=[])
+
+
+def sale_item_list_for_actor(actor: Actor, company_id: int) -> QuerySet[SaleItem]:
+    """The company's items, oldest first; NotFound for a company the actor cannot see."""
+    company_get_for_actor(actor, company_id)
+    return SaleItem.objects.filter(company_id=company_id).order_by("id")
+
+
+def sale_item_get_for_actor(actor: Actor, item_id: int) -> SaleItem:
+    item = SaleItem.objects.filter(_item_scope(actor), pk=item_id).first()
+    if item is None:
+        raise NotFound("Sale item not found.")
+    return item
+
+
+def sale_item_serialize(item: SaleItem) -> dict[str, Any]:
+    return {
+        "id": item.pk,
+        "company_id": item.company_id,
+        "external_ref": item.external_ref,
+        "name": item.name,
+        "currency": item.currency_id,
+        "fee_type": item.fee_type_id,
+        "price_minor": item.price_minor,  # minor units
+        "reseller_fee_minor": item.reseller_fee_minor,  # minor units
+        "gateway_fee_minor": item.gateway_fee_minor,  # minor units
+        "blended": item.blended,
+        "fee_revision": item.fee_revision,
+        "fees_updated_at": _iso(item.fees_updated_at),
+    }
+
+
+def _job_scope(actor: Actor) -> Q:
+    # Jobs are the reseller's business; a company key never sees them.
+    if actor.is_platform:
+        return Q()
+    if actor.is_reseller_member:
+        return Q(reseller_id=actor.reseller_id)
+    return Q(pk__in=[])
+
+
+def job_get_for_actor(actor: Actor, job_id: int) -> RecalcJob:
+    job = RecalcJob.objects.filter(_job_scope(actor), pk=job_id).first()
+    if job is None:
+        raise NotFound("Job not found.")
+    return job
+
+
+def job_list_for_actor(
+    actor: Actor,
+    *,
+    reseller_id: int | None = None,
+    plan_id: int | None = None,
+    status: str | None = None,
+) -> QuerySet[RecalcJob]:
+    """Newest first."""
+    qs = RecalcJob.objects.filter(_job_scope(actor))
+    if reseller_id is not None:
+        qs = qs.filter(reseller_id=reseller_id)
+    if plan_id is not None:
+        qs = qs.filter(plan_id=plan_id)
+    if status is not None:
+        qs = qs.filter(status=status)
+    return qs.order_by("-id")
+
+
+def job_serialize(job: RecalcJob) -> dict[str, Any]:
+    return {
+        "id": job.pk,
+        "kind": job.kind,
+        "status": job.status,
+        "reseller_id": job.reseller_id,
+        "plan_id": job.plan_id,
+        "reason": job.reason,
+        "companies_total": job.companies_total,
+        "companies_done": job.companies_done,
+        "items_total": job.items_total,
+        "items_done": job.items_done,
+        "created_at": _iso(job.created_at),
+        "started_at": _iso(job.started_at),
+        "finished_at": _iso(job.finished_at),
+        "error": job.error,
+    }

@@ -1,0 +1,291 @@
+"""Recalculation jobs: scope, chunks, exact counts, resumption, recovery, supersession."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.tasks import TaskResultStatus
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from partnerhub.audit.models import AuditEvent
+from partnerhub.companies.models import Company
+from partnerhub.core.actor import SYSTEM
+from partnerhub.core.errors import NotFound
+from partnerhub.fees import recalc
+from partnerhub.fees.jobs import recalculation_enqueue
+from partnerhub.fees.models import RecalcJob, SaleItem
+from partnerhub.fees.selectors import job_get_for_actor, job_list_for_actor, job_serialize
+from partnerhub.fees.services import sale_item_create
+from partnerhub.fees.tests.factories import add_fee, set_gateway_fee
+from partnerhub.testing.factories import CompanyFactory
+
+ITEM = {"name": "Adult GA", "currency": "GBP", "fee_type": "ticket", "price_minor": 2000}
+Status = RecalcJob.Status
+
+
+@pytest.fixture
+def plan_world(personas, settings):  # type: ignore[no-untyped-def]
+    """Five companies on plan gold (3 items each), one off plan fees, one of reseller B."""
+    settings.RECALC_CHUNK_COMPANIES = 2
+    p = personas
+    add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 250, 30)
+    set_gateway_fee("GBP", 200, 8)
+    companies = [p.company_a] + [
+        CompanyFactory(reseller=p.reseller_a, plan=p.plan_a) for _ in range(4)
+    ]
+    own = CompanyFactory(
+        reseller=p.reseller_a, plan=p.plan_a, use_plan_fees=False, has_own_fees=True
+    )
+    add_fee(own.fee_schedule_id, "GBP", "ticket", 100, 0)
+    for company in [*companies, own]:
+        for price in (1000, 2000, 3000):
+            sale_item_create(
+                actor=p.admin_a, company_id=company.pk, data=ITEM | {"price_minor": price}
+            )
+    p.on_plan = companies
+    p.own = own
+    return p
+
+
+def _fees(company: Company) -> list[tuple[int, int, bool, int]]:
+    return list(
+        SaleItem.objects.filter(company=company)
+        .order_by("price_minor")
+        .values_list("reseller_fee_minor", "gateway_fee_minor", "blended", "fee_revision")
+    )
+
+
+def _enqueue_plan_job(p) -> RecalcJob:  # type: ignore[no-untyped-def]
+    with transaction.atomic():
+        return recalculation_enqueue(
+            actor=p.admin_a, reseller_id=p.reseller_a.pk, plan_id=p.plan_a.pk, reason="test"
+        )
+
+
+def test_plan_job_recalculates_every_item_of_companies_using_plan_fees(plan_world) -> None:
+    p = plan_world
+    add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 500, 0, blended=True)
+    job = _enqueue_plan_job(p)
+
+    done = recalc.recalculation_run(job_id=job.pk)
+
+    assert done is not None and done.status == Status.SUCCEEDED
+    assert (done.companies_total, done.companies_done) == (5, 5)
+    assert (done.items_total, done.items_done) == (15, 15)
+    assert done.started_at and done.finished_at and done.error is None
+    for company in p.on_plan:
+        assert _fees(company) == [(50, 28, True, 2), (100, 48, True, 2), (150, 68, True, 2)]
+    # The company off plan fees is never touched by a plan fee change.
+    assert _fees(p.own) == [(10, 28, False, 1), (20, 48, False, 1), (30, 68, False, 1)]
+    assert AuditEvent.objects.filter(action="job.succeeded", object_id=job.pk).exists()
+
+
+def test_enqueue_writes_job_and_task_in_the_callers_transaction(plan_world) -> None:
+    p = plan_world
+    job = _enqueue_plan_job(p)
+    task = DBTaskResult.objects.get(pk=job.task_id)
+    assert task.status == TaskResultStatus.READY
+    assert task.args_kwargs["kwargs"] == {"job_id": job.pk}
+
+    jobs, tasks = RecalcJob.objects.count(), DBTaskResult.objects.count()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _enqueue_plan_job(p)
+        raise RuntimeError("the edit fails")
+    assert (RecalcJob.objects.count(), DBTaskResult.objects.count()) == (jobs, tasks)
+
+
+def test_job_killed_between_chunks_resumes_without_counting_twice(plan_world) -> None:
+    p = plan_world
+    add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 7)
+    job = _enqueue_plan_job(p)
+    dead = "gone-host:1:x"
+    recalc._claim(job.pk, dead)
+    assert recalc._run_chunk(job.pk, dead)  # one chunk of two companies, then "SIGKILL"
+    RecalcJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+
+    done = recalc.recalculation_run(job_id=job.pk, worker_id="new-host:2:y")
+
+    assert done.status == Status.SUCCEEDED and done.attempts == 2
+    assert (done.companies_done, done.items_done) == (5, 15)
+    for company in p.on_plan:
+        assert [f[0] for f in _fees(company)] == [7, 7, 7]
+        assert {f[3] for f in _fees(company)} == {2}  # each item rewritten exactly once
+
+
+def test_a_job_alive_on_another_worker_is_left_alone(plan_world) -> None:
+    p = plan_world
+    job = _enqueue_plan_job(p)
+    recalc._claim(job.pk, "busy-host:1:x")
+
+    assert recalc.recalculation_run(job_id=job.pk, worker_id="me:2:y").status == Status.RUNNING
+    job.refresh_from_db()
+    assert (job.worker_id, job.companies_done) == ("busy-host:1:x", 0)
+    assert recalc.recalculation_recover_stale() == []
+
+
+def test_a_worker_that_lost_its_job_stops_without_touching_it(plan_world) -> None:
+    p = plan_world
+    job = _enqueue_plan_job(p)
+    recalc._claim(job.pk, "slow:1:x")
+    RecalcJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    recalc._claim(job.pk, "fast:2:y")
+
+    with pytest.raises(recalc.JobTakenOver):
+        recalc._run_chunk(job.pk, "slow:1:x")
+    job.refresh_from_db()
+    assert (job.worker_id, job.companies_done, job.items_done) == ("fast:2:y", 0, 0)
+
+
+def test_stale_running_job_is_recovered_with_a_fresh_task(plan_world) -> None:
+    p = plan_world
+    job = _enqueue_plan_job(p)
+    DBTaskResult.objects.filter(pk=job.task_id).update(status=TaskResultStatus.RUNNING)
+    recalc._claim(job.pk, "dead:1:x")
+    recalc._run_chunk(job.pk, "dead:1:x")
+    RecalcJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    old_task = job.task_id
+
+    assert recalc.recalculation_recover_stale() == [job.pk]
+
+    job.refresh_from_db()
+    assert job.task_id != old_task and job.worker_id == ""
+    assert DBTaskResult.objects.get(pk=old_task).status == TaskResultStatus.FAILED
+    assert DBTaskResult.objects.get(pk=job.task_id).status == TaskResultStatus.READY
+    assert AuditEvent.objects.filter(action="job.recover", object_id=job.pk).exists()
+    done = recalc.recalculation_run(job_id=job.pk)
+    assert (done.status, done.companies_done, done.items_done) == (Status.SUCCEEDED, 5, 15)
+
+
+def test_queued_job_whose_task_was_lost_is_recovered(plan_world) -> None:
+    p = plan_world
+    job = _enqueue_plan_job(p)
+    DBTaskResult.objects.filter(pk=job.task_id).delete()
+
+    assert recalc.recalculation_recover_stale() == [job.pk]
+    assert recalc.recalculation_recover_stale() == []  # its new task is ready: nothing to do
+
+
+def test_a_job_on_a_dead_local_process_is_stale_at_once(plan_world) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    p = plan_world
+    job = _enqueue_plan_job(p)
+    recalc._claim(job.pk, f"{socket.gethostname()[:40]}:{proc.pid}:x")
+    job.refresh_from_db()
+
+    assert recalc.job_is_stale(job)
+
+
+def test_later_job_for_the_same_plan_supersedes_an_unstarted_one(plan_world) -> None:
+    p = plan_world
+    add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 1)
+    first = _enqueue_plan_job(p)
+    add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 2)
+    second = _enqueue_plan_job(p)
+
+    recalc.recalculation_run(job_id=first.pk)
+    recalc.recalculation_run(job_id=second.pk)
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.superseded_by_id, first.items_done) == (
+        Status.SUCCEEDED,
+        second.pk,
+        0,
+    )
+    assert (second.status, second.items_done) == (Status.SUCCEEDED, 15)
+    assert {f[0] for c in p.on_plan for f in _fees(c)} == {2}  # the last edit
+
+
+def test_running_job_followed_by_a_later_one_ends_on_the_last_edit(plan_world) -> None:
+    p = plan_world
+    add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 1)
+    first = _enqueue_plan_job(p)
+    recalc._claim(first.pk, "w1:1:x")
+    recalc._run_chunk(first.pk, "w1:1:x")
+    add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 2)
+    second = _enqueue_plan_job(p)
+
+    recalc.recalculation_run(job_id=second.pk)
+    while recalc._run_chunk(first.pk, "w1:1:x"):
+        pass
+
+    first.refresh_from_db()
+    assert (first.status, first.items_done, first.companies_done) == (Status.SUCCEEDED, 15, 5)
+    assert {f[0] for c in p.on_plan for f in _fees(c)} == {2}
+
+
+def test_item_without_a_schedule_entry_gets_zero_reseller_fee_on_recalculation(plan_world) -> None:
+    # Creating such an item is refused; a later schedule edit can still remove the
+    # entry, and the job then prices the reseller fee at 0, itemised (recalc.py).
+    p = plan_world
+    add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 250, 30, blended=True)
+    p.plan_a.fee_schedule.entries.all().delete()
+    recalc.recalculation_run(job_id=_enqueue_plan_job(p).pk)
+
+    assert _fees(p.company_a) == [(0, 28, False, 2), (0, 48, False, 2), (0, 68, False, 2)]
+
+
+def test_company_job_prices_like_the_python_rule_for_every_schedule_source(plan_world) -> None:
+    p = plan_world
+    custom = CompanyFactory(reseller=p.reseller_a, plan=None)
+    add_fee(p.reseller_a.fee_schedule_id, "GBP", "ticket", 333, 1, min_minor=40, max_minor=90)
+    for price in (0, 1, 1499, 1500, 99999):
+        sale_item_create(actor=p.admin_a, company_id=custom.pk, data=ITEM | {"price_minor": price})
+    companies = [p.company_a, p.own, custom]
+    expected = {c.pk: _fees(c) for c in companies}
+    SaleItem.objects.update(reseller_fee_minor=-1, gateway_fee_minor=-1, blended=True)
+
+    with transaction.atomic():
+        job = recalculation_enqueue(
+            actor=SYSTEM,
+            reseller_id=p.reseller_a.pk,
+            company_ids=[c.pk for c in companies],
+            reason="test",
+        )
+    recalc.recalculation_run(job_id=job.pk)
+
+    for c in companies:
+        assert [f[:3] for f in _fees(c)] == [f[:3] for f in expected[c.pk]]
+
+
+def test_items_created_after_the_job_started_are_not_counted(plan_world) -> None:
+    p = plan_world
+    job = _enqueue_plan_job(p)
+    recalc._claim(job.pk, "w:1:x")
+    late = sale_item_create(actor=p.admin_a, company_id=p.on_plan[-1].pk, data=ITEM)
+
+    while recalc._run_chunk(job.pk, "w:1:x"):
+        pass
+
+    job.refresh_from_db()
+    late.refresh_from_db()
+    assert (job.items_total, job.items_done) == (15, 15)
+    assert late.fee_revision == 1
+
+
+def test_job_reads_are_tenant_scoped(plan_world) -> None:
+    p = plan_world
+    job = _enqueue_plan_job(p)
+
+    assert job_get_for_actor(p.viewer_a, job.pk) == job
+    assert list(job_list_for_actor(p.admin_a, plan_id=p.plan_a.pk)) == [job]
+    assert list(job_list_for_actor(p.admin_b)) == []
+    for outsider in (p.admin_b, p.company_a_actor):
+        with pytest.raises(NotFound):
+            job_get_for_actor(outsider, job.pk)
+    shape = job_serialize(job)
+    assert {k: shape[k] for k in ("kind", "status", "companies_total", "items_done", "error")} == {
+        "kind": "fee_recalculation",
+        "status": "queued",
+        "companies_total": 0,
+        "items_done": 0,
+        "error": None,
+    }
