@@ -5,6 +5,7 @@ from ninja import NinjaAPI
 from partnerhub.api import system
 from partnerhub.api.auth import ApiKeyAuth, HubSessionAuth
 from partnerhub.api.errors import install_error_handlers
+from partnerhub.catalog import api as catalog_api
 from partnerhub.companies import api as companies_api
 from partnerhub.fees import api as fees_api
 from partnerhub.plans import api as plans_api
@@ -26,6 +27,7 @@ api = NinjaAPI(
 install_error_handlers(api)
 
 api.add_router("v1/", system.router)
+api.add_router("v1/", catalog_api.router)
 api.add_router("v1/", plans_api.router)
 api.add_router("v1/", companies_api.router)
 api.add_router("v1/", fees_api.router)
