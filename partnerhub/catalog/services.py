@@ -74,6 +74,13 @@ def _audit(actor: Actor, action: str, obj: Any, new: dict[str, Any], old: Any = 
     )
 
 
+def _invalidate_entitlements() -> None:
+    """Catalog changes can change every company's resolved entitlements (names, limits)."""
+    from partnerhub.companies.cache import entitlements_invalidate
+
+    transaction.on_commit(lambda: entitlements_invalidate(reseller_id=None))
+
+
 def feature_create(*, actor: Actor, key: str, name: str, description: str = "") -> Feature:
     actor.require_platform()
     data = {"key": _key(key), "name": _name(name), "description": (description or "").strip()}
@@ -81,6 +88,7 @@ def feature_create(*, actor: Actor, key: str, name: str, description: str = "") 
     def create() -> Feature:
         feature = Feature.objects.create(**data)
         _audit(actor, "feature.create", feature, data)
+        _invalidate_entitlements()
         return feature
 
     return _create_unique(create, "feature", data["key"])  # type: ignore[no-any-return]
@@ -107,6 +115,7 @@ def feature_update(
     if new != old:
         feature.save(update_fields=["name", "description"])
         _audit(actor, "feature.update", feature, new, old)
+        _invalidate_entitlements()
     return feature
 
 
@@ -133,6 +142,7 @@ def limit_create(
     def create() -> Limit:
         limit = Limit.objects.create(**data)
         _audit(actor, "limit.create", limit, data)
+        _invalidate_entitlements()
         return limit
 
     return _create_unique(create, "limit", data["key"])  # type: ignore[no-any-return]

@@ -175,3 +175,16 @@ def test_tax_rate_is_set_within_bounds(personas):
         with pytest.raises(ValidationFailed):
             tax_set(actor=personas.platform, gst_rate_bps=bad)
     assert tax_get().gst_rate_bps == 1200
+
+
+def test_new_limit_makes_every_cached_entitlement_stale(
+    personas, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    from partnerhub.companies.cache import _GLOBAL
+
+    cache.delete(_GLOBAL)
+    with django_capture_on_commit_callbacks(execute=True):
+        limit_create(actor=personas.platform, key="sms", name="SMS")
+    assert cache.get(_GLOBAL) == 1
