@@ -1,7 +1,79 @@
+"""The hub's navigation: each role sees only what it may use (SPEC §1, §9)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
+
+from partnerhub.core.actor import Actor
+from partnerhub.resellers.models import Reseller
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    prefix: str  # the path prefix that marks this item current
+    disabled_reason: str = ""
+
+
+def _items(actor: Actor, reseller: Reseller | None) -> list[tuple[str, list[NavItem]]]:
+    from partnerhub.plans.selectors import PLANS_UNAVAILABLE
+
+    workspace = [NavItem("Dashboard", reverse("web:home"), "/dashboard")]
+    if reseller is not None and not reseller.has_plans_feature():
+        workspace.append(NavItem("Plans", "", "/plans/", disabled_reason=PLANS_UNAVAILABLE))
+    else:
+        workspace.append(NavItem("Plans", reverse("plans:list"), "/plans/"))
+    workspace += [
+        NavItem("Companies", reverse("companies:list"), "/companies/"),
+        NavItem("Recalculation jobs", reverse("fees:job_list"), "/jobs/"),
+    ]
+    sections = [("Workspace", workspace)]
+    settings_items = [NavItem("Audit log", reverse("audit:list"), "/audit/")]
+    if actor.can_write:
+        settings_items.append(NavItem("API keys", reverse("accounts:api_keys"), "/api-keys/"))
+    if actor.is_platform:
+        sections.append(
+            (
+                "Platform",
+                [
+                    NavItem("Resellers", reverse("resellers:list"), "/resellers/"),
+                    NavItem("Catalog", reverse("catalog:index"), "/catalog/"),
+                ],
+            )
+        )
+    sections.append(("Settings", settings_items))
+    return sections
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
-    return {}
+    from partnerhub.web.hub import request_actor
+
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    actor = request_actor(request)
+    if actor is None:
+        return {}
+    reseller = None
+    if actor.reseller_id is not None:
+        reseller = (
+            Reseller.objects.prefetch_related("features").filter(pk=actor.reseller_id).first()
+        )
+    path = request.path
+    sections = []
+    for heading, items in _items(actor, reseller):
+        sections.append(
+            (heading, [(item, bool(item.url) and path.startswith(item.prefix)) for item in items])
+        )
+    if path == "/" or path.startswith("/dashboard"):
+        sections[0] = (sections[0][0], [(i, i.label == "Dashboard") for i, _ in sections[0][1]])
+    return {
+        "nav_sections": sections,
+        "hub_actor": actor,
+        "hub_reseller": reseller,
+        "can_write": actor.can_write,
+    }

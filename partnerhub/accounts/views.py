@@ -1,0 +1,49 @@
+"""The API keys page: create (the key is shown once) and revoke."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from partnerhub.accounts.forms import ApiKeyForm
+from partnerhub.accounts.selectors import api_key_list_for_actor
+from partnerhub.accounts.services import api_key_create, api_key_revoke
+from partnerhub.core.errors import ValidationFailed
+from partnerhub.resellers.selectors import reseller_list_for_actor
+from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
+
+
+@hub_view
+def api_keys(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    resellers = [(r.pk, r.name) for r in reseller_list_for_actor(actor)]
+    form = ApiKeyForm(request.POST or None, resellers=resellers, platform=actor.is_platform)
+    raw_key = None
+    if request.method == "POST" and form.is_valid():
+        cd = form.cleaned_data
+        try:
+            _, raw_key = api_key_create(
+                actor=actor,
+                scope=cd["scope"],
+                reseller_id=cd.get("reseller_id") if actor.is_platform else actor.reseller_id,
+                company_id=cd.get("company_id"),
+                name=cd.get("name") or "",
+            )
+        except ValidationFailed as exc:
+            form_add_domain_errors(form, exc)
+        else:
+            form = ApiKeyForm(resellers=resellers, platform=actor.is_platform)
+    keys = api_key_list_for_actor(actor).select_related("reseller", "company")
+    return render(
+        request, "accounts/api_keys.html", {"form": form, "keys": keys, "raw_key": raw_key}
+    )
+
+
+@hub_view
+@require_POST
+def api_key_revoke_view(request: HttpRequest, api_key_id: int) -> HttpResponse:
+    key = api_key_revoke(actor=actor_of(request), api_key_id=api_key_id)
+    messages.success(request, f"Revoked key {key.prefix}…; it stops working at once.")
+    return redirect("accounts:api_keys")

@@ -1,0 +1,61 @@
+"""Catalog forms of the hub (platform): a new feature, gateway fees, the GST rate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from partnerhub.web.fee_table import DecimalTextInput
+from partnerhub.web.money import major_str_to_minor, percent_str_to_bps
+
+
+class FeatureForm(forms.Form):
+    key = forms.SlugField(label="Key", max_length=64)
+    name = forms.CharField(label="Name", max_length=120)
+    description = forms.CharField(label="Description", required=False)
+
+
+class TaxForm(forms.Form):
+    gst_percent = forms.CharField(label="GST rate (%)", widget=DecimalTextInput())
+
+    def gst_rate_bps(self) -> int | None:
+        try:
+            return percent_str_to_bps(self.cleaned_data["gst_percent"])
+        except ValueError as exc:
+            self.add_error("gst_percent", str(exc))
+            return None
+
+
+class GatewayFeesForm(forms.Form):
+    """One row per currency; a row left empty means no gateway fee in that currency."""
+
+    def __init__(self, *args: Any, currencies: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.currencies = currencies
+        for code in currencies:
+            self.fields[f"percent_{code}"] = forms.CharField(
+                label=f"{code} percent", required=False, widget=DecimalTextInput()
+            )
+            self.fields[f"fixed_{code}"] = forms.CharField(
+                label=f"{code} fixed", required=False, widget=DecimalTextInput()
+            )
+
+    def rows(self) -> list[tuple[str, forms.BoundField, forms.BoundField]]:
+        return [(c, self[f"percent_{c}"], self[f"fixed_{c}"]) for c in self.currencies]
+
+    def entries(self) -> list[dict[str, Any]]:
+        entries = []
+        for code in self.currencies:
+            percent_text = (self.cleaned_data.get(f"percent_{code}") or "").strip()
+            fixed_text = (self.cleaned_data.get(f"fixed_{code}") or "").strip()
+            if not percent_text and not fixed_text:
+                continue
+            try:
+                percent = percent_str_to_bps(percent_text or "0")
+                fixed = major_str_to_minor(fixed_text or "0", code)
+            except ValueError as exc:
+                self.add_error(f"percent_{code}", str(exc))
+                continue
+            entries.append({"currency": code, "percent_bps": percent, "fixed_minor": fixed})
+        return entries

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from partnerhub.catalog import views
+
+app_name = "catalog"
+
+urlpatterns = [path("", views.catalog_index, name="index")]

@@ -1,0 +1,77 @@
+"""The platform's catalog: features, limits, fee types, currencies, gateway fees, GST."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from partnerhub.catalog import selectors
+from partnerhub.catalog.forms import FeatureForm, GatewayFeesForm, TaxForm
+from partnerhub.catalog.services import feature_create, gateway_fees_set, tax_set
+from partnerhub.core.errors import Conflict, ValidationFailed
+from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
+from partnerhub.web.money import bps_to_percent_str, minor_to_major_str
+
+
+def _forms(data: Any = None, which: str = "") -> dict[str, Any]:
+    currencies = [c.code for c in selectors.currency_list()]
+    gateway_initial: dict[str, str] = {}
+    for fee in selectors.gateway_fee_list():
+        gateway_initial[f"percent_{fee.currency_id}"] = bps_to_percent_str(fee.percent_bps)
+        gateway_initial[f"fixed_{fee.currency_id}"] = minor_to_major_str(
+            fee.fixed_minor, fee.currency_id
+        )
+    tax_initial = {"gst_percent": bps_to_percent_str(selectors.tax_get().gst_rate_bps)}
+    return {
+        "feature_form": FeatureForm(data if which == "feature" else None),
+        "gateway_form": GatewayFeesForm(
+            data if which == "gateway" else None, initial=gateway_initial, currencies=currencies
+        ),
+        "tax_form": TaxForm(data if which == "tax" else None, initial=tax_initial),
+    }
+
+
+def _handle(request: HttpRequest, which: str, forms: dict[str, Any]) -> bool:
+    actor = actor_of(request)
+    form = forms[f"{which}_form"]
+    if not form.is_valid():
+        return False
+    try:
+        if which == "feature":
+            feature_create(actor=actor, **form.cleaned_data)
+        elif which == "gateway":
+            entries = form.entries()
+            if form.errors:
+                return False
+            gateway_fees_set(actor=actor, entries=entries)
+        else:
+            rate = form.gst_rate_bps()
+            if rate is None:
+                return False
+            tax_set(actor=actor, gst_rate_bps=rate)
+    except (ValidationFailed, Conflict) as exc:
+        form_add_domain_errors(form, ValidationFailed(exc.message, details=exc.details))
+        return False
+    return True
+
+
+@hub_view
+def catalog_index(request: HttpRequest) -> HttpResponse:
+    actor_of(request).require_platform()
+    which = request.POST.get("form", "")
+    forms = _forms(request.POST if request.method == "POST" else None, which)
+    saved = request.method == "POST" and which in ("feature", "gateway", "tax")
+    if saved and _handle(request, which, forms):
+        messages.success(request, "Catalog saved.")
+        return redirect("catalog:index")
+    context = {
+        **forms,
+        "features": selectors.feature_list(),
+        "limits": selectors.limit_list(),
+        "fee_types": selectors.fee_type_list(),
+        "currencies": selectors.currency_list(),
+    }
+    return render(request, "catalog/index.html", context)

@@ -1,0 +1,103 @@
+"""The company edit form: parses input into company_update's `changes` (SPEC §12)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from partnerhub.web.fee_table import FeeTableMixin
+from partnerhub.web.hub import set_choices
+
+
+class CompanyForm(FeeTableMixin, forms.Form):
+    name = forms.CharField(label="Company name", max_length=200)
+    contact_email = forms.EmailField(label="Contact email", required=False)
+    plan_id = forms.ChoiceField(label="Plan", required=False)
+    use_plan_fees = forms.BooleanField(label="Use plan fees", required=False)
+    kept_plan_features = forms.MultipleChoiceField(required=False)
+    direct_features = forms.MultipleChoiceField(
+        label="Other features", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    fees_editable = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    fee_apply_mode = forms.ChoiceField(
+        required=False, choices=[("all", "all"), ("new", "new")], widget=forms.RadioSelect
+    )
+    # Where section-wide service errors are shown.
+    limit_overrides = forms.CharField(required=False)
+    excluded_features = forms.CharField(required=False)
+
+    def __init__(
+        self,
+        *args: Any,
+        company: Any,
+        plan_choices: list[tuple[str, str]],
+        plan_features: list[tuple[str, str]],
+        other_features: list[tuple[str, str]],
+        limits: list[tuple[str, str]],
+        currencies: list[str],
+        fee_types: list[tuple[str, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.company = company
+        set_choices(self, "plan_id", [("", "Custom (no plan)"), *plan_choices])
+        set_choices(self, "kept_plan_features", plan_features)
+        set_choices(self, "direct_features", other_features)
+        self.limit_keys = [key for key, _ in limits]
+        for key, name in limits:
+            self.fields[f"override_{key}"] = forms.IntegerField(
+                label=name,
+                required=False,
+                min_value=0,
+                widget=forms.NumberInput(attrs={"placeholder": "Follow plan", "min": 0}),
+            )
+        self.add_fee_fields(currencies, fee_types)
+
+    @staticmethod
+    def initial_from_company(
+        company: dict[str, Any], plan_feature_keys: list[str]
+    ) -> dict[str, Any]:
+        excluded = set(company["excluded_features"])
+        initial: dict[str, Any] = {
+            "name": company["name"],
+            "contact_email": company["contact_email"],
+            "plan_id": str(company["plan_id"] or ""),
+            "use_plan_fees": company["use_plan_fees"],
+            "kept_plan_features": [k for k in plan_feature_keys if k not in excluded],
+            "direct_features": company["direct_features"],
+        }
+        for key, value in company["limit_overrides"].items():
+            initial[f"override_{key}"] = value
+        initial.update(FeeTableMixin.fee_initial(company["fees"], company["blended"]))
+        return initial
+
+    def changes(self) -> dict[str, Any]:
+        cd = self.cleaned_data
+        raw_plan = cd.get("plan_id") or ""
+        plan_id = int(raw_plan) if raw_plan.isdigit() else None
+        same_plan = plan_id == self.company.plan_id
+        changes: dict[str, Any] = {
+            "name": cd["name"],
+            "contact_email": cd.get("contact_email") or "",
+            "plan_id": plan_id,
+            "direct_features": sorted(cd.get("direct_features") or []),
+            "limit_overrides": {
+                key: cd[f"override_{key}"]
+                for key in self.limit_keys
+                if cd.get(f"override_{key}") is not None
+            },
+        }
+        if same_plan and plan_id is not None:
+            kept = set(cd.get("kept_plan_features") or [])
+            plan_keys = {key for key, _ in self.fields["kept_plan_features"].choices}  # type: ignore[attr-defined]
+            changes["excluded_features"] = sorted(plan_keys - kept)
+            changes["use_plan_fees"] = bool(cd.get("use_plan_fees"))
+        own_fees_apply = plan_id is None or (same_plan and not changes.get("use_plan_fees"))
+        if cd.get("fees_editable") and own_fees_apply:
+            changes["fees"], changes["blended"] = self.fee_data()
+        return changes
+
+
+class FeeApplyForm(forms.Form):
+    fee_apply_mode = forms.ChoiceField(choices=[("all", "all"), ("new", "new")], required=False)

@@ -1,0 +1,200 @@
+"""Companies (SPEC §5): list, and the edit page with plan, features, limits and fees."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from partnerhub.catalog.models import Currency, FeeType, Limit
+from partnerhub.companies.forms import CompanyForm
+from partnerhub.companies.selectors import (
+    company_deviates_from_plan,
+    company_get_for_actor,
+    company_list_for_actor,
+    company_serialize,
+    resolve_entitlements,
+)
+from partnerhub.companies.services import (
+    company_reset_plan_fees,
+    company_resync_plan,
+    company_update,
+)
+from partnerhub.core.errors import ValidationFailed
+from partnerhub.fees.schedules import schedule_snapshot
+from partnerhub.plans.forms import APPLY_ALL, APPLY_NEW
+from partnerhub.plans.selectors import plan_assignable_for_reseller
+from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
+
+PAGE_SIZE = 50
+
+
+def inherit_message(plan_name: str, use_plan_fees: bool) -> str:
+    if use_plan_fees:
+        return f"This company will inherit the fees configured in '{plan_name}'."
+    return f"This company will not inherit the fees configured in '{plan_name}'."
+
+
+@hub_view
+def company_list(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    search = request.GET.get("q", "").strip()
+    plan_raw = request.GET.get("plan", "")
+    plan_id = int(plan_raw) if plan_raw.isdigit() else None
+    custom = True if plan_raw == "custom" else None
+    companies = company_list_for_actor(
+        actor, search=search or None, plan_id=plan_id, custom=custom
+    ).select_related("reseller")
+    page = Paginator(companies, PAGE_SIZE).get_page(request.GET.get("page"))
+    plans = _plan_filter_choices(actor)
+    return render(
+        request,
+        "companies/list.html",
+        {"page": page, "search": search, "plan_filter": plan_raw, "plans": plans},
+    )
+
+
+def _plan_filter_choices(actor: Any) -> list[Any]:
+    from partnerhub.plans.models import Plan
+
+    # Every live plan of the actor's scope, for the filter (not only assignable ones).
+    qs = Plan.objects.live().order_by("name")
+    if not actor.is_platform:
+        qs = qs.filter(reseller_id=actor.reseller_id)
+    return list(qs.only("id", "name"))
+
+
+def _form(company: Any, actor: Any, data: Any = None) -> CompanyForm:
+    reseller = company.reseller
+    assignable = list(plan_assignable_for_reseller(actor, reseller.pk))
+    plan_choices = [(str(p.pk), f"{p.name} — {p.display_name}") for p in assignable]
+    if company.plan is not None and company.plan not in assignable:
+        plan_choices.insert(
+            0, (str(company.plan_id), f"{company.plan.name} (current, not assignable)")
+        )
+    feature_names = {f.key: f.name for f in reseller.features.all()}
+    plan_keys = sorted(f.key for f in company.plan.features.all()) if company.plan else []
+    plan_keys = [k for k in plan_keys if k in feature_names]
+    other = [(k, n) for k, n in sorted(feature_names.items()) if k not in plan_keys]
+    kwargs: dict[str, Any] = {
+        "company": company,
+        "plan_choices": plan_choices,
+        "plan_features": [(k, feature_names[k]) for k in plan_keys],
+        "other_features": other,
+        "limits": [(lim.key, lim.name) for lim in Limit.objects.order_by("id")],
+        "currencies": list(Currency.objects.order_by("code").values_list("code", flat=True)),
+        "fee_types": list(FeeType.objects.order_by("id").values_list("key", "name")),
+    }
+    if data is not None:
+        return CompanyForm(data, **kwargs)
+    initial = CompanyForm.initial_from_company(company_serialize(company), plan_keys)
+    return CompanyForm(initial=initial, **kwargs)
+
+
+def _page(
+    request: HttpRequest,
+    company: Any,
+    form: CompanyForm,
+    *,
+    ask_mode: bool = False,
+    reset_ask: bool = False,
+    status: int = 200,
+) -> HttpResponse:
+    actor = actor_of(request)
+    entitlements = resolve_entitlements(company)
+    plan = company.plan
+    plan_fees = schedule_snapshot(plan.fee_schedule_id) if plan else None
+    context = {
+        "company": company,
+        "form": form,
+        "entitlements": entitlements,
+        "limits": [
+            (
+                form[f"override_{key}"],
+                entitlements.limits.get(key, {}),
+                plan.limits.get(key) if plan else None,
+                key in (plan.limits if plan else {}),
+            )
+            for key in form.limit_keys
+        ],
+        "plan": plan,
+        "plan_fees": plan_fees.entries_as_dicts() if plan_fees else [],
+        "plan_blended": plan_fees.blended_dict() if plan_fees else {},
+        "inherit_message": inherit_message(plan.name, company.use_plan_fees) if plan else "",
+        "read_only": not actor.can_write,
+        "deviates": company_deviates_from_plan(company),
+        "ask_mode": ask_mode,
+        "reset_ask": reset_ask,
+        "apply_all": APPLY_ALL,
+        "apply_new": APPLY_NEW,
+    }
+    return render(request, "companies/edit.html", context, status=status)
+
+
+@hub_view
+def company_edit(request: HttpRequest, company_id: int) -> HttpResponse:
+    actor = actor_of(request)
+    company = company_get_for_actor(actor, company_id)
+    if request.method != "POST":
+        return _page(request, company, _form(company, actor))
+    actor.require_write(company.reseller_id)
+    form = _form(company, actor, request.POST)
+    if not form.is_valid():
+        return _page(request, company, form)
+    changes = form.changes()
+    if form.errors:
+        return _page(request, company, form)
+    try:
+        result = company_update(
+            actor=actor,
+            company_id=company.pk,
+            changes=changes,
+            fee_apply_mode=form.cleaned_data.get("fee_apply_mode") or None,
+        )
+    except ValidationFailed as exc:
+        details = exc.details if isinstance(exc.details, dict) else {}
+        ask = "fee_apply_mode" in details
+        if ask:
+            details = {k: v for k, v in details.items() if k != "fee_apply_mode"}
+        rest = form.split_fee_errors(details)
+        if rest or not (ask or details):
+            form_add_domain_errors(
+                form,
+                ValidationFailed(exc.message, details=rest or None),
+                aliases={"plan_id": "plan_id"},
+            )
+        return _page(request, company, form, ask_mode=ask, status=200 if ask else 422)
+    messages.success(request, f'Saved "{result.company.name}".')
+    if result.job is not None:
+        return redirect("fees:job_detail", job_id=result.job.pk)
+    return redirect("companies:edit", company_id=company.pk)
+
+
+@hub_view
+@require_POST
+def company_resync(request: HttpRequest, company_id: int) -> HttpResponse:
+    company = company_resync_plan(actor=actor_of(request), company_id=company_id)
+    messages.success(request, f'"{company.name}" has every feature of its plan again.')
+    return redirect("companies:edit", company_id=company_id)
+
+
+@hub_view
+@require_POST
+def company_reset_fees(request: HttpRequest, company_id: int) -> HttpResponse:
+    actor = actor_of(request)
+    mode = request.POST.get("fee_apply_mode") or None
+    try:
+        result = company_reset_plan_fees(actor=actor, company_id=company_id, fee_apply_mode=mode)
+    except ValidationFailed as exc:
+        if not (isinstance(exc.details, dict) and "fee_apply_mode" in exc.details):
+            raise
+        company = company_get_for_actor(actor, company_id)
+        return _page(request, company, _form(company, actor), reset_ask=True)
+    messages.success(request, f'"{result.company.name}" uses its plan\'s fees again.')
+    if result.job is not None:
+        return redirect("fees:job_detail", job_id=result.job.pk)
+    return redirect("companies:edit", company_id=company_id)

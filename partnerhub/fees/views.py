@@ -1,0 +1,77 @@
+"""Recalculation jobs with a live progress bar, and a company's sale items (SPEC §6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from partnerhub.companies.selectors import company_get_for_actor
+from partnerhub.core.errors import ValidationFailed
+from partnerhub.fees.forms import SaleItemForm
+from partnerhub.fees.models import RecalcJob
+from partnerhub.fees.selectors import (
+    job_get_for_actor,
+    job_list_for_actor,
+    job_serialize,
+    sale_item_list_for_actor,
+)
+from partnerhub.fees.services import sale_item_create
+from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
+
+FINISHED = (RecalcJob.Status.SUCCEEDED, RecalcJob.Status.FAILED)
+
+
+def job_progress(job: dict[str, Any]) -> dict[str, Any]:
+    """The job's SPEC §12 shape plus what the bar shows: percent done, finished or not."""
+    if job["status"] == RecalcJob.Status.SUCCEEDED:
+        percent = 100
+    elif job["items_total"]:
+        percent = min(100, job["items_done"] * 100 // job["items_total"])
+    elif job["companies_total"]:
+        percent = min(100, job["companies_done"] * 100 // job["companies_total"])
+    else:
+        percent = 0
+    return {**job, "percent": percent, "finished": job["status"] in FINISHED}
+
+
+@hub_view
+def job_list(request: HttpRequest) -> HttpResponse:
+    jobs = job_list_for_actor(actor_of(request)).select_related("plan", "reseller")[:100]
+    rows = [(job, job_progress(job_serialize(job))) for job in jobs]
+    return render(request, "fees/job_list.html", {"rows": rows})
+
+
+@hub_view
+def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = job_get_for_actor(actor_of(request), job_id)
+    context = {"job": job, "progress": job_progress(job_serialize(job))}
+    return render(request, "fees/job_detail.html", context)
+
+
+@hub_view
+def job_progress_fragment(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Polled every second by the job page until the job finishes."""
+    job = job_get_for_actor(actor_of(request), job_id)
+    return render(request, "fees/_progress.html", {"progress": job_progress(job_serialize(job))})
+
+
+@hub_view
+def sale_items(request: HttpRequest, company_id: int) -> HttpResponse:
+    actor = actor_of(request)
+    company = company_get_for_actor(actor, company_id)
+    form = SaleItemForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            item = sale_item_create(actor=actor, company_id=company.pk, data=form.item_data())
+        except ValidationFailed as exc:
+            form_add_domain_errors(form, exc, aliases={"price_minor": "price"})
+        else:
+            messages.success(request, f'Added "{item.name}".')
+            return redirect("fees:sale_items", company_id=company.pk)
+    items = sale_item_list_for_actor(actor, company.pk)
+    return render(
+        request, "fees/sale_items.html", {"company": company, "items": items, "form": form}
+    )

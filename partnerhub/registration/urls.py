@@ -1,0 +1,7 @@
+from django.urls import path
+
+from partnerhub.registration import views
+
+app_name = "registration"
+
+urlpatterns = [path("<slug:slug>/register", views.register, name="register")]

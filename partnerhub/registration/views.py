@@ -1,0 +1,36 @@
+"""The public self-service registration form at /r/<reseller-slug>/register (SPEC §7)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from partnerhub.core.errors import RateLimited, ValidationFailed
+from partnerhub.registration.forms import RegistrationForm
+from partnerhub.registration.ratelimit import registration_rate_check
+from partnerhub.registration.services import company_register
+from partnerhub.resellers.selectors import reseller_get_by_slug
+from partnerhub.web.hub import form_add_domain_errors, public_view
+
+
+@public_view
+def register(request: HttpRequest, slug: str) -> HttpResponse:
+    reseller = reseller_get_by_slug(slug)
+    form = RegistrationForm(request.POST or None)
+    context = {"reseller": reseller, "form": form}
+    if request.method == "POST":
+        try:
+            registration_rate_check(request.META.get("REMOTE_ADDR", "unknown"))
+        except RateLimited as exc:
+            form.add_error(None, exc.message)
+            return render(request, "registration/register.html", context, status=429)
+        if form.is_valid():
+            try:
+                company = company_register(reseller_slug=slug, **form.cleaned_data)
+            except ValidationFailed as exc:
+                form_add_domain_errors(form, exc)
+            else:
+                return render(
+                    request, "registration/done.html", {"reseller": reseller, "company": company}
+                )
+    return render(request, "registration/register.html", context)

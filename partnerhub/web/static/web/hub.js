@@ -1,0 +1,158 @@
+/* Partnerhub web hub: small progressive enhancements. Every page works without them
+   except the client-side steps of "Create plan" and the confirmation dialogs. */
+(function () {
+  "use strict";
+
+  // CSRF token on every HTMX request (Django reads X-CSRFToken).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta) event.detail.headers["X-CSRFToken"] = meta.content;
+  });
+
+  function on(selector, type, handler) {
+    document.addEventListener(type, function (event) {
+      var target = event.target.closest ? event.target.closest(selector) : null;
+      if (target) handler(event, target);
+    });
+  }
+
+  // Mobile navigation.
+  on("[data-nav-toggle]", "click", function () {
+    document.querySelector(".shell").classList.toggle("nav-open");
+  });
+
+  // Confirmation dialog for forms with data-confirm (delete, removing a plan feature…).
+  var pendingForm = null;
+  var pendingCheckbox = null;
+  function openConfirm(title, text, danger, confirmLabel) {
+    var dialog = document.getElementById("confirm-dialog");
+    dialog.querySelector("[data-confirm-title]").textContent = title || "Are you sure?";
+    dialog.querySelector("[data-confirm-text]").textContent = text;
+    var ok = dialog.querySelector("[data-confirm-ok]");
+    ok.textContent = confirmLabel || "Confirm";
+    ok.className = "btn " + (danger ? "btn-danger" : "btn-primary");
+    dialog.showModal();
+  }
+  on("form[data-confirm]", "submit", function (event, form) {
+    if (form.dataset.confirmed === "1") return;
+    event.preventDefault();
+    pendingForm = form;
+    pendingCheckbox = null;
+    openConfirm(form.dataset.confirmTitle, form.dataset.confirm, form.dataset.confirmDanger === "1",
+      form.dataset.confirmLabel);
+  });
+  // A checkbox with data-confirm-uncheck asks before it is unchecked.
+  on("input[data-confirm-uncheck]", "click", function (event, box) {
+    if (box.checked) return; // re-checking needs no confirmation
+    event.preventDefault();
+    pendingForm = null;
+    pendingCheckbox = box;
+    openConfirm(box.dataset.confirmTitle, box.dataset.confirmUncheck, true, "Remove feature");
+  });
+  on("[data-confirm-ok]", "click", function () {
+    document.getElementById("confirm-dialog").close();
+    if (pendingForm) {
+      pendingForm.dataset.confirmed = "1";
+      if (pendingForm.requestSubmit) pendingForm.requestSubmit(); else pendingForm.submit();
+    } else if (pendingCheckbox) {
+      pendingCheckbox.checked = false;
+      pendingCheckbox.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+    pendingForm = null;
+    pendingCheckbox = null;
+  });
+  on("[data-dialog-close]", "click", function (event, button) {
+    button.closest("dialog").close();
+  });
+
+  // Dialogs rendered by the server that must open at once (edit-plan confirmations).
+  function openServerDialogs(root) {
+    (root || document).querySelectorAll("dialog[data-open]").forEach(function (d) {
+      if (!d.open) d.showModal();
+    });
+  }
+
+  // Plan form: steps, billing cycles, currencies, revenue share.
+  function syncCycles(form) {
+    var cycles = Array.prototype.map.call(form.querySelectorAll('input[name="billing_cycles"]:checked'),
+      function (i) { return i.value; });
+    form.querySelectorAll("[data-cycle]").forEach(function (el) {
+      el.hidden = cycles.indexOf(el.dataset.cycle) === -1;
+    });
+  }
+  function syncPlanType(form) {
+    var checked = form.querySelector('input[name="plan_type"]:checked');
+    var rev = checked && checked.value === "revenue_sharing";
+    form.querySelectorAll("[data-revenue-only]").forEach(function (el) { el.hidden = !rev; });
+  }
+  function syncCurrencyBlocks(form) {
+    form.querySelectorAll("[data-currency-block]").forEach(function (block) {
+      var flag = block.querySelector("input[data-currency-flag]");
+      block.hidden = !flag.checked;
+    });
+    form.querySelectorAll("select[data-add-currency]").forEach(function (select) {
+      var group = select.dataset.addCurrency;
+      Array.prototype.forEach.call(select.options, function (opt) {
+        if (!opt.value) return;
+        var flag = form.querySelector('input[data-currency-flag="' + group + '"][value="' + opt.value + '"]');
+        opt.hidden = opt.disabled = !!(flag && flag.checked);
+      });
+    });
+  }
+  function showStep(form, n) {
+    form.querySelectorAll("[data-step]").forEach(function (el) {
+      el.hidden = el.dataset.step !== String(n);
+    });
+    document.querySelectorAll("[data-step-indicator]").forEach(function (li) {
+      if (li.dataset.stepIndicator === String(n)) li.setAttribute("aria-current", "step");
+      else li.removeAttribute("aria-current");
+    });
+    window.scrollTo(0, 0);
+  }
+  function initPlanForm(form) {
+    syncCycles(form);
+    syncPlanType(form);
+    syncCurrencyBlocks(form);
+    if (form.dataset.steps) {
+      // Open the step holding the first error, else step 1.
+      var firstError = form.querySelector(".has-error, .errorlist");
+      var step = firstError && firstError.closest("[data-step]") ? firstError.closest("[data-step]").dataset.step : "1";
+      showStep(form, step);
+    }
+  }
+  on('form[data-plan-form] input[name="billing_cycles"]', "change", function (e, input) { syncCycles(input.form); });
+  on('form[data-plan-form] input[name="plan_type"]', "change", function (e, input) { syncPlanType(input.form); });
+  on("select[data-add-currency]", "change", function (event, select) {
+    if (!select.value) return;
+    var form = select.form;
+    var flag = form.querySelector('input[data-currency-flag="' + select.dataset.addCurrency + '"][value="' + select.value + '"]');
+    if (flag) flag.checked = true;
+    select.value = "";
+    syncCurrencyBlocks(form);
+    var block = flag && flag.closest("[data-currency-block]");
+    if (block) { var first = block.querySelector("input:not([type=hidden]):not([data-currency-flag])"); if (first) first.focus(); }
+  });
+  on("[data-remove-currency]", "click", function (event, button) {
+    var block = button.closest("[data-currency-block]");
+    block.querySelector("input[data-currency-flag]").checked = false;
+    syncCurrencyBlocks(block.closest("form"));
+  });
+  on("[data-goto-step]", "click", function (event, button) {
+    var form = button.closest("form");
+    if (button.dataset.gotoStep === "2") {
+      // Let the browser check step 1's required fields before moving on.
+      var invalid = Array.prototype.find.call(
+        form.querySelectorAll('[data-step="1"] input, [data-step="1"] select'),
+        function (i) { return !i.closest("[hidden]") && !i.checkValidity(); });
+      if (invalid) { invalid.reportValidity(); return; }
+    }
+    showStep(form, button.dataset.gotoStep);
+  });
+
+  function init(root) {
+    (root || document).querySelectorAll("form[data-plan-form]").forEach(initPlanForm);
+    openServerDialogs(root);
+  }
+  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  document.addEventListener("htmx:load", function (event) { openServerDialogs(event.detail.elt); });
+})();

@@ -1,0 +1,31 @@
+"""Template filters of the hub: money in minor units, basis points, seed texts."""
+
+from __future__ import annotations
+
+from django import template
+
+from partnerhub.web.money import bps_to_percent_str, format_money
+
+register = template.Library()
+
+
+@register.filter
+def money(amount_minor: int | None, currency: str) -> str:
+    return format_money(amount_minor, currency)
+
+
+@register.filter
+def percent(bps: int | None) -> str:
+    return "—" if bps is None else f"{bps_to_percent_str(bps)} %"
+
+
+@register.filter
+def delete_confirmation(name: str) -> str:
+    from partnerhub.plans.views import delete_confirmation as text
+
+    return text(name)
+
+
+@register.filter
+def get_item(mapping: dict, key: str):  # type: ignore[no-untyped-def,type-arg]
+    return mapping.get(key) if mapping else None
