@@ -21,12 +21,12 @@ from partnerhub.core.validation import (
     clean_str,
     reject_unknown,
 )
+from partnerhub.fees.apply import check_fee_apply_mode, recalculation_needed, should_recalculate
 from partnerhub.fees.jobs import recalculation_enqueue
 from partnerhub.fees.models import RecalcJob, SaleItem
 from partnerhub.fees.schedules import (
     EMPTY_SCHEDULE,
     ScheduleSnapshot,
-    blended_changed_currencies,
     fee_schedule_create,
     fee_schedule_replace,
     parse_fee_entries,
@@ -47,7 +47,6 @@ COMPANY_FIELDS = (
     "fees",
     "blended",
 )
-FEE_APPLY_MODES = ("all", "new")
 
 
 @dataclass
@@ -149,28 +148,16 @@ def _fee_change_job(
     fee_apply_mode: str | None,
     reason: str,
 ) -> RecalcJob | None:
-    """Apply the fee apply mode rule to a change of one company's effective schedule."""
+    """A change of one company's effective schedule: ask only where stored items exist."""
     after = schedule_snapshot(company.effective_fee_schedule_id())
-    if after == before or not SaleItem.objects.filter(company_id=company.pk).exists():
+    recalculation = recalculation_needed(before, after)
+    if recalculation != "none" and not SaleItem.objects.filter(company_id=company.pk).exists():
+        recalculation = "none"
+    if not should_recalculate(recalculation, fee_apply_mode):
         return None
-    forced = bool(blended_changed_currencies(before, after))
-    if not forced:
-        if fee_apply_mode is None:
-            raise ValidationFailed.field(
-                "fee_apply_mode",
-                "this change alters the fees of existing sale items: choose 'all' (old and "
-                "new items) or 'new' (only new/edited items)",
-            )
-        if fee_apply_mode == "new":
-            return None
     return recalculation_enqueue(
         actor=actor, reseller_id=company.reseller_id, company_ids=[company.pk], reason=reason
     )
-
-
-def _check_mode(fee_apply_mode: str | None) -> None:
-    if fee_apply_mode is not None and fee_apply_mode not in FEE_APPLY_MODES:
-        raise ValidationFailed.field("fee_apply_mode", "must be 'all' or 'new'")
 
 
 def company_create(
@@ -320,7 +307,7 @@ def company_update(
     """Any subset of COMPANY_FIELDS. Plan change first (it resets use_plan_fees and
     exclusions), then the fee switch, own fees, features, limits and names."""
     reject_unknown(changes, COMPANY_FIELDS)
-    _check_mode(fee_apply_mode)
+    check_fee_apply_mode(fee_apply_mode)
     with transaction.atomic():
         company = company_get_for_actor(actor, company_id)
         actor.require_write(company.reseller_id)

@@ -24,12 +24,17 @@ from partnerhub.core.validation import (
     clean_str,
     reject_unknown,
 )
+from partnerhub.fees.apply import (
+    Recalculation,
+    check_fee_apply_mode,
+    recalculation_needed,
+    should_recalculate,
+)
 from partnerhub.fees.jobs import recalculation_enqueue
 from partnerhub.fees.models import RecalcJob
 from partnerhub.fees.schedules import (
     EMPTY_SCHEDULE,
     ScheduleSnapshot,
-    blended_changed_currencies,
     fee_schedule_create,
     fee_schedule_replace,
     parse_fee_entries,
@@ -55,7 +60,6 @@ PLAN_FIELDS = (
     "fees",
     "blended",
 )
-FEE_APPLY_MODES = ("all", "new")
 PriceKey = tuple[str, str]  # (currency, billing cycle)
 
 
@@ -94,7 +98,7 @@ class PlanPreview:
     affected_companies: list[dict[str, Any]]
     fees_changed: bool
     blended_changed: bool
-    recalculation: str  # "none" | "ask" | "forced"
+    recalculation: Recalculation
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -327,9 +331,9 @@ def _preview(plan: Plan, current: PlanDraft, draft: PlanDraft) -> PlanPreview:
     stored = {f.key for f in plan.features.all()}
     removed = sorted(stored - set(draft.features))
     added = sorted(set(draft.features) - stored)
-    fees_changed = current.fees != draft.fees
-    blended_changed = bool(blended_changed_currencies(current.fees, draft.fees))
-    recalculation = "forced" if blended_changed else "ask" if fees_changed else "none"
+    recalculation = recalculation_needed(current.fees, draft.fees)
+    fees_changed = recalculation != "none"
+    blended_changed = recalculation == "forced"
     companies = [
         {"id": c.pk, "name": c.name}
         for c in plan.companies.order_by("name", "id").only("id", "name")
@@ -358,19 +362,11 @@ def _locked_live_plan(actor: Actor, plan_id: int) -> Plan:
 def _recalculate_plan(
     *, actor: Actor, plan: Plan, preview: PlanPreview, fee_apply_mode: str | None
 ) -> RecalcJob | None:
-    if preview.recalculation == "none":
+    # A plan fee edit always asks (SPEC §6), even before any item exists.
+    if not should_recalculate(preview.recalculation, fee_apply_mode):
         return None
-    if preview.recalculation == "ask":
-        if fee_apply_mode is None:
-            raise ValidationFailed.field(
-                "fee_apply_mode",
-                "fees changed: choose 'all' (apply to all items, old and new) or 'new' "
-                "(apply only to new/edited items)",
-            )
-        if fee_apply_mode == "new":
-            return None
     if not plan.companies.filter(use_plan_fees=True).exists():
-        return None
+        return None  # only companies that use the plan's fees are ever touched
     return recalculation_enqueue(
         actor=actor, reseller_id=plan.reseller_id, plan_id=plan.pk, reason=f"plan {plan.name} fees"
     )
@@ -400,8 +396,7 @@ def plan_update(
 ) -> PlanUpdateResult:
     """Edit a plan; every company on it follows at once (entitlements resolve at read time).
     A stale `version` is a Conflict: someone saved first."""
-    if fee_apply_mode is not None and fee_apply_mode not in FEE_APPLY_MODES:
-        raise ValidationFailed.field("fee_apply_mode", "must be 'all' or 'new'")
+    check_fee_apply_mode(fee_apply_mode)
     with transaction.atomic():
         plan = _locked_live_plan(actor, plan_id)
         if plan.version != version:
