@@ -2,13 +2,17 @@
 
 from ninja import NinjaAPI
 
+from partnerhub.accounts import api as accounts_api
 from partnerhub.api import system
 from partnerhub.api.auth import ApiKeyAuth, HubSessionAuth
 from partnerhub.api.errors import install_error_handlers
+from partnerhub.audit import api as audit_api
 from partnerhub.catalog import api as catalog_api
 from partnerhub.companies import api as companies_api
 from partnerhub.fees import api as fees_api
 from partnerhub.plans import api as plans_api
+from partnerhub.registration import api as registration_api
+from partnerhub.resellers import api as resellers_api
 
 api = NinjaAPI(
     title="Partnerhub API",
@@ -28,6 +32,10 @@ install_error_handlers(api)
 
 api.add_router("v1/", system.router)
 api.add_router("v1/", catalog_api.router)
+api.add_router("v1/", resellers_api.router)
 api.add_router("v1/", plans_api.router)
 api.add_router("v1/", companies_api.router)
 api.add_router("v1/", fees_api.router)
+api.add_router("v1/", registration_api.router)
+api.add_router("v1/", audit_api.router)
+api.add_router("v1/", accounts_api.router)
