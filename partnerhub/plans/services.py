@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from partnerhub.audit.services import audit_record
@@ -310,20 +310,30 @@ def plan_create(*, actor: Actor, reseller_id: int, data: Mapping[str, Any]) -> P
     name = data.get("name")
     base = PlanDraft(plan_type="", name="", display_name=name if isinstance(name, str) else "")
     draft = _clean(reseller, data, base)
-    with transaction.atomic():
+    return _insert_plan(actor, reseller, draft, action="plan.create")
+
+
+def _insert_plan(
+    actor: Actor, reseller: Reseller, draft: PlanDraft, *, action: str, **audit_extra: Any
+) -> Plan:
+    try:
+        with transaction.atomic():
+            _ensure_name_free(reseller.pk, draft.name)
+            plan = Plan(reseller=reseller, fee_schedule=fee_schedule_create())
+            _save_draft(plan, draft)
+            audit_record(
+                actor=actor,
+                action=action,
+                object_type="plan",
+                object_id=plan.pk,
+                object_repr=plan.name,
+                reseller_id=reseller.pk,
+                old={},
+                new={**draft.as_audit(), **audit_extra},
+            )
+    except IntegrityError:  # a concurrent save took the name after our check
         _ensure_name_free(reseller.pk, draft.name)
-        plan = Plan(reseller=reseller, fee_schedule=fee_schedule_create())
-        _save_draft(plan, draft)
-        audit_record(
-            actor=actor,
-            action="plan.create",
-            object_type="plan",
-            object_id=plan.pk,
-            object_repr=plan.name,
-            reseller_id=reseller.pk,
-            old={},
-            new=draft.as_audit(),
-        )
+        raise
     return plan
 
 
@@ -477,20 +487,7 @@ def plan_duplicate(*, actor: Actor, plan_id: int) -> Plan:
     draft = _draft_from_plan(source, reseller.feature_keys())
     draft.name = _free_name(reseller.pk, f"Copy of {source.name}"[:110])
     draft.enabled = False
-    with transaction.atomic():
-        plan = Plan(reseller=reseller, fee_schedule=fee_schedule_create())
-        _save_draft(plan, draft)
-        audit_record(
-            actor=actor,
-            action="plan.duplicate",
-            object_type="plan",
-            object_id=plan.pk,
-            object_repr=plan.name,
-            reseller_id=reseller.pk,
-            old={},
-            new={**draft.as_audit(), "duplicated_from": source.pk},
-        )
-    return plan
+    return _insert_plan(actor, reseller, draft, action="plan.duplicate", duplicated_from=source.pk)
 
 
 def plan_delete(*, actor: Actor, plan_id: int) -> Plan:
