@@ -1,0 +1,101 @@
+"""Self-service registration over HTTP: no key, default plan when usable, rate-limited."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from partnerhub.api.tests.conftest import assert_error
+from partnerhub.catalog.models import Feature
+from partnerhub.companies.models import Company
+
+pytestmark = pytest.mark.django_db
+
+ALICE = {"company_name": "Alice Events", "contact_email": "alice@example.test"}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limit():  # type: ignore[no-untyped-def]
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def with_default_plan(personas):  # type: ignore[no-untyped-def]
+    personas.reseller_a.default_registration_plan = personas.plan_a
+    personas.reseller_a.save()
+    return personas
+
+
+def test_registration_gets_the_default_plan_with_plan_fees(api, with_default_plan) -> None:  # type: ignore[no-untyped-def]
+    response = api.post("/api/v1/register/northwind", None, ALICE)
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["plan"] == {
+        "id": with_default_plan.plan_a.pk,
+        "name": "gold",
+        "display_name": "Gold",
+    }
+    assert body["use_plan_fees"] is True
+    company = Company.objects.get(pk=body["id"])
+    assert (company.reseller, company.plan) == (
+        with_default_plan.reseller_a,
+        with_default_plan.plan_a,
+    )
+
+
+def test_registration_without_a_usable_default_plan_is_custom(api, with_default_plan) -> None:  # type: ignore[no-untyped-def]
+    with_default_plan.plan_a.archived_at = timezone.now()
+    with_default_plan.plan_a.save()
+
+    body = api.post("/api/v1/register/northwind", None, ALICE).json()
+
+    assert body["plan"] is None
+    assert Company.objects.get(pk=body["id"]).plan is None
+
+
+def test_registration_without_the_plans_feature_is_custom(api, with_default_plan) -> None:  # type: ignore[no-untyped-def]
+    with_default_plan.reseller_a.features.remove(Feature.objects.get(key="plans"))
+
+    assert api.post("/api/v1/register/northwind", None, ALICE).json()["plan"] is None
+
+
+def test_unknown_reseller_is_404_and_bad_input_is_422(api, personas) -> None:  # type: ignore[no-untyped-def]
+    assert_error(api.post("/api/v1/register/nowhere", None, ALICE), 404)
+    error = assert_error(
+        api.post(
+            "/api/v1/register/northwind",
+            None,
+            {"company_name": "X", "contact_email": "not-an-email"},
+        ),
+        422,
+    )
+    unknown = assert_error(
+        api.post("/api/v1/register/northwind", None, {**ALICE, "plan_id": 1}), 422
+    )
+
+    assert list(error["details"]) == ["contact_email"]
+    assert unknown["details"] == {"plan_id": ["unknown field"]}
+    assert not Company.objects.filter(name="X").exists()
+
+
+def test_registration_is_rate_limited_per_client_address(api, personas, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.REGISTRATION_RATE_LIMIT = 2
+    bodies = [{**ALICE, "company_name": f"Co {n}"} for n in range(3)]
+
+    answers = [api.post("/api/v1/register/northwind", None, b) for b in bodies]
+    other_address = api.client.post(
+        "/api/v1/register/northwind",
+        data=bodies[2],
+        content_type="application/json",
+        REMOTE_ADDR="10.0.0.9",
+    )
+
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    assert int(answers[2]["Retry-After"]) >= 1
+    assert_error(answers[2], 429, "rate_limited")
+    assert other_address.status_code == 201
+    assert Company.objects.filter(name="Co 2").count() == 1
