@@ -74,46 +74,60 @@ def _effective_schedule_sql() -> str:
     )
 
 
+def rates_sql(company_filter: str) -> str:
+    """Per (company, currency, fee type) of the companies matching `company_filter` (a
+    predicate on `{col}`): the effective schedule entry's terms and the gateway's.
+
+    A missing entry yields 0 bps, 0 fixed, no clamp and itemised: a zero reseller fee.
+    The table is tiny (companies x currencies x fee types), so joining it to the
+    items is a hash join driven by the items of the chunk's companies.
+    """
+    return f"""
+        SELECT c.id AS company_id, cur.code AS currency, ft.key AS fee_type,
+               COALESCE(e.percent_bps, 0) AS percent_bps,
+               COALESCE(e.fixed_minor, 0) AS fixed_minor,
+               e.min_minor AS min_minor, e.max_minor AS max_minor,
+               COALESCE(e.blended, FALSE) AS blended,
+               COALESCE(g.percent_bps, 0) AS g_bps,
+               COALESCE(g.fixed_minor, 0) AS g_fixed
+        FROM companies_company c
+        JOIN resellers_reseller rs ON rs.id = c.reseller_id
+        LEFT JOIN plans_plan p ON p.id = c.plan_id
+        CROSS JOIN catalog_currency cur
+        CROSS JOIN catalog_feetype ft
+        LEFT JOIN fees_feescheduleentry e
+            ON e.schedule_id = ({_effective_schedule_sql()})
+            AND e.currency = cur.code AND e.fee_type = ft.key
+        LEFT JOIN catalog_gatewayfee g ON g.currency = cur.code
+        WHERE {company_filter.format(col="c.id")}
+    """
+
+
+def reseller_fee_of(price: str) -> str:
+    """The reseller fee of `price` against a `r` row of rates_sql."""
+    return reseller_fee_sql(price, "r.percent_bps", "r.fixed_minor", "r.min_minor", "r.max_minor")
+
+
+def gateway_fee_of(price: str) -> str:
+    return gateway_fee_sql(price, "r.g_bps", "r.g_fixed")
+
+
 def recalculation_sql(company_filter: str) -> str:
     """One set-based UPDATE over the items of the companies matching `company_filter`
-    (a predicate on `c.id` and, re-used, on `fees_saleitem.company_id`; written `{col}`).
+    (a predicate on `{col}`, applied to the rates and to `fees_saleitem.company_id`).
 
     Parameters: fees_updated_at, updated_at, filter params (twice), max item id.
-    The rates table is tiny (companies x currencies x fee types), so the join to
-    the items is a hash join driven by the items of the chunk's companies.
     """
     price = "fees_saleitem.price_minor"
-    reseller = reseller_fee_sql(
-        price, "r.percent_bps", "r.fixed_minor", "r.min_minor", "r.max_minor"
-    )
-    gateway = gateway_fee_sql(price, "r.g_bps", "r.g_fixed")
     return f"""
         UPDATE fees_saleitem SET
-            reseller_fee_minor = {reseller},
-            gateway_fee_minor = {gateway},
+            reseller_fee_minor = {reseller_fee_of(price)},
+            gateway_fee_minor = {gateway_fee_of(price)},
             blended = r.blended,
             fee_revision = fees_saleitem.fee_revision + 1,
             fees_updated_at = %s,
             updated_at = %s
-        FROM (
-            SELECT c.id AS company_id, cur.code AS currency, ft.key AS fee_type,
-                   COALESCE(e.percent_bps, 0) AS percent_bps,
-                   COALESCE(e.fixed_minor, 0) AS fixed_minor,
-                   e.min_minor AS min_minor, e.max_minor AS max_minor,
-                   COALESCE(e.blended, FALSE) AS blended,
-                   COALESCE(g.percent_bps, 0) AS g_bps,
-                   COALESCE(g.fixed_minor, 0) AS g_fixed
-            FROM companies_company c
-            JOIN resellers_reseller rs ON rs.id = c.reseller_id
-            LEFT JOIN plans_plan p ON p.id = c.plan_id
-            CROSS JOIN catalog_currency cur
-            CROSS JOIN catalog_feetype ft
-            LEFT JOIN fees_feescheduleentry e
-                ON e.schedule_id = ({_effective_schedule_sql()})
-                AND e.currency = cur.code AND e.fee_type = ft.key
-            LEFT JOIN catalog_gatewayfee g ON g.currency = cur.code
-            WHERE {company_filter.format(col="c.id")}
-        ) AS r
+        FROM ({rates_sql(company_filter)}) AS r
         WHERE fees_saleitem.company_id = r.company_id
           AND fees_saleitem.currency = r.currency
           AND fees_saleitem.fee_type = r.fee_type

@@ -1,0 +1,164 @@
+"""`partnerhub seed`: synthetic resellers, plans, companies and sale items for benchmarks.
+
+Each reseller gets one plan ("bench-plan") holding all its companies, and each
+company `--items` sale items. Items are written by one INSERT … SELECT per
+reseller (generate_series on PostgreSQL, a recursive CTE on SQLite) with their
+fees computed in the same statement by the same SQL rule the recalculation
+uses, so 10,000,000 items take minutes, not hours. A company's items are
+inserted together, as a tenant's catalogue import would be.
+"""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from partnerhub.audit.services import audit_record
+from partnerhub.catalog.models import GatewayFee
+from partnerhub.companies.models import Company
+from partnerhub.core.actor import SYSTEM
+from partnerhub.fees.models import FeeSchedule, FeeScheduleEntry
+from partnerhub.fees.recalc import gateway_fee_of, rates_sql, reseller_fee_of
+from partnerhub.plans.models import Plan
+from partnerhub.resellers.models import Reseller
+
+CURRENCIES = ("GBP", "EUR", "JPY")  # exponents 2, 2, 0
+FEE_TYPES = ("ticket", "product", "donation")
+GATEWAY = {"GBP": (200, 8), "EUR": (190, 10), "JPY": (300, 0)}  # bps, fixed minor units
+# (bps, fixed minor units, min, max, blended) per currency; the same for every fee type.
+PLAN_FEES = {
+    "GBP": (250, 30, None, None, False),
+    "EUR": (300, 25, 50, 2_000, True),
+    "JPY": (350, 0, 100, None, False),
+}
+
+
+def _series_sql(vendor: str, count: int) -> tuple[str, str]:
+    """(WITH prefix, FROM item) producing the integers 1..count as g.n."""
+    if vendor == "postgresql":
+        return "", f"generate_series(1, {int(count)}) AS g(n)"
+    return (
+        f"WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {int(count)}) ",
+        "g",
+    )
+
+
+_OF_RESELLER = "{col} IN (SELECT id FROM companies_company WHERE reseller_id = %s)"
+
+
+def items_insert_sql(vendor: str, count: int) -> str:
+    """`count` items per company of a reseller. Parameters: timestamps x3, reseller id x2."""
+    with_prefix, series = _series_sql(vendor, count)
+    currency = " ".join(f"WHEN {i} THEN '{c}'" for i, c in enumerate(CURRENCIES))
+    fee_type = " ".join(f"WHEN {i} THEN '{t}'" for i, t in enumerate(FEE_TYPES))
+    return f"""
+        {with_prefix}
+        INSERT INTO fees_saleitem (company_id, external_ref, name, currency, fee_type,
+            price_minor, reseller_fee_minor, gateway_fee_minor, blended, fee_revision,
+            fees_updated_at, created_at, updated_at)
+        SELECT s.company_id, 'bench-' || s.n, 'Item ' || s.n, s.currency, s.fee_type, s.price,
+               {reseller_fee_of("s.price")}, {gateway_fee_of("s.price")}, r.blended, 1,
+               %s, %s, %s
+        FROM (
+            SELECT c.id AS company_id, g.n AS n,
+                   CASE g.n %% {len(CURRENCIES)} {currency} END AS currency,
+                   CASE (g.n / {len(CURRENCIES)}) %% {len(FEE_TYPES)} {fee_type} END AS fee_type,
+                   (g.n * 7919 + c.id * 104729) %% 500000 AS price
+            FROM companies_company c CROSS JOIN {series}
+            WHERE c.reseller_id = %s
+        ) AS s
+        JOIN ({rates_sql(_OF_RESELLER)}) AS r
+            ON r.company_id = s.company_id AND r.currency = s.currency
+            AND r.fee_type = s.fee_type
+        ORDER BY s.company_id, s.n
+    """
+
+
+class Command(BaseCommand):
+    help = "Create synthetic data: R resellers, each with one plan of C companies of I items."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--resellers", type=int, default=1)
+        parser.add_argument("--companies", type=int, default=100, help="per reseller")
+        parser.add_argument("--items", type=int, default=100, help="per company")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        resellers, companies, items = options["resellers"], options["companies"], options["items"]
+        if min(resellers, companies) < 1 or items < 0:
+            raise CommandError("--resellers and --companies must be at least 1, --items >= 0")
+        for currency, (bps, fixed) in GATEWAY.items():
+            GatewayFee.objects.get_or_create(
+                currency_id=currency, defaults={"percent_bps": bps, "fixed_minor": fixed}
+            )
+        start = Reseller.objects.filter(slug__startswith="bench-").count() + 1
+        for n in range(start, start + resellers):
+            plan = self._seed_reseller(n, companies, items)
+            self.stdout.write(
+                f"reseller bench-{n} (id {plan.reseller_id}): plan {plan.pk} "
+                f"with {companies} companies x {items} items"
+            )
+
+    @transaction.atomic
+    def _seed_reseller(self, n: int, companies: int, items: int) -> Plan:
+        reseller = Reseller.objects.create(
+            name=f"Bench Reseller {n}", slug=f"bench-{n}", fee_schedule=_schedule()
+        )
+        plan = Plan.objects.create(
+            reseller=reseller,
+            plan_type="usage_based",
+            name="bench-plan",
+            display_name="Bench",
+            billing_cycles=["monthly"],
+            fee_schedule=_schedule(PLAN_FEES),
+        )
+        schedules = FeeSchedule.objects.bulk_create([FeeSchedule() for _ in range(companies)])
+        Company.objects.bulk_create(
+            [
+                Company(reseller=reseller, name=f"Bench {n}-{i}", plan=plan, fee_schedule=s)
+                for i, s in enumerate(schedules, start=1)
+            ],
+            batch_size=1000,
+        )
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        if items:
+            with connection.cursor() as cur:
+                cur.execute(
+                    items_insert_sql(connection.vendor, items),
+                    [now, now, now, reseller.pk, reseller.pk],
+                )
+        audit_record(
+            actor=SYSTEM,
+            action="seed.create",
+            object_type="reseller",
+            object_id=reseller.pk,
+            object_repr=reseller.name,
+            reseller_id=reseller.pk,
+            changes={
+                "companies": {"old": None, "new": companies},
+                "sale_items": {"old": None, "new": companies * items},
+            },
+        )
+        return plan
+
+
+def _schedule(fees: dict[str, tuple[int, int, int | None, int | None, bool]] | None = None):  # type: ignore[no-untyped-def]
+    schedule = FeeSchedule.objects.create()
+    FeeScheduleEntry.objects.bulk_create(
+        FeeScheduleEntry(
+            schedule=schedule,
+            currency_id=cur,
+            fee_type_id=ft,
+            percent_bps=bps,
+            fixed_minor=fixed,
+            min_minor=lo,
+            max_minor=hi,
+            blended=blended,
+        )
+        for cur, (bps, fixed, lo, hi, blended) in (fees or {}).items()
+        for ft in FEE_TYPES
+    )
+    return schedule
