@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ROW_HEIGHT = 34
-LABEL_WIDTH = 170
-CHART_WIDTH = 640
-VALUE_ROOM = 130
+LABEL_WIDTH = 120
+CHART_WIDTH = 460
+VALUE_ROOM = 110
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def bar_chart(rows: list[tuple[str, int, str]], unit: str) -> BarChart:
     room = CHART_WIDTH - LABEL_WIDTH - VALUE_ROOM
     bars = [
         Bar(
-            label=label if len(label) <= 24 else label[:23] + "…",
+            label=label if len(label) <= 16 else label[:15] + "…",
             value_text=shown,
             y=i * ROW_HEIGHT + 6,
             width=max(2, round(room * value / biggest)) if value else 0,

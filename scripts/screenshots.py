@@ -1,0 +1,160 @@
+#!/usr/bin/env python
+"""Save a screenshot of every main screen of the web hub into docs/screenshots/.
+
+Boots a throwaway SQLite database with the demo data (`partnerhub demo`'s loader),
+runs the recalculation job the demo enqueues, serves the hub on a free local port and
+drives the system Chromium through Playwright at 1280 px (plus the plans list at 390 px).
+
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
+PASSWORD = "partnerhub-demo"
+
+PREPARE = """
+import django
+django.setup()
+from partnerhub.ops.demo_data import demo_data_load
+from partnerhub.fees.models import RecalcJob
+from partnerhub.fees.recalc import recalculation_run
+demo_data_load()
+for job in RecalcJob.objects.filter(status="queued"):
+    recalculation_run(job_id=job.pk)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"the hub did not answer at {url}")
+
+
+def boot(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    env = {
+        **os.environ,
+        "PARTNERHUB_DEV": "1",
+        "DEBUG": "0",
+        "PARTNERHUB_DATA_DIR": str(data_dir),
+        "DATABASE_URL": f"sqlite:///{data_dir / 'screens.sqlite3'}",
+        "DJANGO_SETTINGS_MODULE": "partnerhub.settings",
+    }
+    py = sys.executable
+    subprocess.run([py, "-m", "django", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
+    subprocess.run([py, "-c", PREPARE], env=env, cwd=ROOT, check=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [py, "-m", "django", "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_for(base + "/login/")
+    return server, base
+
+
+def login(page, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+
+def shoot(page, out: Path, name: str, path: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    if path is not None:
+        page.goto(path)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+    print(f"saved {out / name}.png")
+
+
+def capture(base: str, out: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        desktop = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=base)
+        page = desktop.new_page()
+        login(page, "northwind-admin")
+        shoot(page, out, "dashboard", "/")
+        shoot(page, out, "plans-list", "/plans/")
+        page.goto("/plans/")
+        page.get_by_role("link", name="Edit").nth(1).click()
+        shoot(page, out, "plan-editor")
+        page.goto("/plans/new/")
+        shoot(page, out, "plan-create-step1")
+        page.get_by_role("button", name="Next: Plan benefits").click()
+        shoot(page, out, "plan-create-step2")
+        shoot(page, out, "companies-list", "/companies/")
+        page.locator("[data-testid=company-table] a").first.click()
+        shoot(page, out, "company-edit")
+        shoot(page, out, "jobs", "/jobs/")
+        page.locator("a[href^='/jobs/']").filter(has_text="#").first.click()
+        shoot(page, out, "job-progress")
+        shoot(page, out, "audit-log", "/audit/")
+        shoot(page, out, "api-keys", "/api-keys/")
+        desktop.close()
+
+        operator = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=base)
+        page = operator.new_page()
+        login(page, "operator")
+        shoot(page, out, "resellers", "/resellers/")
+        shoot(page, out, "catalog", "/catalog/")
+        shoot(page, out, "registration-form", "/r/northwind/register")
+        operator.close()
+
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, base_url=base)
+        page = phone.new_page()
+        login(page, "northwind-admin")
+        page.goto("/plans/")
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(out / "plans-list-390.png"))
+        print(f"saved {out / 'plans-list-390'}.png")
+        phone.close()
+        browser.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="partnerhub-screens-") as tmp:
+        server, base = boot(Path(tmp))
+        try:
+            capture(base, out)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
