@@ -1,0 +1,52 @@
+"""`partnerhub serve`: the production web server (granian, WSGI) plus one job worker."""
+
+from __future__ import annotations
+
+import sys
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from partnerhub.ops.processes import ServeOptions, run_services
+
+
+def add_serve_arguments(parser: ArgumentParser, *, workers: int = 2) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    parser.add_argument(
+        "--workers", type=int, default=workers, help=f"web processes (default {workers})"
+    )
+    parser.add_argument(
+        "--no-worker", action="store_true", help="do not start a job worker alongside the web"
+    )
+
+
+def serve_options(options: dict[str, Any]) -> ServeOptions:
+    if options["workers"] < 1:
+        raise CommandError("--workers must be at least 1")
+    if not 0 < options["port"] < 65536:
+        raise CommandError("--port must be between 1 and 65535")
+    return ServeOptions(
+        host=options["host"],
+        port=options["port"],
+        workers=options["workers"],
+        with_worker=not options["no_worker"],
+    )
+
+
+class Command(BaseCommand):
+    help = "Serve the web hub and API with granian, and run a job worker (unless --no-worker)."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        add_serve_arguments(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        serve = serve_options(options)
+        # Static files are served by WhiteNoise from STATIC_ROOT: collect them first.
+        call_command("collectstatic", interactive=False, verbosity=0)
+        self.stdout.write(f"Serving on http://{serve.host}:{serve.port}/ (Ctrl-C to stop)")
+        code = run_services(serve, write=self.stdout.write)
+        if code:
+            sys.exit(code)
