@@ -24,6 +24,10 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 2
+    # Requests one web process handles at once (granian's blocking threads). Django
+    # spends most of a request waiting on the database; more threads than a few dozen
+    # only queue on the connection (and on SQLite's single writer).
+    threads: int = 8
     with_worker: bool = True
 
 
@@ -40,6 +44,8 @@ def web_command(options: ServeOptions) -> list[str]:
         str(options.port),
         "--workers",
         str(options.workers),
+        "--blocking-threads",
+        str(options.threads),
         "--no-ws",
         "partnerhub.wsgi:application",
     ]

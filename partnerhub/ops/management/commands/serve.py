@@ -19,19 +19,23 @@ def add_serve_arguments(parser: ArgumentParser, *, workers: int = 2) -> None:
         "--workers", type=int, default=workers, help=f"web processes (default {workers})"
     )
     parser.add_argument(
+        "--threads", type=int, default=8, help="requests per web process at once (default 8)"
+    )
+    parser.add_argument(
         "--no-worker", action="store_true", help="do not start a job worker alongside the web"
     )
 
 
 def serve_options(options: dict[str, Any]) -> ServeOptions:
-    if options["workers"] < 1:
-        raise CommandError("--workers must be at least 1")
+    if options["workers"] < 1 or options["threads"] < 1:
+        raise CommandError("--workers and --threads must be at least 1")
     if not 0 < options["port"] < 65536:
         raise CommandError("--port must be between 1 and 65535")
     return ServeOptions(
         host=options["host"],
         port=options["port"],
         workers=options["workers"],
+        threads=options["threads"],
         with_worker=not options["no_worker"],
     )
 

@@ -1,0 +1,35 @@
+import sys
+
+from partnerhub.ops import processes
+from partnerhub.ops.processes import ServeOptions, run_services
+
+
+def test_web_command_serves_the_wsgi_app_with_the_chosen_options():
+    command = processes.web_command(ServeOptions(host="0.0.0.0", port=9000, workers=3, threads=4))
+
+    assert command[1:3] == ["-m", "granian"]
+    assert command[-1] == "partnerhub.wsgi:application"
+    for flag, value in [("--interface", "wsgi"), ("--host", "0.0.0.0"), ("--port", "9000"),
+                        ("--workers", "3"), ("--blocking-threads", "4")]:  # fmt: skip
+        assert command[command.index(flag) + 1] == value
+
+
+def test_a_dying_child_stops_the_other_and_its_exit_code_is_returned(monkeypatch, tmp_path):
+    marker = tmp_path / "web-stopped"
+    web = (
+        "import signal, sys, time, pathlib\n"
+        f"def stop(*a):\n    pathlib.Path({str(marker)!r}).write_text('x'); sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, stop)\n"
+        "time.sleep(60)\n"
+    )
+    monkeypatch.setattr(processes, "web_command", lambda options: [sys.executable, "-c", web])
+    monkeypatch.setattr(
+        processes,
+        "worker_command",
+        lambda: [sys.executable, "-c", "import time, sys; time.sleep(1); sys.exit(3)"],
+    )
+
+    code = run_services(ServeOptions(), write=lambda line: None, poll=0.05)
+
+    assert code == 3
+    assert marker.exists()  # the web child got SIGTERM and ran its shutdown
