@@ -37,8 +37,8 @@ from django.utils.crypto import get_random_string
 from partnerhub.audit.services import audit_record
 from partnerhub.companies.models import Company
 from partnerhub.core.actor import Actor, Role
-from partnerhub.fees.arithmetic import gateway_fee_sql, reseller_fee_sql
 from partnerhub.fees.models import RecalcJob, SaleItem
+from partnerhub.fees.terms import gateway_fee_of, rates_sql, reseller_fee_of
 
 logger = logging.getLogger(__name__)
 
@@ -63,53 +63,6 @@ def _job_actor(job_id: int) -> Actor:
 
 
 # --- The statement ------------------------------------------------------------
-
-
-def _effective_schedule_sql() -> str:
-    # Company.effective_fee_schedule_id(), as SQL: plan fees if on a plan and
-    # using them, else the company's own schedule if it has one, else the reseller's.
-    return (
-        "CASE WHEN c.plan_id IS NOT NULL AND c.use_plan_fees THEN p.fee_schedule_id"
-        " WHEN c.has_own_fees THEN c.fee_schedule_id ELSE rs.fee_schedule_id END"
-    )
-
-
-def rates_sql(company_filter: str) -> str:
-    """Per (company, currency, fee type) of the companies matching `company_filter` (a
-    predicate on `{col}`): the effective schedule entry's terms and the gateway's.
-
-    A missing entry yields 0 bps, 0 fixed, no clamp and itemised: a zero reseller fee.
-    The table is tiny (companies x currencies x fee types), so joining it to the
-    items is a hash join driven by the items of the chunk's companies.
-    """
-    return f"""
-        SELECT c.id AS company_id, cur.code AS currency, ft.key AS fee_type,
-               COALESCE(e.percent_bps, 0) AS percent_bps,
-               COALESCE(e.fixed_minor, 0) AS fixed_minor,
-               e.min_minor AS min_minor, e.max_minor AS max_minor,
-               COALESCE(e.blended, FALSE) AS blended,
-               COALESCE(g.percent_bps, 0) AS g_bps,
-               COALESCE(g.fixed_minor, 0) AS g_fixed
-        FROM companies_company c
-        JOIN resellers_reseller rs ON rs.id = c.reseller_id
-        LEFT JOIN plans_plan p ON p.id = c.plan_id
-        CROSS JOIN catalog_currency cur
-        CROSS JOIN catalog_feetype ft
-        LEFT JOIN fees_feescheduleentry e
-            ON e.schedule_id = ({_effective_schedule_sql()})
-            AND e.currency = cur.code AND e.fee_type = ft.key
-        LEFT JOIN catalog_gatewayfee g ON g.currency = cur.code
-        WHERE {company_filter.format(col="c.id")}
-    """
-
-
-def reseller_fee_of(price: str) -> str:
-    """The reseller fee of `price` against a `r` row of rates_sql."""
-    return reseller_fee_sql(price, "r.percent_bps", "r.fixed_minor", "r.min_minor", "r.max_minor")
-
-
-def gateway_fee_of(price: str) -> str:
-    return gateway_fee_sql(price, "r.g_bps", "r.g_fixed")
 
 
 def recalculation_sql(company_filter: str) -> str:

@@ -22,7 +22,7 @@ from partnerhub.catalog.models import GatewayFee
 from partnerhub.companies.models import Company
 from partnerhub.core.actor import SYSTEM
 from partnerhub.fees.models import FeeSchedule, FeeScheduleEntry
-from partnerhub.fees.recalc import gateway_fee_of, rates_sql, reseller_fee_of
+from partnerhub.fees.terms import gateway_fee_of, rates_sql, reseller_fee_of
 from partnerhub.plans.models import Plan
 from partnerhub.resellers.models import Reseller
 

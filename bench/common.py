@@ -1,0 +1,79 @@
+"""A scratch database for a benchmark run, and small timing helpers."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def scratch_database_url(kind: str, name: str) -> str:
+    """A fresh, empty database: a SQLite file under data/bench, or a PostgreSQL database
+    created next to the one DATABASE_URL points at (dropped first if it exists)."""
+    if kind == "sqlite":
+        path = ROOT / "data" / "bench" / f"{name}.sqlite3"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    import psycopg
+
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    server = base.rsplit("/", 1)[0]
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    return f"{server}/{name}"
+
+
+def django_env(url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(PARTNERHUB_DEV="1", DATABASE_URL=url, DJANGO_SETTINGS_MODULE="partnerhub.settings")
+    env.setdefault("LOG_LEVEL", "WARNING")
+    return env
+
+
+def manage(url: str, *args: str) -> float:
+    """Run a Django command in a subprocess; returns its wall time in seconds."""
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "django", *args], env=django_env(url), check=True, cwd=ROOT
+    )
+    return time.perf_counter() - started
+
+
+def median_ms(fn: Callable[[int], object], runs: int) -> float:
+    samples = []
+    for i in range(runs):
+        started = time.perf_counter_ns()
+        fn(i)
+        samples.append((time.perf_counter_ns() - started) / 1e6)
+    return statistics.median(samples)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set size (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")
+
+
+def machine() -> str:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    return f"{model}, {os.cpu_count()} cores, {mem_kb / 1024 / 1024:.0f} GB RAM"

@@ -1,0 +1,117 @@
+"""Which fee terms price an item: the company's effective schedule entry and the gateway fee.
+
+Resolved in SQL, once, for both paths: a single item or quote reads its terms
+with `item_terms` (one query, tenancy fields included) and applies the Python
+rule; a recalculation joins `rates_sql` into its set-based UPDATE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+from partnerhub.fees.arithmetic import (
+    Fees,
+    gateway_fee,
+    gateway_fee_sql,
+    reseller_fee,
+    reseller_fee_sql,
+)
+
+
+def _effective_schedule_sql() -> str:
+    # Company.effective_fee_schedule_id() as SQL (tests/test_sale_items.py covers all
+    # three sources): plan fees if on a plan and using them, else the company's own
+    # schedule if it has one, else the reseller's.
+    return (
+        "CASE WHEN c.plan_id IS NOT NULL AND c.use_plan_fees THEN p.fee_schedule_id"
+        " WHEN c.has_own_fees THEN c.fee_schedule_id ELSE rs.fee_schedule_id END"
+    )
+
+
+def rates_sql(company_filter: str) -> str:
+    """Per (company, currency, fee type) of the companies matching `company_filter` (a
+    predicate on `{col}`): the effective schedule entry's terms and the gateway's.
+
+    A missing entry yields 0 bps, 0 fixed, no clamp and itemised: a zero reseller fee.
+    The table is tiny (companies x currencies x fee types), so joining it to the
+    items is a hash join driven by the items of the chunk's companies.
+    """
+    return f"""
+        SELECT c.id AS company_id, cur.code AS currency, ft.key AS fee_type,
+               COALESCE(e.percent_bps, 0) AS percent_bps,
+               COALESCE(e.fixed_minor, 0) AS fixed_minor,
+               e.min_minor AS min_minor, e.max_minor AS max_minor,
+               COALESCE(e.blended, FALSE) AS blended,
+               COALESCE(g.percent_bps, 0) AS g_bps,
+               COALESCE(g.fixed_minor, 0) AS g_fixed
+        FROM companies_company c
+        JOIN resellers_reseller rs ON rs.id = c.reseller_id
+        LEFT JOIN plans_plan p ON p.id = c.plan_id
+        CROSS JOIN catalog_currency cur
+        CROSS JOIN catalog_feetype ft
+        LEFT JOIN fees_feescheduleentry e
+            ON e.schedule_id = ({_effective_schedule_sql()})
+            AND e.currency = cur.code AND e.fee_type = ft.key
+        LEFT JOIN catalog_gatewayfee g ON g.currency = cur.code
+        WHERE {company_filter.format(col="c.id")}
+    """
+
+
+def reseller_fee_of(price: str) -> str:
+    """The reseller fee of `price` against a `r` row of rates_sql."""
+    return reseller_fee_sql(price, "r.percent_bps", "r.fixed_minor", "r.min_minor", "r.max_minor")
+
+
+def gateway_fee_of(price: str) -> str:
+    return gateway_fee_sql(price, "r.g_bps", "r.g_fixed")
+
+
+@dataclass(frozen=True, slots=True)
+class ItemTerms:
+    """A company's tenancy and, for one (currency, fee type), its pricing terms."""
+
+    company_id: int
+    reseller_id: int
+    has_entry: bool
+    percent_bps: int
+    fixed_minor: int  # minor units
+    min_minor: int | None  # minor units
+    max_minor: int | None  # minor units
+    blended: bool
+    gateway_bps: int
+    gateway_fixed_minor: int  # minor units; no gateway fee row means 0
+
+    def fees(self, price_minor: int) -> Fees:
+        return Fees(
+            reseller_fee_minor=reseller_fee(
+                price_minor, self.percent_bps, self.fixed_minor, self.min_minor, self.max_minor
+            ),
+            gateway_fee_minor=gateway_fee(price_minor, self.gateway_bps, self.gateway_fixed_minor),
+            blended=self.blended,
+        )
+
+
+def item_terms(company_id: int, currency: str, fee_type: str) -> ItemTerms | None:
+    """None when the company does not exist. One query: this is the hot path of item
+    writes and quotes."""
+    sql = f"""
+        SELECT c.id, c.reseller_id, e.id IS NOT NULL,
+               COALESCE(e.percent_bps, 0), COALESCE(e.fixed_minor, 0), e.min_minor, e.max_minor,
+               COALESCE(e.blended, FALSE), COALESCE(g.percent_bps, 0), COALESCE(g.fixed_minor, 0)
+        FROM companies_company c
+        JOIN resellers_reseller rs ON rs.id = c.reseller_id
+        LEFT JOIN plans_plan p ON p.id = c.plan_id
+        LEFT JOIN fees_feescheduleentry e
+            ON e.schedule_id = ({_effective_schedule_sql()}) AND e.currency = %s AND e.fee_type = %s
+        LEFT JOIN catalog_gatewayfee g ON g.currency = %s
+        WHERE c.id = %s
+    """
+    with connection.cursor() as cur:
+        cur.execute(sql, [currency, fee_type, currency, company_id])
+        row = cur.fetchone()
+    if row is None:
+        return None
+    cid, rid, has, bps, fixed, lo, hi, blended, gbps, gfixed = row
+    return ItemTerms(cid, rid, bool(has), bps, fixed, lo, hi, bool(blended), gbps, gfixed)
