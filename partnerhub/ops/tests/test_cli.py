@@ -77,3 +77,16 @@ def test_createadmin_refuses_a_taken_username(db):
     with pytest.raises(CommandError):
         call_command("createadmin", "--username", "root", "--password", "a long enough password")
     assert User.objects.filter(username="root").count() == 1
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["demo", "serve", "worker", "migrate", "createadmin", "seed", "recalc", "apikey"],
+)
+def test_every_cli_command_dispatches_to_its_management_command(command, capsys, monkeypatch):
+    monkeypatch.setattr("partnerhub.cli._prepare_demo_environment", lambda: pytest.fail("wiped"))
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+
+    assert exc.value.code == 0
+    assert f"partnerhub {command}" in capsys.readouterr().out
