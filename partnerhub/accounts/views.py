@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from partnerhub.accounts.forms import ApiKeyForm
@@ -14,13 +15,17 @@ from partnerhub.core.errors import ValidationFailed
 from partnerhub.resellers.selectors import reseller_list_for_actor
 from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
 
+NEW_KEY_SESSION = "partnerhub_new_api_key"
 
+
+@never_cache  # the page may carry a new key: never stored by a browser or proxy cache
 @hub_view
 def api_keys(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     resellers = [(r.pk, r.name) for r in reseller_list_for_actor(actor)]
     form = ApiKeyForm(request.POST or None, resellers=resellers, platform=actor.is_platform)
-    raw_key = None
+    # Shown once: kept in the session only until the page after the redirect reads it.
+    raw_key = request.session.pop(NEW_KEY_SESSION, None) if request.method == "GET" else None
     if request.method == "POST" and form.is_valid():
         cd = form.cleaned_data
         try:
@@ -34,7 +39,8 @@ def api_keys(request: HttpRequest) -> HttpResponse:
         except ValidationFailed as exc:
             form_add_domain_errors(form, exc)
         else:
-            form = ApiKeyForm(resellers=resellers, platform=actor.is_platform)
+            request.session[NEW_KEY_SESSION] = raw_key
+            return redirect("accounts:api_keys")
     keys = api_key_list_for_actor(actor).select_related("reseller", "company")
     return render(
         request, "accounts/api_keys.html", {"form": form, "keys": keys, "raw_key": raw_key}

@@ -1,0 +1,160 @@
+"""Ownership and write access for every hub view (STYLE.md): an outsider gets 404 on
+reseller A's objects, A's viewer gets 403 on every write and nothing changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from partnerhub.audit.models import AuditEvent
+from partnerhub.fees.models import RecalcJob
+from partnerhub.plans.models import Plan
+from partnerhub.testing.factories import CompanyFactory, PlanFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def object_urls(p: Any) -> list[str]:
+    job = RecalcJob.objects.create(reseller=p.reseller_a, company_ids=[p.company_a.pk])
+    plan, company = p.plan_a.pk, p.company_a.pk
+    return [
+        reverse("plans:edit", args=[plan]),
+        reverse("plans:restore", args=[plan]),
+        reverse("companies:edit", args=[company]),
+        reverse("fees:sale_items", args=[company]),
+        reverse("fees:job_detail", args=[job.pk]),
+        reverse("fees:job_progress", args=[job.pk]),
+    ]
+
+
+def write_posts(p: Any) -> list[tuple[str, dict[str, str]]]:
+    plan, company = p.plan_a.pk, p.company_a.pk
+    return [
+        (
+            reverse("plans:edit", args=[plan]),
+            {
+                "name": "x",
+                "display_name": "x",
+                "plan_type": "usage_based",
+                "billing_cycles": "monthly",
+                "version": "1",
+            },
+        ),
+        (reverse("plans:toggle", args=[plan, "enabled"]), {}),
+        (reverse("plans:toggle", args=[plan, "visible"]), {}),
+        *[
+            (reverse("plans:action", args=[plan, a]), {})
+            for a in ("duplicate", "archive", "unarchive", "delete")
+        ],
+        (reverse("plans:restore", args=[plan]), {}),
+        (reverse("companies:edit", args=[company]), {"name": "Renamed"}),
+        (reverse("companies:resync", args=[company]), {}),
+        (reverse("companies:reset_fees", args=[company]), {}),
+        (
+            reverse("fees:sale_items", args=[company]),
+            {"name": "A", "price": "1", "currency": "GBP", "fee_type": "ticket"},
+        ),
+    ]
+
+
+def test_outsider_gets_404_on_every_object_page(personas: Any) -> None:
+    client = client_for(personas.admin_b_user)
+    for url in object_urls(personas):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert b"Page not found" in response.content
+
+
+def test_outsider_writes_are_404_and_change_nothing(personas: Any) -> None:
+    client = client_for(personas.admin_b_user)
+    before = AuditEvent.objects.count()
+    for url, data in write_posts(personas):
+        assert client.post(url, data).status_code == 404, url
+    assert AuditEvent.objects.count() == before
+    assert Plan.objects.get(pk=personas.plan_a.pk).enabled
+
+
+def test_viewer_writes_are_403_and_change_nothing(personas: Any) -> None:
+    client = client_for(personas.viewer_a_user)
+    before = AuditEvent.objects.count()
+    for url, data in write_posts(personas):
+        response = client.post(url, data)
+        assert response.status_code == 403, url
+        assert b"can read but not change" in response.content, url
+    assert client.get(reverse("plans:create")).status_code == 403
+    assert AuditEvent.objects.count() == before
+    assert Plan.objects.filter(reseller=personas.reseller_a).count() == 1
+    personas.company_a.refresh_from_db()
+    assert personas.company_a.name == "Acme Events"
+
+
+def test_viewer_reads_every_object_page(personas: Any) -> None:
+    client = client_for(personas.viewer_a_user)
+    for url in object_urls(personas):
+        assert client.get(url).status_code == 200, url
+
+
+def test_platform_pages_are_403_for_resellers(personas: Any) -> None:
+    client = client_for(personas.admin_a_user)
+    for name in ("resellers:list", "resellers:create", "catalog:index"):
+        assert client.get(reverse(name)).status_code == 403
+    url = reverse("resellers:edit", args=[personas.reseller_a.pk])
+    assert client.post(url, {"name": "Hacked", "slug": "hacked"}).status_code == 403
+    personas.reseller_a.refresh_from_db()
+    assert personas.reseller_a.name == "Northwind Tickets"
+
+
+def test_api_key_revoke_is_404_for_an_outsider_and_403_for_a_viewer(personas: Any) -> None:
+    from partnerhub.accounts.services import api_key_create
+
+    key, _ = api_key_create(
+        actor=personas.admin_a, scope="reseller_admin", reseller_id=personas.reseller_a.pk
+    )
+    url = reverse("accounts:revoke", args=[key.pk])
+    assert client_for(personas.admin_b_user).post(url).status_code == 404
+    assert client_for(personas.viewer_a_user).post(url).status_code == 403
+    key.refresh_from_db()
+    assert key.revoked_at is None
+
+
+def test_plan_toggle_over_htmx_answers_the_toggle_only(personas: Any) -> None:
+    client = client_for(personas.admin_a_user)
+    url = reverse("plans:toggle", args=[personas.plan_a.pk, "visible"])
+    response = client.post(url, {}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert b"Visibility:</span> Hidden" in response.content
+    assert b"<html" not in response.content
+    assert Plan.objects.get(pk=personas.plan_a.pk).visible is False
+    assert AuditEvent.objects.filter(action="plan.set_visible").count() == 1
+
+
+def _plans_list_queries(client: Client) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(reverse("plans:list"))
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_plans_list_costs_a_constant_number_of_queries(personas: Any) -> None:
+    client = client_for(personas.admin_a_user)
+    client.get(reverse("plans:list"))  # warm the session and content types
+    few = _plans_list_queries(client)
+    for i in range(8):
+        plan = PlanFactory(
+            reseller=personas.reseller_a, name=f"extra-{i}", features=["seating", "vouchers"]
+        )
+        CompanyFactory.create_batch(3, reseller=personas.reseller_a, plan=plan)
+    many = _plans_list_queries(client)
+    assert many == few
+    assert few <= 14
