@@ -23,6 +23,8 @@ from partnerhub.api.schemas import (
     ObjectId,
     PageParams,
     bounded,
+    links,
+    response_links,
     responses,
 )
 
@@ -64,7 +66,13 @@ def list_api_keys(request: HttpRequest, page: Query[PageParams]) -> dict[str, An
     return paginate(api_key_list_for_actor(actor_of(request)), page, api_key_serialize)
 
 
-@router.post("/api-keys", response=responses({201: ApiKeyCreatedOut}, WRITE_ERRORS))
+@router.post(
+    "/api-keys",
+    response=responses({201: ApiKeyCreatedOut}, WRITE_ERRORS),
+    openapi_extra=response_links(
+        201, links("api_key_id", __name__, "get_api_key", "revoke_api_key")
+    ),
+)
 def create_api_key(request: HttpRequest, payload: ApiKeyIn) -> Status[dict[str, Any]]:
     """A reseller key defaults to the caller's reseller."""
     actor = actor_of(request)

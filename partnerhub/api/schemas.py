@@ -132,3 +132,29 @@ def responses(ok: dict[int, Any], errors: tuple[int, ...] = READ_ERRORS) -> dict
 
 class JobRef(Schema):
     job_id: int | None = None
+
+
+def operation_id(module: str, function: str) -> str:
+    """The operationId ninja gives a handler (`partnerhub_plans_api_get_plan`)."""
+    return f"{module.replace('.', '_')}_{function}"
+
+
+def links(parameter: str, module: str, *functions: str) -> dict[str, Any]:
+    """OpenAPI links from a response's `id` to the operations taking it as `parameter`."""
+    return {
+        operation_id(module, fn): {
+            "operationId": operation_id(module, fn),
+            "parameters": {parameter: "$response.body#/id"},
+        }
+        for fn in functions
+    }
+
+
+def response_links(status: int, *groups: dict[str, Any]) -> dict[str, Any]:
+    """`openapi_extra` attaching links to a response: clients (and schemathesis' stateful
+    tests) follow them — create a plan, then read, edit, archive… that very plan."""
+    merged: dict[str, Any] = {}
+    for group in groups:
+        merged.update(group)
+    # ninja keys responses by int status while it builds the document.
+    return {"responses": {status: {"links": merged}}}

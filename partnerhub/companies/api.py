@@ -26,7 +26,9 @@ from partnerhub.api.schemas import (
     ObjectId,
     PageParams,
     SearchText,
+    links,
     omitted,
+    response_links,
     responses,
 )
 from partnerhub.companies.cache import company_entitlements_cached
@@ -44,6 +46,13 @@ from partnerhub.companies.services import (
 from partnerhub.core.errors import ValidationFailed
 
 router = Router(tags=["companies"])
+COMPANY_LINKS = (
+    "get_company",
+    "update_company",
+    "get_entitlements",
+    "reset_plan_fees",
+    "resync_plan",
+)
 
 
 class CompanyOut(Schema):
@@ -160,7 +169,15 @@ def list_companies(request: HttpRequest, filters: Query[CompanyFilters]) -> dict
     return paginate(companies, filters, company_serialize)
 
 
-@router.post("/companies", response=responses({201: CompanyOut}, WRITE_ERRORS))
+@router.post(
+    "/companies",
+    response=responses({201: CompanyOut}, WRITE_ERRORS),
+    openapi_extra=response_links(
+        201,
+        links("company_id", __name__, *COMPANY_LINKS),
+        links("company_id", "partnerhub.fees.api", "list_sale_items", "create_sale_item"),
+    ),
+)
 def create_company(request: HttpRequest, payload: CompanyCreateIn) -> Status[dict[str, Any]]:
     actor = actor_of(request)
     data = payload.model_dump(exclude_unset=True)

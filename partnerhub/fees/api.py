@@ -20,7 +20,9 @@ from partnerhub.api.schemas import (
     ObjectId,
     PageParams,
     bounded,
+    links,
     omitted,
+    response_links,
     responses,
 )
 from partnerhub.fees.selectors import (
@@ -137,7 +139,11 @@ def list_sale_items(
 
 
 @router.post(
-    "/companies/{company_id}/sale-items", response=responses({201: SaleItemOut}, WRITE_ERRORS)
+    "/companies/{company_id}/sale-items",
+    response=responses({201: SaleItemOut}, WRITE_ERRORS),
+    openapi_extra=response_links(
+        201, links("item_id", __name__, "get_sale_item", "update_sale_item")
+    ),
 )
 def create_sale_item(
     request: HttpRequest, company_id: ObjectId, payload: SaleItemCreateIn

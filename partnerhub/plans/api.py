@@ -27,7 +27,9 @@ from partnerhub.api.schemas import (
     PageParams,
     SearchText,
     bounded,
+    links,
     omitted,
+    response_links,
     responses,
 )
 from partnerhub.core.errors import ValidationFailed
@@ -44,6 +46,16 @@ from partnerhub.plans.services import (
 )
 
 router = Router(tags=["plans"])
+PLAN_LINKS = (
+    "get_plan",
+    "update_plan",
+    "delete_plan",
+    "preview_plan",
+    "duplicate_plan",
+    "archive_plan",
+    "unarchive_plan",
+    "restore_plan",
+)
 
 PlanTypeName = Literal["usage_based", "revenue_sharing"]
 BillingCycleName = Literal["monthly", "quarterly", "yearly"]
@@ -190,7 +202,11 @@ def list_plans(request: HttpRequest, filters: Query[PlanFilters]) -> dict[str, A
     return paginate(plans, filters, plan_serialize)
 
 
-@router.post("/plans", response=responses({201: PlanOut}, WRITE_ERRORS))
+@router.post(
+    "/plans",
+    response=responses({201: PlanOut}, WRITE_ERRORS),
+    openapi_extra=response_links(201, links("plan_id", __name__, *PLAN_LINKS)),
+)
 def create_plan(request: HttpRequest, payload: PlanCreateIn) -> Status[dict[str, Any]]:
     actor = actor_of(request)
     data = payload.model_dump(exclude_unset=True)
@@ -233,7 +249,11 @@ def preview_plan(request: HttpRequest, plan_id: ObjectId, payload: PlanPreviewIn
     return preview.as_dict()
 
 
-@router.post("/plans/{plan_id}/duplicate", response=responses({201: PlanOut}, WRITE_ERRORS))
+@router.post(
+    "/plans/{plan_id}/duplicate",
+    response=responses({201: PlanOut}, WRITE_ERRORS),
+    openapi_extra=response_links(201, links("plan_id", __name__, *PLAN_LINKS)),
+)
 def duplicate_plan(request: HttpRequest, plan_id: ObjectId) -> Status[dict[str, Any]]:
     """A disabled copy named "Copy of NAME", without the assignments."""
     plan = plan_duplicate(actor=actor_of(request), plan_id=plan_id)

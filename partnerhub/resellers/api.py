@@ -22,7 +22,9 @@ from partnerhub.api.schemas import (
     Name,
     ObjectId,
     PageParams,
+    links,
     omitted,
+    response_links,
     responses,
 )
 from partnerhub.resellers.selectors import (
@@ -81,7 +83,13 @@ def list_resellers(request: HttpRequest, page: Query[PageParams]) -> dict[str, A
     return paginate(reseller_list_for_actor(actor_of(request)), page, reseller_serialize)
 
 
-@router.post("/resellers", response=responses({201: ResellerOut}, WRITE_ERRORS))
+@router.post(
+    "/resellers",
+    response=responses({201: ResellerOut}, WRITE_ERRORS),
+    openapi_extra=response_links(
+        201, links("reseller_id", __name__, "get_reseller", "update_reseller")
+    ),
+)
 def create_reseller(request: HttpRequest, payload: ResellerCreateIn) -> Status[dict[str, Any]]:
     reseller = reseller_create(actor=actor_of(request), **payload.model_dump())
     return Status(201, reseller_serialize(reseller_get_for_actor(actor_of(request), reseller.pk)))

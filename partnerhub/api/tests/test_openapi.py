@@ -115,3 +115,16 @@ def test_every_authenticated_operation_documents_401_in_the_error_shape(schema) 
             continue
         ref = op["responses"]["401"]["content"]["application/json"]["schema"]["$ref"]
         assert ref.endswith("/ErrorOut"), (method, path)
+
+
+def test_every_link_targets_a_documented_operation_and_parameter(schema) -> None:  # type: ignore[no-untyped-def]
+    by_id = {op["operationId"]: op for _, _, op in _operations(schema)}
+    found = 0
+    for _, _, op in _operations(schema):
+        for response in op["responses"].values():
+            for link in response.get("links", {}).values():
+                target = by_id[link["operationId"]]
+                names = {p["name"] for p in target.get("parameters", [])}
+                assert set(link["parameters"]) <= names, link
+                found += 1
+    assert found >= 20
