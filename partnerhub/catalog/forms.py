@@ -16,6 +16,25 @@ class FeatureForm(forms.Form):
     description = forms.CharField(label="Description", required=False)
 
 
+class LimitForm(forms.Form):
+    key = forms.SlugField(label="Key", max_length=64)
+    name = forms.CharField(label="Name", max_length=120)
+    unit = forms.CharField(label="Unit", max_length=40, required=False)
+    period = forms.ChoiceField(
+        label="Period", choices=[("none", "No period"), ("month", "Per month")]
+    )
+
+
+class FeeTypeForm(forms.Form):
+    key = forms.SlugField(label="Key", max_length=64)
+    name = forms.CharField(label="Name", max_length=120)
+
+
+class CurrencyForm(forms.Form):
+    code = forms.CharField(label="ISO 4217 code", max_length=3)
+    name = forms.CharField(label="Name", max_length=80, required=False)
+
+
 class TaxForm(forms.Form):
     gst_percent = forms.CharField(label="GST rate (%)", widget=DecimalTextInput())
 

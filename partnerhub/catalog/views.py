@@ -9,8 +9,22 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from partnerhub.catalog import selectors
-from partnerhub.catalog.forms import FeatureForm, GatewayFeesForm, TaxForm
-from partnerhub.catalog.services import feature_create, gateway_fees_set, tax_set
+from partnerhub.catalog.forms import (
+    CurrencyForm,
+    FeatureForm,
+    FeeTypeForm,
+    GatewayFeesForm,
+    LimitForm,
+    TaxForm,
+)
+from partnerhub.catalog.services import (
+    currency_create,
+    feature_create,
+    fee_type_create,
+    gateway_fees_set,
+    limit_create,
+    tax_set,
+)
 from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
 from partnerhub.web.money import bps_to_percent_str, minor_to_major_str
@@ -26,7 +40,10 @@ def _forms(data: Any = None, which: str = "") -> dict[str, Any]:
         )
     tax_initial = {"gst_percent": bps_to_percent_str(selectors.tax_get().gst_rate_bps)}
     return {
-        "feature_form": FeatureForm(data if which == "feature" else None),
+        "feature_form": FeatureForm(data if which == "feature" else None, prefix="feature"),
+        "limit_form": LimitForm(data if which == "limit" else None, prefix="limit"),
+        "fee_type_form": FeeTypeForm(data if which == "fee_type" else None, prefix="fee_type"),
+        "currency_form": CurrencyForm(data if which == "currency" else None, prefix="currency"),
         "gateway_form": GatewayFeesForm(
             data if which == "gateway" else None, initial=gateway_initial, currencies=currencies
         ),
@@ -42,6 +59,12 @@ def _handle(request: HttpRequest, which: str, forms: dict[str, Any]) -> bool:
     try:
         if which == "feature":
             feature_create(actor=actor, **form.cleaned_data)
+        elif which == "limit":
+            limit_create(actor=actor, **form.cleaned_data)
+        elif which == "fee_type":
+            fee_type_create(actor=actor, **form.cleaned_data)
+        elif which == "currency":
+            currency_create(actor=actor, **form.cleaned_data)
         elif which == "gateway":
             entries = form.entries()
             if form.errors:
@@ -63,7 +86,14 @@ def catalog_index(request: HttpRequest) -> HttpResponse:
     actor_of(request).require_platform()
     which = request.POST.get("form", "")
     forms = _forms(request.POST if request.method == "POST" else None, which)
-    saved = request.method == "POST" and which in ("feature", "gateway", "tax")
+    saved = request.method == "POST" and which in (
+        "feature",
+        "limit",
+        "fee_type",
+        "currency",
+        "gateway",
+        "tax",
+    )
     if saved and _handle(request, which, forms):
         messages.success(request, "Catalog saved.")
         return redirect("catalog:index")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -34,7 +35,18 @@ def job_progress(job: dict[str, Any]) -> dict[str, Any]:
         percent = min(100, job["companies_done"] * 100 // job["companies_total"])
     else:
         percent = 0
-    return {**job, "percent": percent, "finished": job["status"] in FINISHED}
+    finished_at = job["finished_at"]
+    shown = (
+        datetime.fromisoformat(finished_at.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%S UTC")
+        if finished_at
+        else ""
+    )
+    return {
+        **job,
+        "percent": percent,
+        "finished": job["status"] in FINISHED,
+        "finished_shown": shown,
+    }
 
 
 @hub_view

@@ -1,4 +1,5 @@
-"""Reseller forms of the hub (platform): identity, enabled features, default plan."""
+"""Reseller forms of the hub: identity and features (platform), default registration plan
+and the reseller fee schedule (the platform and the reseller's admin)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ from typing import Any
 
 from django import forms
 
+from partnerhub.web.fee_table import FeeTableMixin
 from partnerhub.web.hub import set_choices
 
+PLATFORM_FIELDS = ("name", "slug", "features")
 
-class ResellerForm(forms.Form):
+
+class ResellerForm(FeeTableMixin, forms.Form):
     name = forms.CharField(label="Name", max_length=200)
     slug = forms.SlugField(
         label="Slug",
@@ -20,7 +24,12 @@ class ResellerForm(forms.Form):
         label="Enabled features", required=False, widget=forms.CheckboxSelectMultiple
     )
     default_registration_plan_id = forms.ChoiceField(
-        label="Default registration plan", required=False
+        label="Default registration plan",
+        required=False,
+        help_text="New self-service registrations get this plan (it must be assignable).",
+    )
+    fee_apply_mode = forms.ChoiceField(
+        required=False, choices=[("all", "all"), ("new", "new")], widget=forms.RadioSelect
     )
 
     def __init__(
@@ -28,29 +37,35 @@ class ResellerForm(forms.Form):
         *args: Any,
         features: list[tuple[str, str]],
         plans: list[tuple[str, str]],
+        platform: bool,
+        currencies: list[str],
+        fee_types: list[tuple[str, str]],
+        with_settings: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         set_choices(self, "features", features)
         set_choices(
-            self,
-            "default_registration_plan_id",
-            [
-                ("", "None (register as Custom)"),
-                *plans,
-            ],
+            self, "default_registration_plan_id", [("", "None (register as Custom)"), *plans]
         )
-        if not plans:
+        if not platform:
+            for name in PLATFORM_FIELDS:
+                del self.fields[name]
+        self.with_settings = with_settings
+        if with_settings:
+            self.add_fee_fields(currencies, fee_types)
+        else:  # a new reseller: identity and features first
             del self.fields["default_registration_plan_id"]
+            del self.fields["fee_currencies"]
+            del self.fields["fees"]
 
     def data_for_service(self) -> dict[str, Any]:
         cd = self.cleaned_data
-        data: dict[str, Any] = {
-            "name": cd["name"],
-            "slug": cd["slug"],
-            "features": sorted(cd.get("features") or []),
-        }
-        if "default_registration_plan_id" in self.fields:
+        data: dict[str, Any] = {}
+        if "name" in self.fields:
+            data.update(name=cd["name"], slug=cd["slug"], features=sorted(cd.get("features") or []))
+        if self.with_settings:
             raw = cd.get("default_registration_plan_id") or ""
             data["default_registration_plan_id"] = int(raw) if raw.isdigit() else None
+            data["fees"], data["blended"] = self.fee_data()
         return data

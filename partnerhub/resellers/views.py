@@ -1,4 +1,4 @@
-"""Resellers (platform): the list with enabled features and default registration plan."""
+"""Resellers: the platform's list and editor; a reseller's own settings page."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from partnerhub.catalog.selectors import feature_list
+from partnerhub.catalog.selectors import currency_list, feature_list, fee_type_list
+from partnerhub.core.actor import Actor
 from partnerhub.core.errors import Conflict, ValidationFailed
+from partnerhub.plans.forms import APPLY_ALL, APPLY_NEW
 from partnerhub.plans.selectors import plan_assignable_for_reseller
 from partnerhub.resellers.forms import ResellerForm
 from partnerhub.resellers.selectors import (
@@ -18,6 +20,7 @@ from partnerhub.resellers.selectors import (
     reseller_serialize,
 )
 from partnerhub.resellers.services import reseller_create, reseller_update
+from partnerhub.web.fee_table import FeeTableMixin
 from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
 
 
@@ -29,53 +32,90 @@ def reseller_list(request: HttpRequest) -> HttpResponse:
     return render(request, "resellers/list.html", {"resellers": resellers})
 
 
-def _features() -> list[tuple[str, str]]:
-    return [(f.key, f"{f.name}") for f in feature_list()]
+def _form(
+    actor: Actor, data: Any = None, initial: Any = None, reseller_id: int | None = None
+) -> ResellerForm:
+    plans = (
+        [(str(p.pk), p.name) for p in plan_assignable_for_reseller(actor, reseller_id)]
+        if reseller_id is not None
+        else []
+    )
+    return ResellerForm(
+        data,
+        initial=initial,
+        features=[(f.key, f.name) for f in feature_list()],
+        plans=plans,
+        platform=actor.is_platform,
+        currencies=[c.code for c in currency_list()],
+        fee_types=[(t.key, t.name) for t in fee_type_list().order_by("id")],
+        with_settings=reseller_id is not None,
+    )
 
 
-def _save(request: HttpRequest, form: ResellerForm, reseller_id: int | None) -> HttpResponse | None:
+def _page(
+    request: HttpRequest, form: ResellerForm, reseller: Any, *, ask_mode: bool = False
+) -> HttpResponse:
     actor = actor_of(request)
-    data = form.data_for_service()
-    try:
-        if reseller_id is None:
-            reseller = reseller_create(actor=actor, **data)
-        else:
-            reseller = reseller_update(actor=actor, reseller_id=reseller_id, changes=data).reseller
-    except (ValidationFailed, Conflict) as exc:
-        if isinstance(exc, ValidationFailed):
-            form_add_domain_errors(form, exc)
-        else:
-            form_add_domain_errors(form, ValidationFailed(exc.message, details=exc.details))
-        return None
-    messages.success(request, f'Saved reseller "{reseller.name}".')
-    return redirect("resellers:list")
+    context = {
+        "form": form,
+        "reseller": reseller,
+        "read_only": not actor.can_write,
+        "ask_mode": ask_mode,
+        "apply_all": APPLY_ALL,
+        "apply_new": APPLY_NEW,
+    }
+    return render(request, "resellers/form.html", context)
 
 
 @hub_view
 def reseller_new(request: HttpRequest) -> HttpResponse:
-    actor_of(request).require_platform()
-    form = ResellerForm(request.POST or None, features=_features(), plans=[])
+    actor = actor_of(request)
+    actor.require_platform()
+    form = _form(actor, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        response = _save(request, form, None)
-        if response is not None:
-            return response
-    return render(request, "resellers/form.html", {"form": form, "reseller": None})
+        try:
+            reseller = reseller_create(actor=actor, **form.data_for_service())
+        except (ValidationFailed, Conflict) as exc:
+            form_add_domain_errors(form, ValidationFailed(exc.message, details=exc.details))
+        else:
+            messages.success(request, f'Added reseller "{reseller.name}".')
+            return redirect("resellers:edit", reseller_id=reseller.pk)
+    return _page(request, form, None)
 
 
 @hub_view
 def reseller_edit(request: HttpRequest, reseller_id: int) -> HttpResponse:
+    """The platform edits everything; a reseller's admin its default registration plan
+    and its own fee schedule (the service decides who may change what)."""
     actor = actor_of(request)
-    actor.require_platform()
     reseller = reseller_get_for_actor(actor, reseller_id)
-    plans = [(str(p.pk), p.name) for p in plan_assignable_for_reseller(actor, reseller.pk)]
-    data: dict[str, Any] = reseller_serialize(reseller)
-    initial = {
-        **data,
-        "default_registration_plan_id": str(data["default_registration_plan_id"] or ""),
-    }
-    form = ResellerForm(request.POST or None, initial=initial, features=_features(), plans=plans)
-    if request.method == "POST" and form.is_valid():
-        response = _save(request, form, reseller.pk)
-        if response is not None:
-            return response
-    return render(request, "resellers/form.html", {"form": form, "reseller": reseller})
+    if request.method != "POST":
+        data = reseller_serialize(reseller)
+        initial = {
+            **data,
+            "default_registration_plan_id": str(data["default_registration_plan_id"] or ""),
+            **FeeTableMixin.fee_initial(data["fees"], data["blended"]),
+        }
+        return _page(request, _form(actor, initial=initial, reseller_id=reseller.pk), reseller)
+    form = _form(actor, request.POST, reseller_id=reseller.pk)
+    if not form.is_valid():
+        return _page(request, form, reseller)
+    changes = form.data_for_service()
+    if form.errors:
+        return _page(request, form, reseller)
+    mode = form.cleaned_data.get("fee_apply_mode")
+    if mode:
+        changes["fee_apply_mode"] = mode
+    try:
+        result = reseller_update(actor=actor, reseller_id=reseller.pk, changes=changes)
+    except (ValidationFailed, Conflict) as exc:
+        details = dict(exc.details) if isinstance(exc.details, dict) else {}
+        ask = details.pop("fee_apply_mode", None) is not None
+        rest = form.split_fee_errors(details)
+        if rest or not (ask or details):
+            form_add_domain_errors(form, ValidationFailed(exc.message, details=rest or None))
+        return _page(request, form, reseller, ask_mode=ask)
+    messages.success(request, f'Saved reseller "{result.reseller.name}".')
+    if result.job is not None:
+        return redirect("fees:job_detail", job_id=result.job.pk)
+    return redirect("resellers:edit", reseller_id=reseller.pk)

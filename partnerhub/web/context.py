@@ -34,6 +34,15 @@ def _items(actor: Actor, reseller: Reseller | None) -> list[tuple[str, list[NavI
     ]
     sections = [("Workspace", workspace)]
     settings_items = [NavItem("Audit log", reverse("audit:list"), "/audit/")]
+    if reseller is not None:
+        settings_items.insert(
+            0,
+            NavItem(
+                "Reseller settings",
+                reverse("resellers:edit", args=[reseller.pk]),
+                f"/resellers/{reseller.pk}/",
+            ),
+        )
     if actor.can_write:
         settings_items.append(NavItem("API keys", reverse("accounts:api_keys"), "/api-keys/"))
     if actor.is_platform:

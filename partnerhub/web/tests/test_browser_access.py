@@ -46,7 +46,14 @@ def test_navigation_per_role(hub: Any, personas: Any) -> None:
     ]
     hub.get_by_role("button", name="Log out").click()
     login(hub, "viewer-a")
-    assert nav_links(hub) == ["Dashboard", "Plans", "Companies", "Recalculation jobs", "Audit log"]
+    assert nav_links(hub) == [
+        "Dashboard",
+        "Plans",
+        "Companies",
+        "Recalculation jobs",
+        "Reseller settings",
+        "Audit log",
+    ]
 
 
 def test_reseller_without_plans_feature_sees_why(hub: Any, personas: Any) -> None:

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from partnerhub.accounts.models import ApiKey
-from partnerhub.catalog.models import Feature, GatewayFee, TaxSettings
+from partnerhub.catalog.models import Feature, GatewayFee, Limit, TaxSettings
 from partnerhub.companies.models import Company
 from partnerhub.fees.jobs import recalculation_enqueue
 from partnerhub.fees.recalc import recalculation_run
@@ -67,21 +67,50 @@ def test_platform_manages_resellers(hub: Any, personas: Any) -> None:
     reseller = Reseller.objects.get(pk=personas.reseller_a.pk)
     assert "vouchers" not in reseller.feature_keys()
     assert reseller.default_registration_plan_id == personas.plan_a.pk
+    hub.goto("/resellers/")
     hub.get_by_role("link", name="Add reseller").click()
     hub.get_by_label("Name").fill("Eastwind")
     hub.get_by_label("Slug").fill("eastwind")
     hub.get_by_role("button", name="Save").click()
-    expect(hub.get_by_test_id("reseller-table")).to_contain_text("Eastwind")
+    expect(hub.get_by_text('Added reseller "Eastwind".')).to_be_visible()
+    assert Reseller.objects.filter(slug="eastwind").exists()
+
+
+def test_reseller_admin_sets_registration_plan_and_reseller_fees(hub: Any, personas: Any) -> None:
+    login(hub, "admin-a")
+    hub.get_by_role("link", name="Reseller settings").click()
+    expect(hub.get_by_label("Name")).to_have_count(0)  # identity is the platform's
+    hub.get_by_label("Default registration plan").select_option(label="gold")
+    hub.locator("#add-fee-currency").select_option("GBP")
+    hub.get_by_label("Ticket percent (GBP)").fill("1.5")
+    hub.get_by_role("button", name="Save").click()
+    expect(hub.get_by_text('Saved reseller "Northwind Tickets".')).to_be_visible()
+    expect(hub.get_by_label("Ticket percent (GBP)")).to_have_value("1.5")
+    reseller = Reseller.objects.get(pk=personas.reseller_a.pk)
+    assert reseller.default_registration_plan_id == personas.plan_a.pk
+    assert reseller.fee_schedule.entries.get().percent_bps == 150
 
 
 def test_platform_edits_the_catalog(hub: Any, personas: Any) -> None:
     login(hub, "operator")
     hub.goto("/catalog/")
-    hub.get_by_label("Key").fill("box_office")
-    hub.get_by_label("Name", exact=True).fill("Box office")
-    hub.get_by_role("button", name="Add feature").click()
+    feature_form = hub.locator("form", has=hub.locator("input[name=form][value=feature]"))
+    feature_form.get_by_label("Key").fill("box_office")
+    feature_form.get_by_label("Name").fill("Box office")
+    feature_form.get_by_role("button", name="Add feature").click()
     expect(hub.get_by_text("Catalog saved.")).to_be_visible()
     assert Feature.objects.filter(key="box_office").exists()
+    currency_form = hub.locator("form", has=hub.locator("input[name=form][value=currency]"))
+    currency_form.get_by_label("ISO 4217 code").fill("XYZ")
+    currency_form.get_by_role("button", name="Add currency").click()
+    expect(currency_form.locator(".errorlist")).to_be_visible()  # not an ISO 4217 code
+    hub.get_by_text("Add a limit").click()
+    limit_form = hub.locator("form", has=hub.locator("input[name=form][value=limit]"))
+    limit_form.get_by_label("Key").fill("venues")
+    limit_form.get_by_label("Name").fill("Venues")
+    limit_form.get_by_role("button", name="Add limit").click()
+    expect(hub.get_by_text("Catalog saved.")).to_be_visible()
+    assert Limit.objects.filter(key="venues").exists()
     hub.get_by_label("GBP percent").fill("1.4")
     hub.get_by_label("GBP fixed").fill("0.20")
     hub.get_by_role("button", name="Save gateway fees").click()

@@ -109,10 +109,21 @@ def test_platform_pages_are_403_for_resellers(personas: Any) -> None:
     client = client_for(personas.admin_a_user)
     for name in ("resellers:list", "resellers:create", "catalog:index"):
         assert client.get(reverse(name)).status_code == 403
+
+
+def test_reseller_settings_page_scoping(personas: Any) -> None:
     url = reverse("resellers:edit", args=[personas.reseller_a.pk])
-    assert client.post(url, {"name": "Hacked", "slug": "hacked"}).status_code == 403
+    assert client_for(personas.admin_b_user).get(url).status_code == 404
+    assert client_for(personas.viewer_a_user).get(url).status_code == 200
+    assert client_for(personas.viewer_a_user).post(url, {}).status_code == 403
+    # The admin's form has no identity fields: a forged name or slug is ignored.
+    response = client_for(personas.admin_a_user).post(url, {"name": "Hacked", "slug": "hacked"})
+    assert response.status_code == 302
     personas.reseller_a.refresh_from_db()
-    assert personas.reseller_a.name == "Northwind Tickets"
+    assert (personas.reseller_a.name, personas.reseller_a.slug) == (
+        "Northwind Tickets",
+        "northwind",
+    )
 
 
 def test_api_key_revoke_is_404_for_an_outsider_and_403_for_a_viewer(personas: Any) -> None:
