@@ -8,12 +8,15 @@ Checks: no 5xx, and every response conforms to the documented schema.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import hypothesis
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
@@ -42,9 +45,23 @@ SETTINGS = hypothesis.settings(
 
 
 @pytest.fixture
-def real_ids(personas: Any, settings: Any) -> dict[str, int]:
-    """Ids of reseller A's objects, for path parameters; and the API-only URLconf."""
+def in_process_server(settings: Any) -> Iterator[None]:
+    """Requests go through the real WSGI handler in this process and this test's transaction.
+
+    Like Django's test client, keep the end of a request from closing the database
+    connection: on PostgreSQL that would close the transaction the test runs in.
+    """
     settings.ROOT_URLCONF = "partnerhub.api.tests.urls"
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def real_ids(personas: Any, in_process_server: None) -> dict[str, int]:
+    """Ids of reseller A's objects, for path parameters."""
     item = SaleItemFactory(company=personas.company_a)
     job = recalculation_enqueue(
         actor=platform_actor(),
