@@ -218,19 +218,18 @@ def main() -> None:
     )
     total_items = SaleItem.objects.count()
 
-    raw = []
-    for _ in range(args.repeat):
-        _prepare()
-        raw.append(raw_update(company_ids))
     worker = subprocess.Popen(
         [sys.executable, "-m", "django", "worker", "--no-startup-delay"],
         env=django_env(url),
         cwd=ROOT,
     )
+    raw, jobs = [], []
     try:
         time.sleep(3)  # the worker is up and polling
-        jobs = []
+        # Interleaved, each from a vacuumed table: both see the same page layout.
         for _ in range(args.repeat):
+            _prepare()
+            raw.append(raw_update(company_ids))
             _prepare()
             jobs.append(job_run(plan.pk, plan.reseller_id))
         worker_peak_mb = peak_rss_mb(worker.pid)

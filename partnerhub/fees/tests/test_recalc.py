@@ -289,3 +289,42 @@ def test_job_reads_are_tenant_scoped(plan_world) -> None:
         "items_done": 0,
         "error": None,
     }
+
+
+def test_fee_columns_carry_no_index_and_pages_keep_free_space(db) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        constraints = connection.introspection.get_constraints(cur, "fees_saleitem")
+        indexed = {col for c in constraints.values() if c["index"] for col in c["columns"]}
+        assert not indexed & {
+            "reseller_fee_minor",
+            "gateway_fee_minor",
+            "blended",
+            "fee_revision",
+            "fees_updated_at",
+            "updated_at",
+        }
+        if connection.vendor == "postgresql":
+            cur.execute("SELECT reloptions FROM pg_class WHERE relname = 'fees_saleitem'")
+            assert "fillfactor=50" in cur.fetchone()[0]
+
+
+def test_recalculation_rewrites_rows_as_hot_updates_on_postgresql(plan_world) -> None:
+    from django.db import connection
+
+    job = _enqueue_plan_job(plan_world)
+    recalc.recalculation_run(job_id=job.pk)
+
+    if connection.vendor == "postgresql":  # SQLite has no HOT: rows are rewritten in place
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT pg_stat_get_xact_tuples_updated('fees_saleitem'::regclass),"
+                " pg_stat_get_xact_tuples_hot_updated('fees_saleitem'::regclass)"
+            )
+            updated, hot = cur.fetchone()
+        assert updated >= 15 and hot == updated
+    revisions = SaleItem.objects.filter(company__in=plan_world.on_plan).values_list(
+        "fee_revision", flat=True
+    )
+    assert set(revisions) == {2}

@@ -47,7 +47,7 @@ def _series_sql(vendor: str, count: int) -> tuple[str, str]:
     )
 
 
-_OF_RESELLER = "{col} IN (SELECT id FROM companies_company WHERE reseller_id = %s)"
+_OF_RESELLER = "c.reseller_id = %s"
 
 
 def items_insert_sql(vendor: str, count: int) -> str:
@@ -126,6 +126,9 @@ class Command(BaseCommand):
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         if items:
             with connection.cursor() as cur:
+                # Fresh statistics, or the planner guesses one company per reseller
+                # and joins millions of generated items to the rates quadratically.
+                cur.execute("ANALYZE companies_company")
                 cur.execute(
                     items_insert_sql(connection.vendor, items),
                     [now, now, now, reseller.pk, reseller.pk],
