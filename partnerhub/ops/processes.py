@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
 
 STOP_GRACE_SECONDS = 15
+
+
+def default_threads() -> int:
+    return (os.cpu_count() or 1) * 2 + 1  # granian's own ceiling before it warns
 
 
 @dataclass(frozen=True)
@@ -25,9 +30,9 @@ class ServeOptions:
     port: int = 8000
     workers: int = 2
     # Requests one web process handles at once (granian's blocking threads). Django
-    # spends most of a request waiting on the database; more threads than a few dozen
-    # only queue on the connection (and on SQLite's single writer).
-    threads: int = 8
+    # spends much of a request waiting on the database, so a few per core; many more
+    # only queue on the GIL (and on SQLite's single writer).
+    threads: int = field(default_factory=lambda: default_threads())
     with_worker: bool = True
 
 
@@ -69,22 +74,44 @@ def _stop(children: list[subprocess.Popen[bytes]], signum: int) -> None:
             child.wait()
 
 
+def _accepts_connections(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
 def run_services(
-    options: ServeOptions, *, write: Callable[[str], object] = print, poll: float = 0.5
+    options: ServeOptions,
+    *,
+    write: Callable[[str], object] = print,
+    on_ready: Callable[[], object] | None = None,
+    poll: float = 0.5,
 ) -> int:
-    """Start web (+ worker) and supervise them until a signal or a child's exit."""
-    env = os.environ.copy()
-    children = [subprocess.Popen(web_command(options), env=env, start_new_session=True)]
-    if options.with_worker:
-        children.append(subprocess.Popen(worker_command(), env=env, start_new_session=True))
+    """Start web (+ worker) and supervise them until a signal or a child's exit.
+
+    `on_ready` runs once the web server accepts connections (the demo prints how
+    to log in then, below the servers' start-up lines).
+    """
     received: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         received.append(signum)
 
+    # Handlers first: a Ctrl-C while the children start must still reach them.
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    env = os.environ.copy()
+    children: list[subprocess.Popen[bytes]] = []
     try:
+        children.append(subprocess.Popen(web_command(options), env=env, start_new_session=True))
+        if options.with_worker:
+            children.append(subprocess.Popen(worker_command(), env=env, start_new_session=True))
+        ready = on_ready is None
         while not received and all(c.poll() is None for c in children):
+            if not ready and _accepts_connections(options.host, options.port):
+                ready = True
+                on_ready()  # type: ignore[misc]
             time.sleep(poll)
     finally:
         for signum, handler in previous.items():

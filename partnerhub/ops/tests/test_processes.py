@@ -33,3 +33,32 @@ def test_a_dying_child_stops_the_other_and_its_exit_code_is_returned(monkeypatch
 
     assert code == 3
     assert marker.exists()  # the web child got SIGTERM and ran its shutdown
+
+
+def test_on_ready_runs_once_the_web_port_accepts_connections(monkeypatch, tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    web = (
+        "import socket, time\n"
+        f"s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen()\n"
+        "time.sleep(60)\n"
+    )
+    monkeypatch.setattr(processes, "web_command", lambda options: [sys.executable, "-c", web])
+    calls = []
+
+    def ready():
+        calls.append("ready")
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGTERM)  # as if the operator stopped the server
+
+    code = run_services(
+        ServeOptions(port=port, with_worker=False), write=calls.append, on_ready=ready, poll=0.05
+    )
+
+    assert code == 0
+    assert calls == ["ready", "Stopping…"]

@@ -40,12 +40,17 @@ class Command(BaseCommand):
             )
         self.stdout.write("Loading demo data…")
         summary = demo_data_load()
-        self._print_summary(summary, f"http://{serve.host}:{serve.port}/")
+        url = f"http://{serve.host}:{serve.port}/"
         if options["no_serve"]:
+            self._print_summary(summary, url)
             return
         call_command("collectstatic", interactive=False, verbosity=0)
-        self.stdout.write("Press Ctrl-C to stop.")
-        code = run_services(serve, write=self.stdout.write)
+
+        def ready() -> None:
+            self._print_summary(summary, url)
+            self.stdout.write("Press Ctrl-C to stop.")
+
+        code = run_services(serve, write=self.stdout.write, on_ready=ready)
         if code:
             sys.exit(code)
 

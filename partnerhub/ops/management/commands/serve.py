@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from partnerhub.ops.processes import ServeOptions, run_services
+from partnerhub.ops.processes import ServeOptions, default_threads, run_services
 
 
 def add_serve_arguments(parser: ArgumentParser, *, workers: int = 2) -> None:
@@ -19,7 +19,10 @@ def add_serve_arguments(parser: ArgumentParser, *, workers: int = 2) -> None:
         "--workers", type=int, default=workers, help=f"web processes (default {workers})"
     )
     parser.add_argument(
-        "--threads", type=int, default=8, help="requests per web process at once (default 8)"
+        "--threads",
+        type=int,
+        default=default_threads(),
+        help="requests per web process at once (default: 2 per CPU core + 1)",
     )
     parser.add_argument(
         "--no-worker", action="store_true", help="do not start a job worker alongside the web"
