@@ -214,3 +214,16 @@ def test_serialized_key_never_shows_the_secret(personas):
     assert data["revoked"] is False
     assert "hashed_secret" not in data
     assert raw not in str(data)
+
+
+def test_authenticating_a_recently_used_key_is_one_read_and_no_write(
+    personas, django_assert_num_queries
+):
+    _, raw = api_key_create(actor=personas.platform, scope="platform")
+    api_key_authenticate(raw)  # first use stamps last_used_at
+
+    with django_assert_num_queries(1) as context:
+        actor = api_key_authenticate(raw)
+
+    assert actor is not None
+    assert context.captured_queries[0]["sql"].lstrip().upper().startswith("SELECT")
