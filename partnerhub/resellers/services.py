@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,7 +117,7 @@ def reseller_create(
     name: str,
     slug: str,
     features: list[str] | None = None,
-    fees: list[Mapping[str, Any]] | None = None,
+    fees: Sequence[Mapping[str, Any]] | None = None,
     blended: Mapping[str, Any] | None = None,
     default_registration_plan_id: int | None = None,
 ) -> Reseller:
@@ -125,7 +125,7 @@ def reseller_create(
     name = clean_str(name, "name", max_length=200)
     slug = _clean_slug(slug)
     feature_rows = _clean_features(features or [])
-    if not isinstance(fees or [], list):
+    if not isinstance(fees or [], list | tuple):
         raise ValidationFailed.field("fees", "must be a list of fee entries")
     snapshot = parse_fee_entries(fees or [], blended or {})
     # A new reseller has no plans yet, so any plan id is somebody else's.
