@@ -87,11 +87,12 @@ def login(page, username: str) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_url(lambda url: "/login/" not in url)
 
 
-def shoot(page, out: Path, name: str, path: str | None = None) -> None:  # type: ignore[no-untyped-def]
+def shoot(page, out: Path, name: str, path: str | None = None, full_page: bool = True) -> None:  # type: ignore[no-untyped-def]
+    """Long lists are shot at the window's height; forms and pages in full."""
     if path is not None:
         page.goto(path)
     page.wait_for_load_state("networkidle")
-    page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(out / f"{name}.png"), full_page=full_page)
     print(f"saved {out / name}.png")
 
 
@@ -113,13 +114,13 @@ def capture(base: str, out: Path) -> None:
         shoot(page, out, "plan-create-step1")
         page.get_by_role("button", name="Next: Plan benefits").click()
         shoot(page, out, "plan-create-step2")
-        shoot(page, out, "companies-list", "/companies/")
+        shoot(page, out, "companies-list", "/companies/", full_page=False)
         page.locator("[data-testid=company-table] a").first.click()
         shoot(page, out, "company-edit")
         shoot(page, out, "jobs", "/jobs/")
         page.locator("a[href^='/jobs/']").filter(has_text="#").first.click()
         shoot(page, out, "job-progress")
-        shoot(page, out, "audit-log", "/audit/")
+        shoot(page, out, "audit-log", "/audit/", full_page=False)
         shoot(page, out, "api-keys", "/api-keys/")
         desktop.close()
 
@@ -138,6 +139,12 @@ def capture(base: str, out: Path) -> None:
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(out / "plans-list-390.png"))
         print(f"saved {out / 'plans-list-390'}.png")
+        page.locator("[data-testid=plan-card]", has_text="Growth").get_by_role(
+            "link", name="Edit"
+        ).click()
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(out / "plan-editor-390.png"), full_page=True)
+        print(f"saved {out / 'plan-editor-390'}.png")
         phone.close()
         browser.close()
 

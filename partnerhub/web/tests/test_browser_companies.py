@@ -134,3 +134,16 @@ def test_fee_change_on_a_company_with_items_asks_how_to_apply(hub: Any, personas
     dialog.get_by_role("button", name="Confirm and save").click()
     expect(hub.get_by_test_id("job-status")).to_be_visible()
     assert RecalcJob.objects.get().company_ids == [company.pk]
+
+
+def test_limit_override_wins_over_the_plan(hub: Any, personas: Any) -> None:
+    login(hub, "admin-a")
+    hub.goto(f"/companies/{personas.company_a.pk}/")
+    field = hub.get_by_label("Team Members override")
+    expect(hub.locator(".field", has=field)).to_contain_text("Effective: 5 (plan)")
+    field.fill("9")
+    hub.get_by_role("button", name="Save changes").click()
+    expect(hub.locator(".field", has=hub.get_by_label("Team Members override"))).to_contain_text(
+        "Effective: 9 (override) · plan: 5"
+    )
+    assert Company.objects.get(pk=personas.company_a.pk).limit_overrides == {"team_members": 9}

@@ -210,3 +210,21 @@ def test_stale_edit_is_explained_and_the_input_kept(hub: Any, personas: Any) -> 
     hub.get_by_role("button", name="Save changes").click()  # saving again is deliberate
     expect(hub.get_by_text('Saved plan "gold".')).to_be_visible()
     assert Plan.objects.get(pk=plan.pk).display_name == "Golden"
+
+
+def test_revenue_sharing_plan_needs_its_share(hub: Any, personas: Any) -> None:
+    login(hub, "admin-a")
+    hub.goto("/plans/new/")
+    hub.get_by_text("Revenue-Sharing Plan").click()
+    expect(hub.get_by_label("Revenue share")).to_be_visible()
+    hub.get_by_label("Plan name").fill("partner-share")
+    hub.get_by_label("Plan display name").fill("Partner share")
+    hub.get_by_role("button", name="Next: Plan benefits").click()
+    hub.get_by_role("button", name="Create Plan").click()
+    share = hub.locator(".field.has-error", has=hub.get_by_label("Revenue share"))
+    expect(share).to_contain_text("Enter the revenue share in percent.")
+    hub.get_by_label("Revenue share").fill("12.5")
+    hub.get_by_role("button", name="Next: Plan benefits").click()
+    hub.get_by_role("button", name="Create Plan").click()
+    expect(hub.get_by_text('Created plan "partner-share".')).to_be_visible()
+    assert Plan.objects.get(name="partner-share").revenue_share_bps == 1250

@@ -92,3 +92,47 @@ def test_name_filter_narrows_as_you_type(hub: Any, personas: Any) -> None:
     expect(hub.locator("[data-testid=plan-card]")).to_contain_text("silver")
     hub.get_by_label("Name").fill("nothing-like-this")
     expect(hub.get_by_test_id("empty-state")).to_contain_text("No plans match these filters")
+
+
+def test_duplicate_creates_a_disabled_copy(hub: Any, personas: Any) -> None:
+    login(hub, "admin-a")
+    hub.goto("/plans/")
+    hub.locator("[data-testid=plan-card]", has_text="gold").get_by_role(
+        "button", name="Duplicate"
+    ).click()
+    expect(hub.get_by_text('Created "Copy of gold"', exact=False)).to_be_visible()
+    copy = hub.locator("[data-plan-name='Copy of gold']")
+    expect(copy).to_contain_text("Status: Disabled")
+    expect(copy).to_contain_text("2 feature(s)")
+    expect(copy).to_contain_text("Assigned to 0 company(s)")
+
+
+def test_restore_with_a_taken_name_offers_a_new_one(hub: Any, personas: Any) -> None:
+    from partnerhub.plans.services import plan_delete
+    from partnerhub.testing.factories import PlanFactory
+
+    plan_delete(actor=personas.admin_a, plan_id=personas.plan_a.pk)
+    PlanFactory(reseller=personas.reseller_a, name="gold")
+    login(hub, "admin-a")
+    hub.goto("/plans/?deleted=1")
+    hub.locator("[data-testid=plan-card]", has_text="gold").get_by_role(
+        "button", name="Restore"
+    ).click()
+    expect(hub.get_by_role("alert")).to_contain_text('A plan named "gold" already exists.')
+    expect(hub.get_by_label("New plan name")).to_have_value("gold (2)")
+    hub.get_by_role("button", name="Restore").click()
+    expect(hub.get_by_text('Restored "gold (2)".')).to_be_visible()
+    restored = Plan.objects.get(pk=personas.plan_a.pk)
+    assert (restored.name, restored.deleted_at) == ("gold (2)", None)
+
+
+def test_platform_picks_a_reseller_before_creating_a_plan(hub: Any, personas: Any) -> None:
+    login(hub, "operator")
+    hub.goto("/plans/")
+    expect(hub.locator("[data-testid=plan-card]", has_text="Northwind Tickets")).to_have_count(1)
+    hub.get_by_role("link", name="Create Plan").click()
+    hub.get_by_label("Reseller").select_option(label="Southwind Events")
+    hub.get_by_role("button", name="Continue").click()
+    expect(hub.get_by_text("For Southwind Events.")).to_be_visible()
+    features = hub.get_by_test_id("feature-choices")
+    expect(features).not_to_contain_text("Vouchers")  # not enabled for Southwind
