@@ -17,10 +17,12 @@ from partnerhub.fees.selectors import (
     job_get_for_actor,
     job_list_for_actor,
     job_serialize,
+    sale_item_get_for_actor,
     sale_item_list_for_actor,
 )
-from partnerhub.fees.services import sale_item_create
+from partnerhub.fees.services import sale_item_create, sale_item_update
 from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
+from partnerhub.web.money import minor_to_major_str
 
 FINISHED = (RecalcJob.Status.SUCCEEDED, RecalcJob.Status.FAILED)
 
@@ -87,3 +89,27 @@ def sale_items(request: HttpRequest, company_id: int) -> HttpResponse:
     return render(
         request, "fees/sale_items.html", {"company": company, "items": items, "form": form}
     )
+
+
+@hub_view
+def sale_item_edit(request: HttpRequest, item_id: int) -> HttpResponse:
+    """Editing an item recomputes its fees from the company's current schedule."""
+    actor = actor_of(request)
+    item = sale_item_get_for_actor(actor, item_id)
+    initial = {
+        "name": item.name,
+        "external_ref": item.external_ref,
+        "currency": item.currency_id,
+        "fee_type": item.fee_type_id,
+        "price": minor_to_major_str(item.price_minor, item.currency_id),
+    }
+    form = SaleItemForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            item = sale_item_update(actor=actor, item_id=item.pk, changes=form.item_data())
+        except ValidationFailed as exc:
+            form_add_domain_errors(form, exc, aliases={"price_minor": "price"})
+        else:
+            messages.success(request, f'Saved "{item.name}"; its fees were recomputed.')
+            return redirect("fees:sale_items", company_id=item.company_id)
+    return render(request, "fees/sale_item_edit.html", {"item": item, "form": form})

@@ -263,7 +263,7 @@ def _edit_conflict(
     if exc.code != "stale_version":
         form = PlanForm(request.POST, catalog=catalog)
         form.is_valid()
-        form.add_error("name", exc.message)
+        form.add_error("name" if exc.code == "name_taken" else None, exc.message)
         return _edit_page(request, plan, form, status=409)
     # Keep the person's input; carry the current version so saving again is deliberate.
     data: QueryDict = request.POST.copy()

@@ -13,13 +13,15 @@ from functools import wraps
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from partnerhub.accounts.services import actor_for_user
 from partnerhub.core.actor import Actor
-from partnerhub.core.errors import NotFound, PermissionDenied, ValidationFailed
+from partnerhub.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 
 _ACTOR_ATTR = "_partnerhub_actor"
 
@@ -60,8 +62,25 @@ def hub_view(view: View) -> View:
             raise Http404(exc.message) from exc
         except PermissionDenied as exc:
             return forbidden(request, exc.message)
+        except DomainError as exc:  # a Conflict or bad input no view form could show
+            return problem(request, exc)
 
     return wrapper
+
+
+def problem(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    """Explain a refused action where the person was: a banner on the page they came from
+    (HTMX reloads it), else a page of its own with the error's status."""
+    referer = request.headers.get("Referer", "")
+    safe = url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()})
+    if request.method == "POST" and (safe or is_htmx(request)):
+        messages.error(request, exc.message)
+        if is_htmx(request):
+            response = HttpResponse(status=200)
+            response["HX-Refresh"] = "true"
+            return response
+        return HttpResponseRedirect(referer)
+    return render(request, "web/problem.html", {"message": exc.message}, status=exc.status)
 
 
 def public_view(view: View) -> View:

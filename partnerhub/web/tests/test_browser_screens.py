@@ -202,6 +202,11 @@ def test_sale_items_page_adds_an_item_with_its_fees(hub: Any, personas: Any) -> 
     hub.get_by_label("Fee type").select_option("ticket")
     hub.get_by_role("button", name="Add sale item").click()
     expect(hub.get_by_test_id("sale-items")).to_contain_text("GBP 0.80")  # 2.5 % of 20 + 0.30
+    hub.get_by_role("link", name="Edit Adult GA").click()
+    hub.get_by_label("Price").fill("40")
+    hub.get_by_role("button", name="Save").click()
+    expect(hub.get_by_text('Saved "Adult GA"; its fees were recomputed.')).to_be_visible()
+    expect(hub.get_by_test_id("sale-items")).to_contain_text("GBP 1.30")  # 2.5 % of 40 + 0.30
 
 
 def test_public_registration_form_creates_a_company(hub: Any, personas: Any) -> None:

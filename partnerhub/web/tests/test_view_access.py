@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from partnerhub.audit.models import AuditEvent
-from partnerhub.fees.models import RecalcJob
+from partnerhub.fees.models import RecalcJob, SaleItem
 from partnerhub.plans.models import Plan
-from partnerhub.testing.factories import CompanyFactory, PlanFactory
+from partnerhub.testing.factories import CompanyFactory, PlanFactory, SaleItemFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +27,7 @@ def client_for(user: Any) -> Client:
 
 def object_urls(p: Any) -> list[str]:
     job = RecalcJob.objects.create(reseller=p.reseller_a, company_ids=[p.company_a.pk])
+    item = SaleItemFactory(company=p.company_a)
     plan, company = p.plan_a.pk, p.company_a.pk
     return [
         reverse("plans:edit", args=[plan]),
@@ -35,11 +36,14 @@ def object_urls(p: Any) -> list[str]:
         reverse("fees:sale_items", args=[company]),
         reverse("fees:job_detail", args=[job.pk]),
         reverse("fees:job_progress", args=[job.pk]),
+        reverse("fees:sale_item_edit", args=[item.pk]),
     ]
 
 
 def write_posts(p: Any) -> list[tuple[str, dict[str, str]]]:
     plan, company = p.plan_a.pk, p.company_a.pk
+    item = SaleItemFactory(company=p.company_a, name="Untouched")
+    sale_item = {"name": "Changed", "price": "1", "currency": "GBP", "fee_type": "ticket"}
     return [
         (
             reverse("plans:edit", args=[plan]),
@@ -61,10 +65,8 @@ def write_posts(p: Any) -> list[tuple[str, dict[str, str]]]:
         (reverse("companies:edit", args=[company]), {"name": "Renamed"}),
         (reverse("companies:resync", args=[company]), {}),
         (reverse("companies:reset_fees", args=[company]), {}),
-        (
-            reverse("fees:sale_items", args=[company]),
-            {"name": "A", "price": "1", "currency": "GBP", "fee_type": "ticket"},
-        ),
+        (reverse("fees:sale_items", args=[company]), sale_item),
+        (reverse("fees:sale_item_edit", args=[item.pk]), sale_item),
     ]
 
 
@@ -83,6 +85,7 @@ def test_outsider_writes_are_404_and_change_nothing(personas: Any) -> None:
         assert client.post(url, data).status_code == 404, url
     assert AuditEvent.objects.count() == before
     assert Plan.objects.get(pk=personas.plan_a.pk).enabled
+    assert not SaleItem.objects.exclude(name="Untouched").exists()
 
 
 def test_viewer_writes_are_403_and_change_nothing(personas: Any) -> None:
@@ -97,6 +100,7 @@ def test_viewer_writes_are_403_and_change_nothing(personas: Any) -> None:
     assert Plan.objects.filter(reseller=personas.reseller_a).count() == 1
     personas.company_a.refresh_from_db()
     assert personas.company_a.name == "Acme Events"
+    assert not SaleItem.objects.exclude(name="Untouched").exists()
 
 
 def test_viewer_reads_every_object_page(personas: Any) -> None:
@@ -169,3 +173,21 @@ def test_plans_list_costs_a_constant_number_of_queries(personas: Any) -> None:
     many = _plans_list_queries(client)
     assert many == few
     assert few <= 14
+
+
+def test_a_refused_action_is_explained_on_the_page_it_came_from(personas: Any) -> None:
+    from partnerhub.plans.services import plan_delete
+
+    plan_delete(actor=personas.admin_a, plan_id=personas.plan_a.pk)
+    client = client_for(personas.admin_a_user)
+    url = reverse("plans:action", args=[personas.plan_a.pk, "archive"])
+    response = client.post(url, HTTP_REFERER="http://testserver/plans/?deleted=1")
+    assert response.status_code == 302
+    assert response["Location"] == "http://testserver/plans/?deleted=1"
+    page = client.get("/plans/?deleted=1")
+    assert b"This plan is deleted: restore it first." in page.content
+    htmx = client.post(
+        reverse("plans:toggle", args=[personas.plan_a.pk, "enabled"]), HTTP_HX_REQUEST="true"
+    )
+    assert htmx["HX-Refresh"] == "true"
+    assert not Plan.objects.get(pk=personas.plan_a.pk).archived
