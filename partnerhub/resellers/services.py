@@ -16,11 +16,11 @@ from partnerhub.companies.models import Company
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from partnerhub.core.validation import clean_keys, clean_str, reject_unknown
+from partnerhub.fees.apply import check_fee_apply_mode, recalculation_needed, should_recalculate
 from partnerhub.fees.jobs import recalculation_enqueue
 from partnerhub.fees.models import RecalcJob, SaleItem
 from partnerhub.fees.schedules import (
     ScheduleSnapshot,
-    blended_changed_currencies,
     fee_schedule_create,
     fee_schedule_replace,
     parse_fee_entries,
@@ -40,7 +40,6 @@ RESELLER_FIELDS = (
 )
 # Only the platform decides who a reseller is and what it may pass on.
 PLATFORM_ONLY_FIELDS = ("name", "slug", "features")
-FEE_APPLY_MODES = ("all", "new")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -171,22 +170,14 @@ def _fee_change_job(
     after: ScheduleSnapshot,
     fee_apply_mode: str | None,
 ) -> RecalcJob | None:
-    """The fee apply mode rule (docs/architecture.md) for a reseller schedule change."""
-    if after == before:
+    """The fee apply mode rule (fees/apply.py) for the companies on the reseller's schedule;
+    asked only where stored items were computed from it."""
+    recalculation = recalculation_needed(before, after)
+    company_ids = _companies_on_reseller_fees(reseller.pk) if recalculation != "none" else []
+    if not SaleItem.objects.filter(company_id__in=company_ids).exists():
+        recalculation = "none"
+    if not should_recalculate(recalculation, fee_apply_mode):
         return None
-    company_ids = _companies_on_reseller_fees(reseller.pk)
-    if not company_ids or not SaleItem.objects.filter(company_id__in=company_ids).exists():
-        return None  # no stored item was computed from this schedule
-    forced = bool(blended_changed_currencies(before, after))
-    if not forced:
-        if fee_apply_mode is None:
-            raise ValidationFailed.field(
-                "fee_apply_mode",
-                "this change alters the fees of existing sale items: choose 'all' (old and "
-                "new items) or 'new' (only new/edited items)",
-            )
-        if fee_apply_mode == "new":
-            return None
     return recalculation_enqueue(
         actor=actor,
         reseller_id=reseller.pk,
@@ -235,8 +226,7 @@ def reseller_update(
             "Only the platform operator can change a reseller's name, slug or features."
         )
     fee_apply_mode = changes.get("fee_apply_mode")
-    if fee_apply_mode is not None and fee_apply_mode not in FEE_APPLY_MODES:
-        raise ValidationFailed.field("fee_apply_mode", "must be 'all' or 'new'")
+    check_fee_apply_mode(fee_apply_mode)
     with transaction.atomic():
         reseller = Reseller.objects.select_for_update().filter(pk=reseller_id).first()
         if reseller is None:
