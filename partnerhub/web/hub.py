@@ -112,12 +112,13 @@ def form_add_domain_errors(
     if not details:
         form.add_error(None, exc.message)
         return
-    for field, messages in details.items():
+    for field, field_messages in details.items():
         name = (aliases or {}).get(field, field)
         if name not in form.fields:
             base = field.split("[")[0].split(".")[0]
             name = (aliases or {}).get(base, base)
-        for message in messages if isinstance(messages, list) else [messages]:
+        as_list = field_messages if isinstance(field_messages, list) else [field_messages]
+        for message in as_list:
             if name in form.fields:
                 form.add_error(name, str(message))
             else:
