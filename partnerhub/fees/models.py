@@ -151,6 +151,9 @@ class RecalcJob(models.Model):
     # same or a newer schedule, so they are left alone and the counts stay exact.
     scope_company_ids = models.JSONField(null=True, blank=True)
     max_item_id = models.BigIntegerField(null=True, blank=True)
+    # {company id: items counted at start}; a chunk whose UPDATE finds a different
+    # number (an item committed in flight) corrects items_total in its transaction.
+    scope_item_counts = models.JSONField(null=True, blank=True)
     # The django-tasks-db task currently meant to run this job (re-enqueued on recovery).
     task_id = models.CharField(max_length=64, blank=True, default="")
     # A later job for the same plan that makes this one's work redundant.

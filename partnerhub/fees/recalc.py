@@ -150,6 +150,22 @@ def job_is_stale(job: RecalcJob) -> bool:
     return _owner_is_dead_here(job.worker_id)
 
 
+def _item_counts(company_ids: list[int]) -> dict[str, int]:
+    """Items per company (JSON keys). No id filter, so PostgreSQL can answer from the
+    company index alone; chunks correct the total for anything that moved since."""
+    counts: dict[str, int] = {}
+    for start in range(0, len(company_ids), 500):
+        where, params = company_id_filter(company_ids[start : start + 500])
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT company_id, COUNT(*) FROM fees_saleitem"
+                f" WHERE {where.format(col='company_id')} GROUP BY company_id",
+                params,
+            )
+            counts.update({str(company): n for company, n in cur.fetchall()})
+    return counts
+
+
 def _freeze_scope(job: RecalcJob) -> None:
     companies = Company.objects.filter(reseller_id=job.reseller_id)
     if job.plan_id is not None:
@@ -157,16 +173,11 @@ def _freeze_scope(job: RecalcJob) -> None:
     else:
         companies = companies.filter(pk__in=job.company_ids or [])
     ids = list(companies.order_by("id").values_list("id", flat=True))
-    max_item_id = SaleItem.objects.aggregate(m=Max("id"))["m"] or 0
-    items = 0
-    for start in range(0, len(ids), 500):
-        items += SaleItem.objects.filter(
-            company_id__in=ids[start : start + 500], id__lte=max_item_id
-        ).count()
+    job.max_item_id = SaleItem.objects.aggregate(m=Max("id"))["m"] or 0
     job.scope_company_ids = ids
-    job.max_item_id = max_item_id
+    job.scope_item_counts = _item_counts(ids)
     job.companies_total = len(ids)
-    job.items_total = items
+    job.items_total = sum(job.scope_item_counts.values())
 
 
 def _later_job_for_same_plan(job: RecalcJob) -> RecalcJob | None:
@@ -255,12 +266,20 @@ def _run_chunk(job_id: int, worker_id: str) -> bool:
             _finish(job, Status.SUCCEEDED)
             return False
         done = recalculate_items(company_ids, job.max_item_id or 0)
+        counted = sum((job.scope_item_counts or {}).get(str(c), 0) for c in company_ids)
+        job.items_total += done - counted  # usually 0: see scope_item_counts
         job.cursor_company_id = company_ids[-1]
         job.companies_done += len(company_ids)
         job.items_done += done
         job.heartbeat_at = timezone.now()
         job.save(
-            update_fields=["cursor_company_id", "companies_done", "items_done", "heartbeat_at"]
+            update_fields=[
+                "cursor_company_id",
+                "companies_done",
+                "items_done",
+                "items_total",
+                "heartbeat_at",
+            ]
         )
         return True
 

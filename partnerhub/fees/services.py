@@ -71,11 +71,19 @@ def _clean_price(value: Any) -> int:
     return clean_int(value, "price_minor", minimum=0, maximum=MAX_PRICE_MINOR)
 
 
-def _terms(actor: Actor, company_id: int, currency: str, fee_type: str) -> ItemTerms:
+def _terms(
+    actor: Actor,
+    company_id: int,
+    currency: str,
+    fee_type: str,
+    *,
+    lock: bool = False,
+    missing: str = "Company not found.",
+) -> ItemTerms:
     """The company's pricing terms, or NotFound for a company the actor cannot see."""
-    terms = item_terms(company_id, currency, fee_type)
+    terms = item_terms(company_id, currency, fee_type, lock=lock)
     if terms is None or not actor.sees_company(terms.company_id, terms.reseller_id):
-        raise NotFound("Company not found.")
+        raise NotFound(missing)
     return terms
 
 
@@ -129,28 +137,31 @@ def fee_quote(
 
 
 def sale_item_create(*, actor: Actor, company_id: int, data: Mapping[str, Any]) -> SaleItem:
-    # Tenancy first (an outsider learns nothing from validation), then the input.
-    terms = _terms(
-        actor, company_id, _key(data.get("currency")).upper(), _key(data.get("fee_type"))
-    )
-    actor.require_write()
-    reject_unknown(data, SALE_ITEM_FIELDS)
-    currency, fee_type = (
-        _clean_currency(data.get("currency")),
-        _clean_fee_type(data.get("fee_type")),
-    )
-    item = SaleItem(
-        company_id=company_id,
-        external_ref=clean_str(
-            data.get("external_ref"), "external_ref", max_length=120, required=False
-        ),
-        name=clean_str(data.get("name"), "name", max_length=200),
-        currency_id=currency,
-        fee_type_id=fee_type,
-        price_minor=_clean_price(data.get("price_minor")),
-    )
-    _apply_fees(item, _priceable(terms, currency, fee_type).fees(item.price_minor))
     with transaction.atomic():
+        # Tenancy first (an outsider learns nothing from validation), then the input.
+        # The terms are read under a share lock on the company (see item_terms).
+        terms = _terms(
+            actor,
+            company_id,
+            _key(data.get("currency")).upper(),
+            _key(data.get("fee_type")),
+            lock=True,
+        )
+        actor.require_write()
+        reject_unknown(data, SALE_ITEM_FIELDS)
+        currency = _clean_currency(data.get("currency"))
+        fee_type = _clean_fee_type(data.get("fee_type"))
+        item = SaleItem(
+            company_id=company_id,
+            external_ref=clean_str(
+                data.get("external_ref"), "external_ref", max_length=120, required=False
+            ),
+            name=clean_str(data.get("name"), "name", max_length=200),
+            currency_id=currency,
+            fee_type_id=fee_type,
+            price_minor=_clean_price(data.get("price_minor")),
+        )
+        _apply_fees(item, _priceable(terms, currency, fee_type).fees(item.price_minor))
         item.save(force_insert=True)
         audit_record(
             actor=actor,
@@ -167,14 +178,20 @@ def sale_item_create(*, actor: Actor, company_id: int, data: Mapping[str, Any]) 
 def sale_item_update(*, actor: Actor, item_id: int, changes: Mapping[str, Any]) -> SaleItem:
     """Edit an item. Any edit of price, currency or fee type recomputes its fees from the
     company's current effective schedule (the "only new/edited items" half of SPEC §6)."""
+    company_id = SaleItem.objects.filter(pk=item_id).values_list("company_id", flat=True).first()
+    if company_id is None:
+        raise NotFound("Sale item not found.")
     with transaction.atomic():
-        # Locked so a concurrent edit or recalculation chunk cannot interleave.
-        item = SaleItem.objects.select_for_update().filter(pk=item_id).first()
-        if item is None:
-            raise NotFound("Sale item not found.")
+        # Company (share) before item, the order a recalculation chunk locks them in.
+        tenancy = _terms(actor, company_id, "", "", lock=True, missing="Sale item not found.")
+        item = SaleItem.objects.select_for_update().get(pk=item_id)
         raw_currency = changes.get("currency", item.currency_id)
         raw_fee_type = changes.get("fee_type", item.fee_type_id)
-        terms = _terms(actor, item.company_id, _key(raw_currency).upper(), _key(raw_fee_type))
+        terms = (
+            _terms(actor, company_id, _key(raw_currency).upper(), _key(raw_fee_type))
+            if any(f in changes for f in FEE_INPUT_FIELDS)
+            else tenancy
+        )
         actor.require_write()
         reject_unknown(changes, SALE_ITEM_FIELDS)
         currency, fee_type = _clean_currency(raw_currency), _clean_fee_type(raw_fee_type)

@@ -93,9 +93,17 @@ class ItemTerms:
         )
 
 
-def item_terms(company_id: int, currency: str, fee_type: str) -> ItemTerms | None:
+def item_terms(
+    company_id: int, currency: str, fee_type: str, *, lock: bool = False
+) -> ItemTerms | None:
     """None when the company does not exist. One query: this is the hot path of item
-    writes and quotes."""
+    writes and quotes.
+
+    With `lock` (item writes, inside their transaction) PostgreSQL takes a share lock
+    on the company: a recalculation chunk locks its companies before its UPDATE, so
+    an item written from old terms commits before the chunk's statement starts and
+    the chunk reprices it. (SQLite serialises write transactions anyway.)
+    """
     sql = f"""
         SELECT c.id, c.reseller_id, e.id IS NOT NULL,
                COALESCE(e.percent_bps, 0), COALESCE(e.fixed_minor, 0), e.min_minor, e.max_minor,
@@ -108,6 +116,8 @@ def item_terms(company_id: int, currency: str, fee_type: str) -> ItemTerms | Non
         LEFT JOIN catalog_gatewayfee g ON g.currency = %s
         WHERE c.id = %s
     """
+    if lock and connection.vendor == "postgresql":
+        sql += " FOR SHARE OF c"
     with connection.cursor() as cur:
         cur.execute(sql, [currency, fee_type, currency, company_id])
         row = cur.fetchone()

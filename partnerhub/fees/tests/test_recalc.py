@@ -328,3 +328,24 @@ def test_recalculation_rewrites_rows_as_hot_updates_on_postgresql(plan_world) ->
         "fee_revision", flat=True
     )
     assert set(revisions) == {2}
+
+
+def test_an_item_committed_in_flight_is_repriced_and_counted_exactly(plan_world) -> None:
+    # An item whose id is below the job's high-water mark but which was not yet
+    # visible when the job counted its scope (a create committing late).
+    p = plan_world
+    job = _enqueue_plan_job(p)
+    recalc._claim(job.pk, "w:1:x")
+    job.refresh_from_db()
+    late = SaleItem.objects.filter(company=p.on_plan[-1]).order_by("id").first()
+    RecalcJob.objects.filter(pk=job.pk).update(
+        scope_item_counts={**job.scope_item_counts, str(p.on_plan[-1].pk): 2},
+        items_total=job.items_total - 1,
+    )
+
+    while recalc._run_chunk(job.pk, "w:1:x"):
+        pass
+
+    job.refresh_from_db()
+    late.refresh_from_db()
+    assert (job.items_total, job.items_done, late.fee_revision) == (15, 15, 2)

@@ -156,8 +156,10 @@ def test_viewer_and_company_cannot_write_and_outsider_gets_not_found(priced) -> 
     item = sale_item_create(actor=priced.platform, company_id=company_id, data=ITEM)
     with pytest.raises(PermissionDenied):
         sale_item_update(actor=priced.viewer_a, item_id=item.pk, changes={"name": "x"})
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="Sale item not found"):  # as for a missing item
         sale_item_update(actor=priced.admin_b, item_id=item.pk, changes={"name": "x"})
+    with pytest.raises(NotFound, match="Sale item not found"):
+        sale_item_update(actor=priced.admin_b, item_id=item.pk + 999, changes={"name": "x"})
     item.refresh_from_db()
     assert item.name == "Adult GA" and SaleItem.objects.count() == 1
 
