@@ -339,7 +339,7 @@ def test_an_item_committed_in_flight_is_repriced_and_counted_exactly(plan_world)
     job.refresh_from_db()
     late = SaleItem.objects.filter(company=p.on_plan[-1]).order_by("id").first()
     RecalcJob.objects.filter(pk=job.pk).update(
-        scope_item_counts={**job.scope_item_counts, str(p.on_plan[-1].pk): 2},
+        scope_item_counts={**(job.scope_item_counts or {}), str(p.on_plan[-1].pk): 2},
         items_total=job.items_total - 1,
     )
 
