@@ -65,8 +65,11 @@ def main(argv: list[str] | None = None) -> None:
     if command not in COMMANDS:
         sys.stderr.write(f"partnerhub: unknown command {command!r}\n\n{_usage()}")
         sys.exit(2)
-    if command == "demo" and not {"-h", "--help"} & set(rest):
-        _prepare_demo_environment()
+    if command == "demo":
+        if {"-h", "--help"} & set(rest):
+            os.environ["PARTNERHUB_DEV"] = "1"  # help only: nothing is wiped or served
+        else:
+            _prepare_demo_environment()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "partnerhub.settings")
     from django.core.management import execute_from_command_line
 
