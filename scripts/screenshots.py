@@ -110,6 +110,12 @@ def capture(base: str, out: Path) -> None:
         growth = page.locator("[data-testid=plan-card]", has_text="Growth")
         growth.get_by_role("link", name="Edit").click()
         shoot(page, out, "plan-editor")
+        page.get_by_label("Ticket percent (INR)").fill("2.75")
+        page.get_by_label("Analytics").uncheck()
+        page.get_by_role("button", name="Save changes").click()
+        page.get_by_test_id("plan-confirm").wait_for()
+        page.screenshot(path=str(out / "plan-edit-confirm.png"))  # the dialog; nothing saved
+        print(f"saved {out / 'plan-edit-confirm'}.png")
         page.goto("/plans/new/")
         shoot(page, out, "plan-create-step1")
         page.get_by_role("button", name="Next: Plan benefits").click()
