@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cache
@@ -250,9 +251,9 @@ def _claim(job_id: int, worker_id: str) -> RecalcJob | None:
 
 
 def _next_company_ids(job: RecalcJob) -> list[int]:
-    size = max(1, settings.RECALC_CHUNK_COMPANIES)
-    remaining = (c for c in job.scope_company_ids or [] if c > job.cursor_company_id)
-    return [c for _, c in zip(range(size), remaining, strict=False)]
+    ids = job.scope_company_ids or []  # sorted when frozen
+    start = bisect_right(ids, job.cursor_company_id)
+    return ids[start : start + max(1, settings.RECALC_CHUNK_COMPANIES)]
 
 
 def _run_chunk(job_id: int, worker_id: str) -> bool:
@@ -337,22 +338,30 @@ def _retire_task(task_id: str, job_id: int) -> None:
         )
 
 
+def _lost(job: RecalcJob) -> bool:
+    return job_is_stale(job) if job.status == Status.RUNNING else _task_lost(job)
+
+
 def recalculation_recover_stale() -> list[int]:
     """Re-enqueue every unfinished job whose worker is gone. Safe to run from many workers:
-    each job is re-checked under its row lock."""
+    each candidate is re-checked under its row lock. A recovered job goes back to
+    `queued` (its progress kept) until a worker claims its new task."""
     from partnerhub.fees.tasks import run_recalculation
 
     recovered: list[int] = []
-    for job_id in RecalcJob.objects.filter(status__in=UNFINISHED).values_list("pk", flat=True):
+    # Unlocked first pass: most rounds find nothing and take no write lock at all.
+    candidates = [job.pk for job in RecalcJob.objects.filter(status__in=UNFINISHED) if _lost(job)]
+    for job_id in candidates:
         with transaction.atomic():
             job = RecalcJob.objects.select_for_update().get(pk=job_id)
-            lost = job_is_stale(job) if job.status == Status.RUNNING else _task_lost(job)
-            if job.status not in UNFINISHED or not lost:
+            if job.status not in UNFINISHED or not _lost(job):
                 continue
             _retire_task(job.task_id, job.pk)
+            old_status = job.status
+            job.status = Status.QUEUED
             job.worker_id = ""
             job.task_id = str(run_recalculation.enqueue(job_id=job.pk).id)
-            job.save(update_fields=["worker_id", "task_id"])
+            job.save(update_fields=["status", "worker_id", "task_id"])
             audit_record(
                 actor=_job_actor(job.pk),
                 action="job.recover",
@@ -360,7 +369,10 @@ def recalculation_recover_stale() -> list[int]:
                 object_id=job.pk,
                 object_repr=job.reason,
                 reseller_id=job.reseller_id,
-                changes={"companies_done": {"old": None, "new": job.companies_done}},
+                changes={
+                    "status": {"old": old_status, "new": job.status},
+                    "companies_done": {"old": None, "new": job.companies_done},
+                },
             )
         logger.warning("Recovered job %s (its worker is gone); re-enqueued", job_id)
         recovered.append(job_id)

@@ -107,4 +107,6 @@ def job_serialize(job: RecalcJob) -> dict[str, Any]:
         "started_at": _iso(job.started_at),
         "finished_at": _iso(job.finished_at),
         "error": job.error,
+        # A later job for the same plan did this one's work (it ends succeeded, 0 of 0).
+        "superseded_by": job.superseded_by_id,
     }

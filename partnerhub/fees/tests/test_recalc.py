@@ -151,7 +151,9 @@ def test_stale_running_job_is_recovered_with_a_fresh_task(plan_world) -> None:
     assert recalc.recalculation_recover_stale() == [job.pk]
 
     job.refresh_from_db()
-    assert job.task_id != old_task and job.worker_id == ""
+    assert job.task_id != old_task and (job.worker_id, job.status) == ("", Status.QUEUED)
+    assert job.companies_done == 2  # progress kept
+    assert recalc.recalculation_recover_stale() == []  # its new task is ready: left alone
     assert DBTaskResult.objects.get(pk=old_task).status == TaskResultStatus.FAILED
     assert DBTaskResult.objects.get(pk=job.task_id).status == TaskResultStatus.READY
     assert AuditEvent.objects.filter(action="job.recover", object_id=job.pk).exists()

@@ -165,7 +165,9 @@ def test_worker_killed_mid_job_is_resumed_by_another_with_exact_fees_and_counts(
         env, [sys.executable, "-m", "django", "worker", "--no-startup-delay"], tmp_path / "b.log"
     )
     try:
-        final = _wait_for(lambda: (j := _job(db)) and j[0] != "running" and j, 40, "the end")
+        final = _wait_for(
+            lambda: (j := _job(db)) and j[0] in ("succeeded", "failed") and j, 40, "the end"
+        )
     finally:
         worker_b.send_signal(signal.SIGTERM)
         worker_b.wait(timeout=20)
