@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from partnerhub.accounts.selectors import (
     api_key_get_for_actor,
@@ -21,6 +21,7 @@ from partnerhub.api.schemas import (
     WRITE_ERRORS,
     InputSchema,
     ObjectId,
+    OutputSchema,
     PageParams,
     bounded,
     links,
@@ -33,7 +34,7 @@ router = Router(tags=["api keys"])
 Scope = Literal["platform", "reseller_admin", "reseller_viewer", "company"]
 
 
-class ApiKeyOut(Schema):
+class ApiKeyOut(OutputSchema):
     id: int
     name: str
     prefix: str  # the public part of the key, to recognise it
@@ -49,7 +50,7 @@ class ApiKeyCreatedOut(ApiKeyOut):
     key: str = Field(description="The secret key. It is shown this once and never again.")
 
 
-class ApiKeyPage(Schema):
+class ApiKeyPage(OutputSchema):
     items: list[ApiKeyOut]
     count: int
 

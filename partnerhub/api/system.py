@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router
 
-from partnerhub.api.schemas import responses
+from partnerhub.api.schemas import OutputSchema, responses
 
 router = Router(tags=["system"])
 
 
-class PingOut(Schema):
+class PingOut(OutputSchema):
     ok: bool
 
 

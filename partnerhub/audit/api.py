@@ -6,22 +6,29 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 
 from partnerhub.api.auth import actor_of
 from partnerhub.api.pagination import paginate
-from partnerhub.api.schemas import VALID_UNICODE, ObjectId, PageParams, bounded, responses
+from partnerhub.api.schemas import (
+    VALID_UNICODE,
+    ObjectId,
+    OutputSchema,
+    PageParams,
+    bounded,
+    responses,
+)
 from partnerhub.audit.selectors import audit_event_list_for_actor, audit_event_serialize
 
 router = Router(tags=["audit"])
 
 
-class AuditChange(Schema):
+class AuditChange(OutputSchema):
     old: Any = None
     new: Any = None
 
 
-class AuditEventOut(Schema):
+class AuditEventOut(OutputSchema):
     id: int
     created_at: datetime
     reseller_id: int | None
@@ -34,7 +41,7 @@ class AuditEventOut(Schema):
     changes: dict[str, AuditChange]  # field -> its old and new value
 
 
-class AuditEventPage(Schema):
+class AuditEventPage(OutputSchema):
     items: list[AuditEventOut]
     count: int
 

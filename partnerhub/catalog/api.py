@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
-from ninja import Body, Field, Query, Router, Schema, Status
+from ninja import Body, Field, Query, Router, Status
 
 from partnerhub.api.auth import actor_of
 from partnerhub.api.pagination import paginate
@@ -20,6 +20,7 @@ from partnerhub.api.schemas import (
     Key,
     MinorUnits,
     ObjectId,
+    OutputSchema,
     PageParams,
     bounded,
     omitted,
@@ -54,14 +55,14 @@ CatalogName = Annotated[str, bounded(120, min_length=1), VALID_UNICODE]
 Unit = Annotated[str, bounded(40), VALID_UNICODE]
 
 
-class FeatureOut(Schema):
+class FeatureOut(OutputSchema):
     id: int
     key: str
     name: str
     description: str
 
 
-class FeaturePage(Schema):
+class FeaturePage(OutputSchema):
     items: list[FeatureOut]
     count: int
 
@@ -77,7 +78,7 @@ class FeaturePatchIn(InputSchema):
     description: Description = omitted()
 
 
-class LimitOut(Schema):
+class LimitOut(OutputSchema):
     id: int
     key: str
     name: str
@@ -86,7 +87,7 @@ class LimitOut(Schema):
     description: str
 
 
-class LimitPage(Schema):
+class LimitPage(OutputSchema):
     items: list[LimitOut]
     count: int
 
@@ -99,13 +100,13 @@ class LimitIn(InputSchema):
     description: Description = ""
 
 
-class FeeTypeOut(Schema):
+class FeeTypeOut(OutputSchema):
     id: int
     key: str
     name: str
 
 
-class FeeTypePage(Schema):
+class FeeTypePage(OutputSchema):
     items: list[FeeTypeOut]
     count: int
 
@@ -115,13 +116,13 @@ class FeeTypeIn(InputSchema):
     name: CatalogName
 
 
-class CurrencyOut(Schema):
+class CurrencyOut(OutputSchema):
     code: str
     name: str
     exponent: int  # digits of the minor unit (ISO 4217)
 
 
-class CurrencyPage(Schema):
+class CurrencyPage(OutputSchema):
     items: list[CurrencyOut]
     count: int
 
@@ -137,7 +138,7 @@ class GatewayFeeIn(InputSchema):
     fixed_minor: MinorUnits = 0
 
 
-class GatewayFeeOut(Schema):
+class GatewayFeeOut(OutputSchema):
     currency: str
     percent_bps: int  # basis points
     fixed_minor: int  # minor units
@@ -147,7 +148,7 @@ class TaxIn(InputSchema):
     gst_rate_bps: Bps = Field(description="1800 = 18.00 %")
 
 
-class TaxOut(Schema):
+class TaxOut(OutputSchema):
     gst_rate_bps: int  # basis points
 
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from partnerhub.api.auth import actor_of
 from partnerhub.api.pagination import paginate
@@ -24,6 +24,7 @@ from partnerhub.api.schemas import (
     LimitValue,
     Name,
     ObjectId,
+    OutputSchema,
     PageParams,
     SearchText,
     links,
@@ -55,7 +56,7 @@ COMPANY_LINKS = (
 )
 
 
-class CompanyOut(Schema):
+class CompanyOut(OutputSchema):
     id: int
     reseller_id: int
     name: str
@@ -78,7 +79,7 @@ class CompanyUpdateOut(CompanyOut):
     job_id: int | None  # the fee recalculation this change started, if any
 
 
-class CompanyPage(Schema):
+class CompanyPage(OutputSchema):
     items: list[CompanyOut]
     count: int
 
@@ -122,30 +123,30 @@ class CompanyFilters(PageParams):
     custom: bool | None = Field(default=None, description="true: only companies on no plan.")
 
 
-class EntitlementPlan(Schema):
+class EntitlementPlan(OutputSchema):
     id: int
     name: str
     display_name: str
 
 
-class EntitlementFeature(Schema):
+class EntitlementFeature(OutputSchema):
     key: str
     source: Literal["plan", "direct"]
 
 
-class EntitlementLimit(Schema):
+class EntitlementLimit(OutputSchema):
     value: int | None
     period: str
     source: Literal["override", "plan", "company", "unset"]
 
 
-class EntitlementFees(Schema):
+class EntitlementFees(OutputSchema):
     source: Literal["plan", "company", "reseller"]
     schedule: list[FeeEntryOut]
     blended: dict[str, bool]
 
 
-class EntitlementsOut(Schema):
+class EntitlementsOut(OutputSchema):
     company_id: int
     plan: EntitlementPlan | None
     features: list[EntitlementFeature]

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Status
 
 from partnerhub.api.auth import actor_of
 from partnerhub.api.pagination import paginate
@@ -18,6 +18,7 @@ from partnerhub.api.schemas import (
     Key,
     MinorUnits,
     ObjectId,
+    OutputSchema,
     PageParams,
     bounded,
     links,
@@ -42,7 +43,7 @@ ExternalRef = Annotated[str, bounded(120), VALID_UNICODE]
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
 
 
-class SaleItemOut(Schema):
+class SaleItemOut(OutputSchema):
     id: int
     company_id: int
     external_ref: str
@@ -57,7 +58,7 @@ class SaleItemOut(Schema):
     fees_updated_at: datetime | None
 
 
-class SaleItemPage(Schema):
+class SaleItemPage(OutputSchema):
     items: list[SaleItemOut]
     count: int
 
@@ -85,12 +86,12 @@ class FeeQuoteIn(InputSchema):
     price_minor: MinorUnits
 
 
-class Charge(Schema):
+class Charge(OutputSchema):
     label: Literal["fees", "reseller_fee", "gateway_fee"]
     amount_minor: int  # minor units
 
 
-class FeeQuoteOut(Schema):
+class FeeQuoteOut(OutputSchema):
     company_id: int
     currency: str
     fee_type: str
@@ -102,7 +103,7 @@ class FeeQuoteOut(Schema):
     charges: list[Charge]  # one combined charge when blended, else two
 
 
-class JobOut(Schema):
+class JobOut(OutputSchema):
     id: int
     kind: Literal["fee_recalculation"]
     status: JobStatus
@@ -119,7 +120,7 @@ class JobOut(Schema):
     error: str | None
 
 
-class JobPage(Schema):
+class JobPage(OutputSchema):
     items: list[JobOut]
     count: int
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from partnerhub.api.auth import actor_of
 from partnerhub.api.pagination import paginate
@@ -24,6 +24,7 @@ from partnerhub.api.schemas import (
     Key,
     LimitValue,
     ObjectId,
+    OutputSchema,
     PageParams,
     SearchText,
     bounded,
@@ -71,13 +72,13 @@ class PriceIn(InputSchema):
     amount_minor: PlanAmount
 
 
-class PriceOut(Schema):
+class PriceOut(OutputSchema):
     currency: str
     billing_cycle: str
     amount_minor: int  # minor units
 
 
-class PlanOut(Schema):
+class PlanOut(OutputSchema):
     id: int
     reseller_id: int
     version: int
@@ -107,7 +108,7 @@ class PlanUpdateOut(PlanOut):
     job_id: int | None  # the fee recalculation this edit started, if any
 
 
-class PlanPage(Schema):
+class PlanPage(OutputSchema):
     items: list[PlanOut]
     count: int
 
@@ -163,12 +164,12 @@ class PlanRestoreIn(InputSchema):
     )
 
 
-class AffectedCompany(Schema):
+class AffectedCompany(OutputSchema):
     id: int
     name: str
 
 
-class PlanPreviewOut(Schema):
+class PlanPreviewOut(OutputSchema):
     removed_features: list[str]
     added_features: list[str]
     affected_companies: list[AffectedCompany]
@@ -198,6 +199,7 @@ def list_plans(request: HttpRequest, filters: Query[PlanFilters]) -> dict[str, A
         plan_type=filters.plan_type,
         archived=filters.archived,
         deleted=filters.deleted,
+        company_names=False,
     )
     return paginate(plans, filters, plan_serialize)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Router, Status
 from pydantic import StringConstraints
 
 from partnerhub.api.auth import client_address
-from partnerhub.api.schemas import VALID_UNICODE, ErrorOut, InputSchema, bounded
+from partnerhub.api.schemas import VALID_UNICODE, ErrorOut, InputSchema, OutputSchema, bounded
 from partnerhub.registration.ratelimit import registration_rate_check
 from partnerhub.registration.services import company_register
 
@@ -23,13 +23,13 @@ class RegistrationIn(InputSchema):
     contact_email: Annotated[str, bounded(254, min_length=1), VALID_UNICODE]
 
 
-class RegisteredPlan(Schema):
+class RegisteredPlan(OutputSchema):
     id: int
     name: str
     display_name: str
 
 
-class RegistrationOut(Schema):
+class RegistrationOut(OutputSchema):
     id: int
     reseller_id: int
     name: str

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 from pydantic import StringConstraints
 
 from partnerhub.api.auth import actor_of
@@ -21,6 +21,7 @@ from partnerhub.api.schemas import (
     Key,
     Name,
     ObjectId,
+    OutputSchema,
     PageParams,
     links,
     omitted,
@@ -39,7 +40,7 @@ router = Router(tags=["resellers"])
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
 
 
-class ResellerOut(Schema):
+class ResellerOut(OutputSchema):
     id: int
     name: str
     slug: str
@@ -53,7 +54,7 @@ class ResellerUpdateOut(ResellerOut):
     job_id: int | None  # the fee recalculation this change started, if any
 
 
-class ResellerPage(Schema):
+class ResellerPage(OutputSchema):
     items: list[ResellerOut]
     count: int
 
