@@ -69,9 +69,11 @@ def plan_list_for_actor(
     plan_type: str | None = None,
     archived: ArchivedFilter = "hide",
     deleted: bool = False,
+    company_names: bool = True,
 ) -> QuerySet[Plan]:
     """Plans with `feature_count`, `company_count`, prefetched features, prices, fees and
-    the first company names — the same number of queries for 1 plan or 1,000."""
+    (unless `company_names=False`, as for the API's plan shape, which has none) the first
+    company names — the same number of queries for 1 plan or 1,000."""
     if archived not in ("hide", "all", "only"):
         raise ValidationFailed.field("archived", "must be one of hide, all, only")
     if actor.is_reseller_member:
@@ -98,16 +100,19 @@ def plan_list_for_actor(
             Prefetch("features", queryset=Feature.objects.only("id", "key", "name")),
             "prices",
             "fee_schedule__entries",
-            Prefetch(
-                "companies",
-                queryset=Company.objects.only("id", "name", "plan_id").order_by("name", "id")[
-                    :CARD_COMPANY_NAMES
-                ],
-                to_attr="company_preview",
-            ),
+            *_company_preview(company_names),
         )
         .order_by("name", "id")
     )
+
+
+def _company_preview(wanted: bool) -> list[Prefetch]:
+    if not wanted:
+        return []
+    first_names = Company.objects.only("id", "name", "plan_id").order_by("name", "id")
+    return [
+        Prefetch("companies", queryset=first_names[:CARD_COMPANY_NAMES], to_attr="company_preview")
+    ]
 
 
 def plan_assignable_for_reseller(actor: Actor, reseller_id: int) -> QuerySet[Plan]:
