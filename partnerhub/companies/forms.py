@@ -101,3 +101,26 @@ class CompanyForm(FeeTableMixin, forms.Form):
 
 class FeeApplyForm(forms.Form):
     fee_apply_mode = forms.ChoiceField(choices=[("all", "all"), ("new", "new")], required=False)
+
+
+class CompanyCreateForm(forms.Form):
+    name = forms.CharField(label="Company name", max_length=200)
+    contact_email = forms.EmailField(label="Contact email", required=False)
+    plan_id = forms.ChoiceField(
+        label="Plan",
+        required=False,
+        help_text="Only enabled, non-archived plans can be assigned. Its fees apply at once.",
+    )
+
+    def __init__(self, *args: Any, plan_choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        set_choices(self, "plan_id", [("", "Custom (no plan)"), *plan_choices])
+
+    def company_data(self) -> dict[str, Any]:
+        cd = self.cleaned_data
+        raw = cd.get("plan_id") or ""
+        return {
+            "name": cd["name"],
+            "contact_email": cd.get("contact_email") or "",
+            "plan_id": int(raw) if raw.isdigit() else None,
+        }

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from partnerhub.catalog.models import Currency, FeeType, Limit
-from partnerhub.companies.forms import CompanyForm
+from partnerhub.companies.forms import CompanyCreateForm, CompanyForm
 from partnerhub.companies.selectors import (
     company_deviates_from_plan,
     company_get_for_actor,
@@ -20,6 +20,7 @@ from partnerhub.companies.selectors import (
     resolve_entitlements,
 )
 from partnerhub.companies.services import (
+    company_create,
     company_reset_plan_fees,
     company_resync_plan,
     company_update,
@@ -28,6 +29,7 @@ from partnerhub.core.errors import ValidationFailed
 from partnerhub.fees.schedules import schedule_snapshot
 from partnerhub.plans.forms import APPLY_ALL, APPLY_NEW
 from partnerhub.plans.selectors import plan_assignable_for_reseller
+from partnerhub.resellers.models import Reseller
 from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
 
 PAGE_SIZE = 50
@@ -198,3 +200,30 @@ def company_reset_fees(request: HttpRequest, company_id: int) -> HttpResponse:
     if result.job is not None:
         return redirect("fees:job_detail", job_id=result.job.pk)
     return redirect("companies:edit", company_id=company_id)
+
+
+@hub_view
+def company_new(request: HttpRequest) -> HttpResponse:
+    """Create a company, optionally on a plan (the seed: "during company creation")."""
+    actor = actor_of(request)
+    actor.require_write()
+    source = request.POST if request.method == "POST" else request.GET
+    raw = str(actor.reseller_id or source.get("reseller", ""))
+    if not raw.isdigit():
+        resellers = Reseller.objects.order_by("name")
+        return render(request, "companies/choose_reseller.html", {"resellers": resellers})
+    reseller_id = int(raw)
+    plans = plan_assignable_for_reseller(actor, reseller_id)
+    form = CompanyCreateForm(
+        request.POST or None,
+        plan_choices=[(str(p.pk), f"{p.name} — {p.display_name}") for p in plans],
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            company = company_create(actor=actor, reseller_id=reseller_id, **form.company_data())
+        except ValidationFailed as exc:
+            form_add_domain_errors(form, exc)
+        else:
+            messages.success(request, f'Created "{company.name}".')
+            return redirect("companies:edit", company_id=company.pk)
+    return render(request, "companies/new.html", {"form": form, "reseller_id": reseller_id})

@@ -147,3 +147,18 @@ def test_limit_override_wins_over_the_plan(hub: Any, personas: Any) -> None:
         "Effective: 9 (override) · plan: 5"
     )
     assert Company.objects.get(pk=personas.company_a.pk).limit_overrides == {"team_members": 9}
+
+
+def test_add_a_company_on_a_plan(hub: Any, personas: Any) -> None:
+    login(hub, "admin-a")
+    hub.goto("/companies/")
+    hub.get_by_role("link", name="Add company").click()
+    hub.get_by_label("Company name").fill("Harbour Lights")
+    hub.get_by_label("Plan", exact=True).select_option(label="gold — Gold")
+    hub.get_by_role("button", name="Add company").click()
+    expect(hub.get_by_text('Created "Harbour Lights".')).to_be_visible()
+    expect(hub.get_by_test_id("inherit-message")).to_have_text(
+        "This company will inherit the fees configured in 'gold'."
+    )
+    company = Company.objects.get(name="Harbour Lights")
+    assert (company.plan_id, company.use_plan_fees) == (personas.plan_a.pk, True)

@@ -96,6 +96,7 @@ def test_viewer_writes_are_403_and_change_nothing(personas: Any) -> None:
         assert response.status_code == 403, url
         assert b"can read but not change" in response.content, url
     assert client.get(reverse("plans:create")).status_code == 403
+    assert client.get(reverse("companies:create")).status_code == 403
     assert AuditEvent.objects.count() == before
     assert Plan.objects.filter(reseller=personas.reseller_a).count() == 1
     personas.company_a.refresh_from_db()
