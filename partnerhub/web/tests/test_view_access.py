@@ -192,3 +192,22 @@ def test_a_refused_action_is_explained_on_the_page_it_came_from(personas: Any) -
     )
     assert htmx["HX-Refresh"] == "true"
     assert not Plan.objects.get(pk=personas.plan_a.pk).archived
+
+
+def test_registration_form_is_rate_limited(personas: Any, settings: Any) -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.REGISTRATION_RATE_LIMIT = 1
+    url = reverse("registration:register", args=["northwind"])
+    data = {"company_name": "First Co", "contact_email": "a@first.test"}
+    assert Client().post(url, data).status_code == 200
+    response = Client().post(url, {**data, "company_name": "Second Co"})
+    assert response.status_code == 429
+    assert b"Too many registration attempts" in response.content
+    from partnerhub.companies.models import Company
+
+    assert list(
+        Company.objects.filter(name__in=["First Co", "Second Co"]).values_list("name", flat=True)
+    ) == ["First Co"]
+    cache.clear()
