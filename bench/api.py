@@ -196,7 +196,7 @@ def _wrk(
             "-s",
             script.name,
             base,
-        ],  # fmt: skip
+        ],
         env=env,
         check=True,
         capture_output=True,
