@@ -315,7 +315,8 @@ def main() -> None:
         "results": [asdict(r) for r in results.values()],
         "verdict": _verdict(results),
     }
-    out = ROOT / "data" / "bench" / "api.json"
+    suffix = "" if args.cache.startswith("locmem") else "-" + args.cache.split(":", 1)[0]
+    out = ROOT / "data" / "bench" / f"api{suffix}.json"
     out.write_text(json.dumps(report, indent=2))
     print(json.dumps(report["verdict"], indent=2))
     print(f"written to {out}")

@@ -128,3 +128,13 @@ def test_every_link_targets_a_documented_operation_and_parameter(schema) -> None
                 assert set(link["parameters"]) <= names, link
                 found += 1
     assert found >= 20
+
+
+def test_the_project_urlconf_serves_the_api_under_api(client, keys) -> None:  # type: ignore[no-untyped-def]
+    # Not the API-only URLconf of the other tests: the one partnerhub serve runs.
+    document = client.get("/api/openapi.json")
+    ping = client.get("/api/v1/ping", headers={"Authorization": f"Bearer {keys.platform}"})
+
+    assert document.status_code == 200
+    assert document.json()["info"]["title"] == "Partnerhub API"
+    assert ping.json() == {"ok": True}
