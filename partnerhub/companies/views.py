@@ -127,6 +127,8 @@ def _page(
         "plan_fees": plan_fees.entries_as_dicts() if plan_fees else [],
         "plan_blended": plan_fees.blended_dict() if plan_fees else {},
         "inherit_message": inherit_message(plan.name, company.use_plan_fees) if plan else "",
+        "inherit_on": inherit_message(plan.name, True) if plan else "",
+        "inherit_off": inherit_message(plan.name, False) if plan else "",
         "read_only": not actor.can_write,
         "deviates": company_deviates_from_plan(company),
         "ask_mode": ask_mode,

@@ -105,7 +105,11 @@ def test_fee_inheritance_messages_use_plan_fees_and_reset(hub: Any, personas: An
     expect(message).to_have_text("This company will inherit the fees configured in 'gold'.")
     expect(hub.get_by_test_id("fee-table-read")).to_contain_text("2.5 %")
     hub.get_by_label("Use plan fees").uncheck()
+    expect(message).to_have_text("This company will not inherit the fees configured in 'gold'.")
+    expect(hub.get_by_text("Not saved yet")).to_be_visible()
+    assert Company.objects.get(pk=personas.company_a.pk).use_plan_fees is True
     hub.get_by_role("button", name="Save changes").click()
+    expect(hub.get_by_text('Saved "Acme Events".')).to_be_visible()
     expect(message).to_have_text("This company will not inherit the fees configured in 'gold'.")
     # Its own schedule starts as a copy of the plan's, now editable.
     expect(hub.get_by_label("Ticket percent (GBP)")).to_have_value("2.5")

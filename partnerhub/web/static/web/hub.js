@@ -149,6 +149,17 @@
     showStep(form, button.dataset.gotoStep);
   });
 
+  // Company fees: the inherit message follows the "Use plan fees" switch before saving.
+  on('input[name="use_plan_fees"]', "change", function (event, box) {
+    var banner = document.querySelector("[data-inherit-on]");
+    if (!banner) return;
+    banner.firstElementChild.textContent = box.checked ? banner.dataset.inheritOn : banner.dataset.inheritOff;
+    banner.classList.toggle("banner-info", box.checked);
+    banner.classList.toggle("banner-warning", !box.checked);
+    var hint = document.querySelector("[data-unsaved]");
+    if (hint) hint.hidden = false;
+  });
+
   function init(root) {
     (root || document).querySelectorAll("form[data-plan-form]").forEach(initPlanForm);
     openServerDialogs(root);
