@@ -1,7 +1,7 @@
 """Benchmark: the REST API's hot paths against `partnerhub serve`, with wrk on loopback.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python -m bench.api
-    ... --resellers 100 --companies 100 --items 2 --duration 15 --connections 32 --workers 2
+    ... --resellers 100 --companies 100 --items 2 --duration 10 --rounds 3 --connections 32
     ... --cache redis://127.0.0.1:6379/14      # the shared cache instead of local memory
 
 Builds a scratch PostgreSQL database `bench_api` (`partnerhub seed`: resellers x
@@ -15,7 +15,9 @@ drives it with wrk (installed with apt-get when missing) at 32 connections:
 - GET /api/v1/plans?limit=50 (a page of 50 plans, each with its counts and company names);
 - POST /api/v1/companies/{id}/sale-items (fees computed and stored, audit row written).
 
-Every scenario runs after a warm-up, in the same run and server configuration.
+Every scenario runs after a warm-up, in the same run and server configuration; the
+scenarios are interleaved over several rounds and each figure is the median of its
+rounds, so a change in the machine's load between scenarios does not decide a ratio.
 Targets: entitlements >= 0.7 x the ceiling's requests/s with p99 <= 25 ms; plans page
 p99 <= 60 ms; no error over the whole run. Results are printed and written to
 data/bench/api.json; docs/benchmarks.md ("## REST API") holds the figures of record.
@@ -29,6 +31,8 @@ import json
 import os
 import shutil
 import signal
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -136,6 +140,14 @@ def _start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Po
     )
 
 
+def _free_port() -> int:
+    """A port nobody listens on. (granian binds with SO_REUSEPORT: a busy fixed port would
+    silently share the load with somebody else's server.)"""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def _stop_server(server: subprocess.Popen[bytes]) -> None:
     if server.poll() is None:
         os.killpg(server.pid, signal.SIGINT)
@@ -219,6 +231,23 @@ def _scenario(name: str, raw: dict[str, Any]) -> Result:
     )
 
 
+def _median(runs: list[Result]) -> Result:
+    """Each figure's median over the rounds; errors are summed."""
+
+    def mid(values: list[float]) -> float:
+        return round(statistics.median(values), 2)
+
+    return Result(
+        name=runs[0].name,
+        requests=sum(r.requests for r in runs),
+        rps=mid([r.rps for r in runs]),
+        p50_ms=mid([r.p50_ms for r in runs]),
+        p99_ms=mid([r.p99_ms for r in runs]),
+        max_ms=max(r.max_ms for r in runs),
+        errors=sum(r.errors for r in runs),
+    )
+
+
 def _scenarios(base: str, key: str) -> dict[str, list[tuple[str, str, str, str]]]:
     companies = _call(base, key, f"/api/v1/companies?limit={ROTATION}")[2]["items"]
     ids = [c["id"] for c in companies]
@@ -264,11 +293,12 @@ def main() -> None:
     parser.add_argument("--resellers", type=int, default=100)
     parser.add_argument("--companies", type=int, default=100, help="per reseller")
     parser.add_argument("--items", type=int, default=2, help="sale items per company")
-    parser.add_argument("--duration", type=int, default=15, help="seconds per scenario")
-    parser.add_argument("--warmup", type=int, default=4, help="seconds of warm-up per scenario")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per scenario")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2, help="partnerhub serve --workers")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--cache", default="locmem://", help="CACHE_URL of the server")
     parser.add_argument("--reuse", action="store_true", help="keep an existing bench_api")
     args = parser.parse_args()
@@ -279,6 +309,7 @@ def main() -> None:
     if args.reuse:
         base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
         url = f"{base_url.rsplit('/', 1)[0]}/{DB_NAME}"
+        manage(url, "migrate", "--verbosity", "0")
     else:
         url = scratch_database_url("postgres", DB_NAME)
         manage(url, "migrate", "--verbosity", "0")
@@ -288,21 +319,26 @@ def main() -> None:
         )  # fmt: skip
         print(f"seeded {args.resellers * args.companies} companies in {seconds:.0f} s")
     key = _platform_key(url)
-    base = f"http://127.0.0.1:{args.port}"
-    server = _start_server(_server_env(url, args.cache, data_dir), args.port, args.workers)
-    results: dict[str, Result] = {}
+    port = args.port or _free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = _start_server(_server_env(url, args.cache, data_dir), port, args.workers)
+    rounds: dict[str, list[Result]] = {}
+    load_before = os.getloadavg()
     try:
         _wait_ready(base, key, server)
-        for name, lines in _scenarios(base, key).items():
-            requests = _requests_file(lines)
-            _wrk(wrk, base, key, requests, seconds=args.warmup, connections=args.connections)
-            raw = _wrk(
-                wrk, base, key, requests, seconds=args.duration, connections=args.connections
-            )
-            results[name] = _scenario(name, raw)
-            print(json.dumps(asdict(results[name])))
+        scenarios = {name: _requests_file(lines) for name, lines in _scenarios(base, key).items()}
+        # Rounds interleave the scenarios, so a drift in the machine's load hits them alike.
+        for round_no in range(1, args.rounds + 1):
+            for name, requests in scenarios.items():
+                _wrk(wrk, base, key, requests, seconds=args.warmup, connections=args.connections)
+                raw = _wrk(
+                    wrk, base, key, requests, seconds=args.duration, connections=args.connections
+                )
+                rounds.setdefault(name, []).append(_scenario(name, raw))
+                print(f"round {round_no}:", json.dumps(asdict(rounds[name][-1])))
     finally:
         _stop_server(server)
+    results = {name: _median(runs) for name, runs in rounds.items()}
     report = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
@@ -311,8 +347,11 @@ def main() -> None:
         "server": f"partnerhub serve --workers {args.workers} (granian, WSGI), "
         f"CACHE_URL={args.cache}",
         "load": f"wrk, {args.connections} connections, {args.duration} s per scenario "
-        f"after {args.warmup} s warm-up, loopback",
+        f"after {args.warmup} s warm-up, loopback; median of {args.rounds} interleaved rounds",
+        "rounds": args.rounds,
+        "load_average_before_after": [round(load_before[0], 1), round(os.getloadavg()[0], 1)],
         "results": [asdict(r) for r in results.values()],
+        "all_rounds": {name: [asdict(r) for r in runs] for name, runs in rounds.items()},
         "verdict": _verdict(results),
     }
     suffix = "" if args.cache.startswith("locmem") else "-" + args.cache.split(":", 1)[0]
