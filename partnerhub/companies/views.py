@@ -10,7 +10,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from partnerhub.catalog.models import Currency, FeeType, Limit
 from partnerhub.companies.forms import CompanyCreateForm, CompanyForm
 from partnerhub.companies.selectors import (
     company_deviates_from_plan,
@@ -25,11 +24,12 @@ from partnerhub.companies.services import (
     company_resync_plan,
     company_update,
 )
-from partnerhub.core.errors import ValidationFailed
+from partnerhub.core.errors import FeatureUnavailable, ValidationFailed
 from partnerhub.fees.schedules import schedule_snapshot
 from partnerhub.plans.forms import APPLY_ALL, APPLY_NEW
-from partnerhub.plans.selectors import plan_assignable_for_reseller
-from partnerhub.resellers.models import Reseller
+from partnerhub.plans.selectors import plan_assignable_for_reseller, plan_list_for_actor
+from partnerhub.resellers.selectors import reseller_list_for_actor
+from partnerhub.web.choices import currency_codes, fee_type_choices, limit_rows
 from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
 
 PAGE_SIZE = 50
@@ -61,13 +61,11 @@ def company_list(request: HttpRequest) -> HttpResponse:
 
 
 def _plan_filter_choices(actor: Any) -> list[Any]:
-    from partnerhub.plans.models import Plan
-
-    # Every live plan of the actor's scope, for the filter (not only assignable ones).
-    qs = Plan.objects.live().order_by("name")
-    if not actor.is_platform:
-        qs = qs.filter(reseller_id=actor.reseller_id)
-    return list(qs.only("id", "name"))
+    """Every live plan the actor sees (archived ones too), for the filter."""
+    try:
+        return list(plan_list_for_actor(actor, archived="all"))
+    except FeatureUnavailable:  # no Plans section: companies are still listed
+        return []
 
 
 def _form(company: Any, actor: Any, data: Any = None) -> CompanyForm:
@@ -87,9 +85,9 @@ def _form(company: Any, actor: Any, data: Any = None) -> CompanyForm:
         "plan_choices": plan_choices,
         "plan_features": [(k, feature_names[k]) for k in plan_keys],
         "other_features": other,
-        "limits": [(lim.key, lim.name) for lim in Limit.objects.order_by("id")],
-        "currencies": list(Currency.objects.order_by("code").values_list("code", flat=True)),
-        "fee_types": list(FeeType.objects.order_by("id").values_list("key", "name")),
+        "limits": [(key, name) for key, name, _ in limit_rows()],
+        "currencies": currency_codes(),
+        "fee_types": fee_type_choices(),
     }
     if data is not None:
         return CompanyForm(data, **kwargs)
@@ -212,7 +210,7 @@ def company_new(request: HttpRequest) -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET
     raw = str(actor.reseller_id or source.get("reseller", ""))
     if not raw.isdigit():
-        resellers = Reseller.objects.order_by("name")
+        resellers = reseller_list_for_actor(actor)
         return render(request, "companies/choose_reseller.html", {"resellers": resellers})
     reseller_id = int(raw)
     plans = plan_assignable_for_reseller(actor, reseller_id)

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from partnerhub.catalog.models import Currency, FeeType
+from partnerhub.web.choices import currency_codes, fee_type_choices
 from partnerhub.web.hub import set_choices
 from partnerhub.web.money import major_str_to_minor
 
@@ -20,12 +20,8 @@ class SaleItemForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        set_choices(
-            self,
-            "currency",
-            [(c, c) for c in Currency.objects.order_by("code").values_list("code", flat=True)],
-        )
-        set_choices(self, "fee_type", list(FeeType.objects.values_list("key", "name")))
+        set_choices(self, "currency", [(c, c) for c in currency_codes()])
+        set_choices(self, "fee_type", fee_type_choices())
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from partnerhub.catalog.models import Currency, FeeType, Limit
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.plans import services
@@ -25,6 +24,8 @@ from partnerhub.plans.selectors import (
     require_plans_feature,
 )
 from partnerhub.resellers.models import Reseller
+from partnerhub.resellers.selectors import reseller_get_for_actor, reseller_list_for_actor
+from partnerhub.web.choices import currency_codes, fee_type_choices, limit_rows
 from partnerhub.web.hub import actor_of, hub_view, is_htmx
 
 ARCHIVE_TOOLTIP = (
@@ -80,7 +81,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
         "filters": f,
         "filtered": bool(f["name"] or f["plan_type"] or f["archived"] != "hide" or f["deleted"]),
         "plan_types": PlanType.choices,
-        "resellers": list(Reseller.objects.order_by("name")) if actor.is_platform else [],
+        "resellers": list(reseller_list_for_actor(actor)) if actor.is_platform else [],
         "archive_tooltip": ARCHIVE_TOOLTIP,
         "back": request.get_full_path(),
     }
@@ -162,9 +163,9 @@ def plan_restore(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 def _catalog(reseller: Reseller) -> PlanFormCatalog:
     return PlanFormCatalog(
-        currencies=list(Currency.objects.order_by("code").values_list("code", flat=True)),
-        fee_types=list(FeeType.objects.order_by("id").values_list("key", "name")),
-        limits=[(lim.key, lim.name, lim.description) for lim in Limit.objects.order_by("id")],
+        currencies=currency_codes(),
+        fee_types=fee_type_choices(),
+        limits=limit_rows(),
         features=[(f.key, f.name) for f in reseller.features.order_by("key")],
     )
 
@@ -175,10 +176,8 @@ def _reseller_for_create(request: HttpRequest, actor: Actor) -> Reseller | None:
     raw = str(actor.reseller_id or source.get("reseller", ""))
     if not raw.isdigit():
         return None
-    actor.require_reseller(int(raw))
-    reseller = Reseller.objects.prefetch_related("features").filter(pk=int(raw)).first()
-    if reseller is not None:
-        require_plans_feature(actor, reseller)
+    reseller = reseller_get_for_actor(actor, int(raw))
+    require_plans_feature(actor, reseller)
     return reseller
 
 
@@ -191,7 +190,7 @@ def plan_create(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "plans/choose_reseller.html",
-            {"resellers": Reseller.objects.order_by("name")},
+            {"resellers": reseller_list_for_actor(actor)},
         )
     form = PlanForm(request.POST or None, catalog=_catalog(reseller))
     if request.method == "POST" and form.is_valid():

@@ -60,6 +60,7 @@ def _items(actor: Actor, reseller: Reseller | None) -> list[tuple[str, list[NavI
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
+    from partnerhub.resellers.selectors import reseller_get_for_actor
     from partnerhub.web.hub import request_actor
 
     if not getattr(request, "user", None) or not request.user.is_authenticated:
@@ -69,9 +70,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return {}
     reseller = None
     if actor.reseller_id is not None:
-        reseller = (
-            Reseller.objects.prefetch_related("features").filter(pk=actor.reseller_id).first()
-        )
+        reseller = reseller_get_for_actor(actor, actor.reseller_id)
     path = request.path
     sections = []
     for heading, items in _items(actor, reseller):

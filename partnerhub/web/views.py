@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from partnerhub.resellers.models import Reseller
+from partnerhub.resellers.selectors import reseller_list_for_actor
 from partnerhub.web.charts import bar_chart
 from partnerhub.web.hub import actor_of, hub_view
 from partnerhub.web.money import format_money
@@ -21,7 +21,7 @@ class LoginView(auth_views.LoginView):
 @hub_view
 def dashboard(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
-    resellers = list(Reseller.objects.order_by("name")) if actor.is_platform else []
+    resellers = list(reseller_list_for_actor(actor)) if actor.is_platform else []
     reseller_id = None
     if actor.is_platform and request.GET.get("reseller", "").isdigit():
         reseller_id = int(request.GET["reseller"])
