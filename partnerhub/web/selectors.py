@@ -15,6 +15,7 @@ from partnerhub.fees.models import SaleItem
 class PlanBucket:
     label: str
     companies: int
+    on_plan: bool = True  # False for the Custom (no plan) bucket
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,10 @@ class Dashboard:
     companies_total: int
     per_plan: list[PlanBucket]
     fee_totals: list[CurrencyTotals]
+
+    @property
+    def plans_in_use(self) -> int:
+        return sum(1 for bucket in self.per_plan if bucket.on_plan)
 
 
 def _company_scope(actor: Actor, reseller_id: int | None) -> Q:
@@ -48,7 +53,10 @@ def dashboard_for_actor(actor: Actor, reseller_id: int | None = None) -> Dashboa
         .annotate(n=Count("id"))
         .order_by("-n", "plan__name")
     )
-    per_plan = [PlanBucket(r["plan__name"] or "Custom (no plan)", r["n"]) for r in rows]
+    per_plan = [
+        PlanBucket(r["plan__name"] or "Custom (no plan)", r["n"], r["plan__name"] is not None)
+        for r in rows
+    ]
     items_scope = Q(company__in=Company.objects.filter(scope).values("id"))
     totals = (
         SaleItem.objects.filter(items_scope)
