@@ -323,6 +323,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     server = _start_server(_server_env(url, args.cache, data_dir), port, args.workers)
     rounds: dict[str, list[Result]] = {}
+    single: dict[str, Result] = {}
     load_before = os.getloadavg()
     try:
         _wait_ready(base, key, server)
@@ -336,6 +337,11 @@ def main() -> None:
                 )
                 rounds.setdefault(name, []).append(_scenario(name, raw))
                 print(f"round {round_no}:", json.dumps(asdict(rounds[name][-1])))
+        # Then one connection at a time: each request's own cost, without queueing.
+        for name, requests in scenarios.items():
+            raw = _wrk(wrk, base, key, requests, seconds=args.duration, connections=1)
+            single[name] = _scenario(name, raw)
+            print("1 connection:", json.dumps(asdict(single[name])))
     finally:
         _stop_server(server)
     results = {name: _median(runs) for name, runs in rounds.items()}
@@ -352,12 +358,25 @@ def main() -> None:
         "load_average_before_after": [round(load_before[0], 1), round(os.getloadavg()[0], 1)],
         "results": [asdict(r) for r in results.values()],
         "all_rounds": {name: [asdict(r) for r in runs] for name, runs in rounds.items()},
+        "one_connection": [asdict(r) for r in single.values()],
         "verdict": _verdict(results),
+        "one_connection_ratios": {
+            "entitlements": round(
+                single["GET …/entitlements (cache warm)"].rps
+                / single["ceiling: GET /api/v1/ping"].rps,
+                2,
+            ),
+            "entitlements_304": round(
+                single["GET …/entitlements + If-None-Match (304)"].rps
+                / single["ceiling: GET /api/v1/ping"].rps,
+                2,
+            ),
+        },
     }
     suffix = "" if args.cache.startswith("locmem") else "-" + args.cache.split(":", 1)[0]
     out = ROOT / "data" / "bench" / f"api{suffix}.json"
     out.write_text(json.dumps(report, indent=2))
-    print(json.dumps(report["verdict"], indent=2))
+    print(json.dumps({**report["verdict"], **report["one_connection_ratios"]}, indent=2))
     print(f"written to {out}")
 
 
