@@ -14,19 +14,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def scratch_database_url(kind: str, name: str) -> str:
+def scratch_database_url(kind: str, name: str, *, reuse: bool = False) -> str:
     """A fresh, empty database: a SQLite file under data/bench, or a PostgreSQL database
-    created next to the one DATABASE_URL points at (dropped first if it exists)."""
+    created next to the one DATABASE_URL points at (dropped first if it exists).
+    With `reuse`, the database of an earlier run with the same name, as it is."""
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     if kind == "sqlite":
         path = ROOT / "data" / "bench" / f"{name}.sqlite3"
         path.parent.mkdir(parents=True, exist_ok=True)
+        if reuse:
+            return f"sqlite:///{path}"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
     import psycopg
 
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     server = base.rsplit("/", 1)[0]
+    if reuse:
+        return f"{server}/{name}"
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
         conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
