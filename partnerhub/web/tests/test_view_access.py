@@ -211,3 +211,24 @@ def test_registration_form_is_rate_limited(personas: Any, settings: Any) -> None
         Company.objects.filter(name__in=["First Co", "Second Co"]).values_list("name", flat=True)
     ) == ["First Co"]
     cache.clear()
+
+
+def test_job_fragment_polls_while_running_and_stops_when_finished(personas: Any) -> None:
+    job = RecalcJob.objects.create(
+        reseller=personas.reseller_a,
+        company_ids=[personas.company_a.pk],
+        status="running",
+        companies_total=2,
+        companies_done=1,
+        items_total=6,
+        items_done=3,
+    )
+    client = client_for(personas.viewer_a_user)
+    url = reverse("fees:job_progress", args=[job.pk])
+    running = client.get(url).content.decode()
+    assert 'hx-trigger="every 1s"' in running
+    assert "50 %" in running and "1 of 2" in running and "3 of 6" in running
+    RecalcJob.objects.filter(pk=job.pk).update(status="succeeded", companies_done=2, items_done=6)
+    finished = client.get(url).content.decode()
+    assert "hx-trigger" not in finished
+    assert "100 %" in finished and "Finished" in finished
