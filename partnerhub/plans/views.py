@@ -74,7 +74,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
             plan_type=f["plan_type"] or None,
             archived=f["archived"],
             deleted=f["deleted"],
-        )
+        ).select_related("reseller")  # the platform's cards name their reseller
     )
     context = {
         "plans": plans,
