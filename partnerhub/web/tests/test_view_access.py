@@ -235,3 +235,21 @@ def test_job_fragment_polls_while_running_and_stops_when_finished(personas: Any)
     finished = client.get(url).content.decode()
     assert "hx-trigger" not in finished
     assert "100 %" in finished and "Finished" in finished
+
+
+def _queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("who", ["admin_a_user", "platform_user"])
+def test_companies_list_costs_a_constant_number_of_queries(personas: Any, who: str) -> None:
+    client = client_for(getattr(personas, who))
+    url = reverse("companies:list")
+    client.get(url)
+    few = _queries(client, url)
+    for reseller in (personas.reseller_a, personas.reseller_b):
+        CompanyFactory.create_batch(5, reseller=reseller)
+    CompanyFactory.create_batch(5, reseller=personas.reseller_a, plan=personas.plan_a)
+    assert _queries(client, url) == few
