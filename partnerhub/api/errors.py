@@ -84,6 +84,7 @@ def validation_details(errors: Iterable[Mapping[str, Any]]) -> dict[str, list[st
 
 
 def install_error_handlers(api: NinjaAPI) -> None:
+    """Register the error shape on `api`, for every exception a request can raise."""
 
     def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
         response = error_response(api, request, exc.status, exc.code, exc.message, exc.details)
