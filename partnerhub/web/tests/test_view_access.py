@@ -253,3 +253,11 @@ def test_companies_list_costs_a_constant_number_of_queries(personas: Any, who: s
         CompanyFactory.create_batch(5, reseller=reseller)
     CompanyFactory.create_batch(5, reseller=personas.reseller_a, plan=personas.plan_a)
     assert _queries(client, url) == few
+
+
+def test_plans_list_empty_state_helps(personas: Any) -> None:
+    Plan.objects.filter(reseller=personas.reseller_b).delete()
+    page = client_for(personas.admin_b_user).get(reverse("plans:list")).content.decode()
+    assert "No plans yet" in page and "Create Plan" in page
+    filtered = client_for(personas.admin_a_user).get(reverse("plans:list") + "?name=zzz")
+    assert "No plans match these filters" in filtered.content.decode()
