@@ -189,3 +189,9 @@ def test_field_name_drops_the_source_and_the_handler_parameter() -> None:
     assert field_name(("body", "payload", "fees", 0, "currency")) == "fees[0].currency"
     assert field_name(("query", "limit")) == "limit"
     assert field_name(("body", "payload")) == "body"
+
+
+def test_an_unknown_api_path_is_a_json_404(api, keys) -> None:  # type: ignore[no-untyped-def]
+    error = assert_error(api.get("/api/v1/no-such-thing", keys.platform), 404, "not_found")
+
+    assert error["message"] == "No such API endpoint."
