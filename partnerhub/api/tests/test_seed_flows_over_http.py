@@ -58,9 +58,13 @@ def _ok(response: Any, status: int = 200) -> Any:
 
 
 def _run_worker_until_idle() -> None:
-    """What `partnerhub worker` does for queued jobs; --batch exits once the queue is empty."""
+    """The worker loop of `partnerhub worker` (django-tasks-db's), until the queue is empty.
+
+    Without `partnerhub worker`'s stale-job recovery thread: a second connection to
+    SQLite's in-memory test database would lock against this one; recovery has its own
+    tests (fees/tests)."""
     call_command(
-        "worker",
+        "db_worker",
         batch=True,
         no_startup_delay=True,
         interval=0,
