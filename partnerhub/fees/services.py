@@ -178,20 +178,30 @@ def sale_item_create(*, actor: Actor, company_id: int, data: Mapping[str, Any]) 
 def sale_item_update(*, actor: Actor, item_id: int, changes: Mapping[str, Any]) -> SaleItem:
     """Edit an item. Any edit of price, currency or fee type recomputes its fees from the
     company's current effective schedule (the "only new/edited items" half of SPEC §6)."""
-    company_id = SaleItem.objects.filter(pk=item_id).values_list("company_id", flat=True).first()
-    if company_id is None:
+    found = SaleItem.objects.filter(pk=item_id).values_list("company_id", "currency", "fee_type")
+    if not found:
         raise NotFound("Sale item not found.")
+    company_id, old_currency, old_fee_type = found[0]
     with transaction.atomic():
         # Company (share) before item, the order a recalculation chunk locks them in.
-        tenancy = _terms(actor, company_id, "", "", lock=True, missing="Sale item not found.")
+        def terms_for(currency: Any, fee_type: Any) -> ItemTerms:
+            return _terms(
+                actor,
+                company_id,
+                _key(currency).upper(),
+                _key(fee_type),
+                lock=True,
+                missing="Sale item not found.",
+            )
+
+        terms = terms_for(
+            changes.get("currency", old_currency), changes.get("fee_type", old_fee_type)
+        )
         item = SaleItem.objects.select_for_update().get(pk=item_id)
         raw_currency = changes.get("currency", item.currency_id)
         raw_fee_type = changes.get("fee_type", item.fee_type_id)
-        terms = (
-            _terms(actor, company_id, _key(raw_currency).upper(), _key(raw_fee_type))
-            if any(f in changes for f in FEE_INPUT_FIELDS)
-            else tenancy
-        )
+        if (item.currency_id, item.fee_type_id) != (old_currency, old_fee_type):
+            terms = terms_for(raw_currency, raw_fee_type)  # edited meanwhile: read again
         actor.require_write()
         reject_unknown(changes, SALE_ITEM_FIELDS)
         currency, fee_type = _clean_currency(raw_currency), _clean_fee_type(raw_fee_type)
