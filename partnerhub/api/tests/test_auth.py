@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.middleware.csrf import get_token
+from django.test import Client, RequestFactory
 
 from partnerhub.accounts.models import ApiKey
 from partnerhub.accounts.services import api_key_revoke
@@ -59,3 +61,19 @@ def test_a_hub_session_user_reads_through_the_api_as_their_role(api, client, per
     assert own.status_code == 200
     assert own.json()["count"] == 0
     assert_error(foreign, 404, "not_found")
+
+
+def test_a_hub_session_write_needs_the_csrf_token(personas) -> None:  # type: ignore[no-untyped-def]
+    # The project URLconf: Django's CSRF failure page renders the hub's navigation.
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(personas.admin_a_user)
+    url = f"/api/v1/plans/{personas.plan_a.pk}/archive"
+    token = get_token(RequestFactory().get("/"))
+
+    forged = browser.post(url, content_type="application/json")
+    browser.cookies["csrftoken"] = token
+    allowed = browser.post(url, content_type="application/json", headers={"X-CSRFToken": token})
+
+    assert_error(forged, 403, "forbidden")
+    assert allowed.status_code == 200, allowed.content
+    assert allowed.json()["archived"] is True
