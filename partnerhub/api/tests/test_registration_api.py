@@ -99,3 +99,25 @@ def test_registration_is_rate_limited_per_client_address(api, personas, settings
     assert_error(answers[2], 429, "rate_limited")
     assert other_address.status_code == 201
     assert Company.objects.filter(name="Co 2").count() == 1
+
+
+def test_behind_a_trusted_proxy_the_limit_follows_the_forwarded_address(
+    api, personas, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.REGISTRATION_RATE_LIMIT = 1
+    settings.PARTNERHUB_TRUSTED_PROXIES = 1
+
+    def register(name: str, forwarded: str) -> int:
+        response = api.post(
+            "/api/v1/register/northwind",
+            None,
+            {**ALICE, "company_name": name},
+            headers={"X-Forwarded-For": forwarded},
+        )
+        return response.status_code  # type: ignore[no-any-return]
+
+    first = register("One", "203.0.113.7")
+    same_client = register("Two", "198.51.100.1, 203.0.113.7")  # a forged left-most hop
+    other_client = register("Three", "203.0.113.8")
+
+    assert (first, same_client, other_client) == (201, 429, 201)
