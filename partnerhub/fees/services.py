@@ -16,7 +16,7 @@ from partnerhub.core.errors import NotFound, ValidationFailed
 from partnerhub.core.validation import clean_int, clean_str, reject_unknown
 from partnerhub.fees.arithmetic import MAX_PRICE_MINOR, Fees
 from partnerhub.fees.models import SaleItem
-from partnerhub.fees.terms import ItemTerms, item_terms
+from partnerhub.fees.terms import ItemTerms, existing_item_terms, item_terms
 
 SALE_ITEM_FIELDS = ("external_ref", "name", "currency", "fee_type", "price_minor")
 # Changing any of these changes what the fees were computed from.
@@ -178,30 +178,28 @@ def sale_item_create(*, actor: Actor, company_id: int, data: Mapping[str, Any]) 
 def sale_item_update(*, actor: Actor, item_id: int, changes: Mapping[str, Any]) -> SaleItem:
     """Edit an item. Any edit of price, currency or fee type recomputes its fees from the
     company's current effective schedule (the "only new/edited items" half of SPEC §6)."""
-    found = SaleItem.objects.filter(pk=item_id).values_list("company_id", "currency", "fee_type")
-    if not found:
-        raise NotFound("Sale item not found.")
-    company_id, old_currency, old_fee_type = found[0]
+
+    def locked_terms(currency: Any, fee_type: Any) -> tuple[ItemTerms, str, str]:
+        found = existing_item_terms(
+            item_id,
+            None if currency is None else _key(currency).upper(),
+            None if fee_type is None else _key(fee_type),
+            lock=True,
+        )
+        if found is None or not actor.sees_company(found[0].company_id, found[0].reseller_id):
+            raise NotFound("Sale item not found.")
+        return found
+
     with transaction.atomic():
         # Company (share) before item, the order a recalculation chunk locks them in.
-        def terms_for(currency: Any, fee_type: Any) -> ItemTerms:
-            return _terms(
-                actor,
-                company_id,
-                _key(currency).upper(),
-                _key(fee_type),
-                lock=True,
-                missing="Sale item not found.",
-            )
-
-        terms = terms_for(
-            changes.get("currency", old_currency), changes.get("fee_type", old_fee_type)
+        terms, old_currency, old_fee_type = locked_terms(
+            changes.get("currency"), changes.get("fee_type")
         )
         item = SaleItem.objects.select_for_update().get(pk=item_id)
         raw_currency = changes.get("currency", item.currency_id)
         raw_fee_type = changes.get("fee_type", item.fee_type_id)
         if (item.currency_id, item.fee_type_id) != (old_currency, old_fee_type):
-            terms = terms_for(raw_currency, raw_fee_type)  # edited meanwhile: read again
+            terms = locked_terms(raw_currency, raw_fee_type)[0]  # edited meanwhile
         actor.require_write()
         reject_unknown(changes, SALE_ITEM_FIELDS)
         currency, fee_type = _clean_currency(raw_currency), _clean_fee_type(raw_fee_type)

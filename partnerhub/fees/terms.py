@@ -7,7 +7,9 @@ rule; a recalculation joins `rates_sql` into its set-based UPDATE.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 
@@ -93,6 +95,34 @@ class ItemTerms:
         )
 
 
+_TERMS_COLUMNS = """
+    c.id, c.reseller_id, e.id IS NOT NULL,
+    COALESCE(e.percent_bps, 0), COALESCE(e.fixed_minor, 0), e.min_minor, e.max_minor,
+    COALESCE(e.blended, FALSE), COALESCE(g.percent_bps, 0), COALESCE(g.fixed_minor, 0)
+"""
+
+
+def _terms_joins(currency: str, fee_type: str) -> str:
+    """Joins from `c` (a company) to its effective entry for `currency`/`fee_type` (SQL)."""
+    return f"""
+        JOIN resellers_reseller rs ON rs.id = c.reseller_id
+        LEFT JOIN plans_plan p ON p.id = c.plan_id
+        LEFT JOIN fees_feescheduleentry e
+            ON e.schedule_id = ({_effective_schedule_sql()})
+            AND e.currency = {currency} AND e.fee_type = {fee_type}
+        LEFT JOIN catalog_gatewayfee g ON g.currency = {currency}
+    """
+
+
+def _lock_clause(lock: bool) -> str:
+    return " FOR SHARE OF c" if lock and connection.vendor == "postgresql" else ""
+
+
+def _to_terms(row: Sequence[Any]) -> ItemTerms:
+    cid, rid, has, bps, fixed, lo, hi, blended, gbps, gfixed = row
+    return ItemTerms(cid, rid, bool(has), bps, fixed, lo, hi, bool(blended), gbps, gfixed)
+
+
 def item_terms(
     company_id: int, currency: str, fee_type: str, *, lock: bool = False
 ) -> ItemTerms | None:
@@ -104,24 +134,29 @@ def item_terms(
     an item written from old terms commits before the chunk's statement starts and
     the chunk reprices it. (SQLite serialises write transactions anyway.)
     """
-    sql = f"""
-        SELECT c.id, c.reseller_id, e.id IS NOT NULL,
-               COALESCE(e.percent_bps, 0), COALESCE(e.fixed_minor, 0), e.min_minor, e.max_minor,
-               COALESCE(e.blended, FALSE), COALESCE(g.percent_bps, 0), COALESCE(g.fixed_minor, 0)
-        FROM companies_company c
-        JOIN resellers_reseller rs ON rs.id = c.reseller_id
-        LEFT JOIN plans_plan p ON p.id = c.plan_id
-        LEFT JOIN fees_feescheduleentry e
-            ON e.schedule_id = ({_effective_schedule_sql()}) AND e.currency = %s AND e.fee_type = %s
-        LEFT JOIN catalog_gatewayfee g ON g.currency = %s
-        WHERE c.id = %s
-    """
-    if lock and connection.vendor == "postgresql":
-        sql += " FOR SHARE OF c"
+    sql = (
+        f"SELECT {_TERMS_COLUMNS} FROM companies_company c {_terms_joins('%s', '%s')}"
+        f" WHERE c.id = %s{_lock_clause(lock)}"
+    )
     with connection.cursor() as cur:
         cur.execute(sql, [currency, fee_type, currency, company_id])
         row = cur.fetchone()
-    if row is None:
-        return None
-    cid, rid, has, bps, fixed, lo, hi, blended, gbps, gfixed = row
-    return ItemTerms(cid, rid, bool(has), bps, fixed, lo, hi, bool(blended), gbps, gfixed)
+    return None if row is None else _to_terms(row)
+
+
+def existing_item_terms(
+    item_id: int, currency: str | None, fee_type: str | None, *, lock: bool = False
+) -> tuple[ItemTerms, str, str] | None:
+    """For an existing item: its company's terms for `currency`/`fee_type` (None: the
+    item's own), with the item's current currency and fee type. One query, the same
+    company share lock as item_terms; None when the item does not exist."""
+    cur_sql, type_sql = "COALESCE(%s, i.currency)", "COALESCE(%s, i.fee_type)"
+    sql = (
+        f"SELECT {_TERMS_COLUMNS}, i.currency, i.fee_type FROM fees_saleitem i"
+        f" JOIN companies_company c ON c.id = i.company_id {_terms_joins(cur_sql, type_sql)}"
+        f" WHERE i.id = %s{_lock_clause(lock)}"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, [currency, fee_type, currency, item_id])
+        row = cur.fetchone()
+    return None if row is None else (_to_terms(row[:10]), row[10], row[11])
