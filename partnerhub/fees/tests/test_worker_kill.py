@@ -87,13 +87,13 @@ def scratch_db(tmp_path: Path) -> Iterator[str]:
     name = f"{(db.get('TEST') or {}).get('NAME') or 'test'}_kill"
     auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
     server = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-    with psycopg.connect(f"{server}/{db['NAME']}", autocommit=True) as admin:
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
         admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
     try:
         yield f"{server}/{name}"
     finally:
-        with psycopg.connect(f"{server}/{db['NAME']}", autocommit=True) as admin:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
 
 
