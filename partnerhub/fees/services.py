@@ -47,7 +47,7 @@ class FeeQuote:
 
 def _clean_currency(value: Any) -> str:
     # Shape only; whether the catalog knows it is checked when no fee entry matches
-    # (_company_fees), which keeps the everyday path to one schedule query.
+    # (_priceable), which keeps the everyday path to one query.
     return clean_str(value, "currency", max_length=3).upper()
 
 
