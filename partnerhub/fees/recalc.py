@@ -170,10 +170,19 @@ def _item_counts(company_ids: list[int]) -> dict[str, int]:
 def _freeze_scope(job: RecalcJob) -> None:
     companies = Company.objects.filter(reseller_id=job.reseller_id)
     if job.plan_id is not None:
-        companies = companies.filter(plan_id=job.plan_id, use_plan_fees=True)
+        ids = list(
+            companies.filter(plan_id=job.plan_id, use_plan_fees=True)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
     else:
-        companies = companies.filter(pk__in=job.company_ids or [])
-    ids = list(companies.order_by("id").values_list("id", flat=True))
+        # In batches: a reseller fee change may name more companies than SQLite
+        # accepts parameters in one statement.
+        wanted, ids = job.company_ids or [], []
+        for start in range(0, len(wanted), 500):
+            batch = wanted[start : start + 500]
+            ids += companies.filter(pk__in=batch).values_list("id", flat=True)
+        ids.sort()
     job.max_item_id = SaleItem.objects.aggregate(m=Max("id"))["m"] or 0
     job.scope_company_ids = ids
     job.scope_item_counts = _item_counts(ids)

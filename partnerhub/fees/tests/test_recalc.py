@@ -351,3 +351,20 @@ def test_an_item_committed_in_flight_is_repriced_and_counted_exactly(plan_world)
     job.refresh_from_db()
     late.refresh_from_db()
     assert (job.items_total, job.items_done, late.fee_revision) == (15, 15, 2)
+
+
+def test_company_job_covers_only_its_resellers_existing_companies(plan_world) -> None:
+    p = plan_world
+    foreign = CompanyFactory(reseller=p.reseller_b)
+    with transaction.atomic():
+        job = recalculation_enqueue(
+            actor=SYSTEM,
+            reseller_id=p.reseller_a.pk,
+            company_ids=[p.company_a.pk, foreign.pk, 999_999],
+            reason="test",
+        )
+
+    done = recalc.recalculation_run(job_id=job.pk)
+
+    assert done is not None and done.scope_company_ids == [p.company_a.pk]
+    assert (done.companies_total, done.items_total, done.items_done) == (1, 3, 3)
