@@ -173,6 +173,8 @@ if not DEV_MODE:
 # Self-service registration: attempts per client address per window.
 REGISTRATION_RATE_LIMIT = env_int("REGISTRATION_RATE_LIMIT", 10)
 REGISTRATION_RATE_WINDOW_SECONDS = env_int("REGISTRATION_RATE_WINDOW_SECONDS", 60)
+# Reverse proxies in front of the hub whose X-Forwarded-For is trusted (0: use REMOTE_ADDR).
+PARTNERHUB_TRUSTED_PROXIES = env_int("PARTNERHUB_TRUSTED_PROXIES", 0)
 # Recalculation jobs: companies per chunk (one UPDATE, one transaction each).
 RECALC_CHUNK_COMPANIES = env_int("RECALC_CHUNK_COMPANIES", 100)
 # A running job whose heartbeat is older than this is taken over by another worker.

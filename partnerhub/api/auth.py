@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.conf import settings
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
@@ -43,20 +42,3 @@ class HubSessionAuth(SessionAuth):
 def actor_of(request: HttpRequest) -> Actor:
     """The authenticated actor of a request that went through the API's auth."""
     return cast(Actor, cast(Any, request).auth)
-
-
-def client_address(request: HttpRequest) -> str:
-    """The client's address, for per-client limits.
-
-    REMOTE_ADDR unless the deployment declares how many reverse proxies it runs behind
-    (setting PARTNERHUB_TRUSTED_PROXIES, default 0): then the address that many hops from
-    the right of X-Forwarded-For, the one the outermost trusted proxy saw. Never the
-    left-most entry, which any client can write.
-    """
-    proxies = int(getattr(settings, "PARTNERHUB_TRUSTED_PROXIES", 0) or 0)
-    if proxies > 0:
-        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",")]
-        hops = [h for h in hops if h]
-        if len(hops) >= proxies:
-            return hops[-proxies]
-    return str(request.META.get("REMOTE_ADDR") or "unknown")

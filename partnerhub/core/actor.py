@@ -52,7 +52,9 @@ class Actor:
             raise NotFound("Not found.")
 
     def require_write(self, reseller_id: int | None = None) -> None:
-        if reseller_id is not None:
+        # A company key is read-only: 403 on a write, even to its own company (which it can
+        # see, so the refusal leaks nothing).
+        if reseller_id is not None and self.role != Role.COMPANY:
             self.require_reseller(reseller_id)
         if not self.can_write:
             raise PermissionDenied("This account can read but not change data.")

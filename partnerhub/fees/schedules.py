@@ -8,11 +8,14 @@ from typing import Any
 
 from partnerhub.catalog.models import Currency, FeeType
 from partnerhub.core.errors import ValidationFailed
+from partnerhub.fees.arithmetic import MAX_PRICE_MINOR
 from partnerhub.fees.models import FeeSchedule, FeeScheduleEntry
 
 ENTRY_FIELDS = ("currency", "fee_type", "percent_bps", "fixed_minor", "min_minor", "max_minor")
 # percent_bps above 100 % is a typo, never a fee.
 MAX_PERCENT_BPS = 10_000
+# Fee amounts share the price ceiling, so fee arithmetic stays within 64-bit integers.
+MAX_AMOUNT_MINOR = MAX_PRICE_MINOR  # minor units
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,8 @@ def _int_field(raw: Mapping[str, Any], name: str, where: str, *, required: bool)
         raise ValidationFailed.field(where, f"{name} must be an integer (minor units)")
     if value < 0:
         raise ValidationFailed.field(where, f"{name} must not be negative")
+    if value > MAX_AMOUNT_MINOR:
+        raise ValidationFailed.field(where, f"{name} must be at most {MAX_AMOUNT_MINOR}")
     return value
 
 

@@ -8,8 +8,8 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from pydantic import StringConstraints
 
-from partnerhub.api.auth import client_address
 from partnerhub.api.schemas import VALID_UNICODE, ErrorOut, InputSchema, OutputSchema, bounded
+from partnerhub.core.http import client_address
 from partnerhub.registration.ratelimit import registration_rate_check
 from partnerhub.registration.services import company_register
 

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from partnerhub.core.errors import RateLimited, ValidationFailed
+from partnerhub.core.http import client_address
 from partnerhub.registration.forms import RegistrationForm
 from partnerhub.registration.ratelimit import registration_rate_check
 from partnerhub.registration.services import company_register
@@ -20,7 +21,7 @@ def register(request: HttpRequest, slug: str) -> HttpResponse:
     context = {"reseller": reseller, "form": form}
     if request.method == "POST":
         try:
-            registration_rate_check(request.META.get("REMOTE_ADDR", "unknown"))
+            registration_rate_check(client_address(request))
         except RateLimited as exc:
             form.add_error(None, exc.message)
             return render(request, "registration/register.html", context, status=429)

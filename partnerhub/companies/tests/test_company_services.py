@@ -262,3 +262,25 @@ def test_cached_entitlements_follow_plan_company_and_reseller_writes(personas):
     assert "api_access" not in [f["key"] for f in after_reseller["features"]]
     with pytest.raises(NotFound):
         company_entitlements_cached(personas.admin_b, company.pk)
+
+
+def test_company_key_is_read_only_even_on_its_own_company(personas):
+    with pytest.raises(PermissionDenied):
+        company_update(
+            actor=personas.company_a_actor, company_id=personas.company_a.pk, changes={"name": "x"}
+        )
+    personas.company_a.refresh_from_db()
+    assert personas.company_a.name == "Acme Events"
+
+
+def test_fee_amounts_above_the_price_ceiling_are_rejected(personas):
+    from partnerhub.fees.arithmetic import MAX_PRICE_MINOR
+
+    company = make(personas)
+    with pytest.raises(ValidationFailed) as err:
+        company_update(
+            actor=personas.admin_a,
+            company_id=company.pk,
+            changes={"fees": [{**GBP_TICKET, "max_minor": MAX_PRICE_MINOR + 1}]},
+        )
+    assert "fees[0]" in err.value.details
