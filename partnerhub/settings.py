@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "partnerhub.api.middleware.ApiMethodNotAllowedMiddleware",
 ]
 
 ROOT_URLCONF = "partnerhub.urls"
