@@ -52,6 +52,9 @@ class CompanyForm(FeeTableMixin, forms.Form):
                 min_value=0,
                 widget=forms.NumberInput(attrs={"placeholder": "Follow plan", "min": 0}),
             )
+            self.fields[f"unlimited_{key}"] = forms.BooleanField(
+                label=f"{name}: unlimited", required=False
+            )
         self.add_fee_fields(currencies, fee_types)
 
     @staticmethod
@@ -68,9 +71,23 @@ class CompanyForm(FeeTableMixin, forms.Form):
             "direct_features": company["direct_features"],
         }
         for key, value in company["limit_overrides"].items():
-            initial[f"override_{key}"] = value
+            if value is None:
+                initial[f"unlimited_{key}"] = True
+            else:
+                initial[f"override_{key}"] = value
         initial.update(FeeTableMixin.fee_initial(company["fees"], company["blended"]))
         return initial
+
+    def _limit_overrides(self) -> dict[str, int | None]:
+        """Empty follows the plan; "unlimited" overrides with no limit (None)."""
+        cd = self.cleaned_data
+        overrides: dict[str, int | None] = {}
+        for key in self.limit_keys:
+            if cd.get(f"unlimited_{key}"):
+                overrides[key] = None
+            elif cd.get(f"override_{key}") is not None:
+                overrides[key] = cd[f"override_{key}"]
+        return overrides
 
     def changes(self) -> dict[str, Any]:
         cd = self.cleaned_data
@@ -82,11 +99,7 @@ class CompanyForm(FeeTableMixin, forms.Form):
             "contact_email": cd.get("contact_email") or "",
             "plan_id": plan_id,
             "direct_features": sorted(cd.get("direct_features") or []),
-            "limit_overrides": {
-                key: cd[f"override_{key}"]
-                for key in self.limit_keys
-                if cd.get(f"override_{key}") is not None
-            },
+            "limit_overrides": self._limit_overrides(),
         }
         if same_plan and plan_id is not None:
             kept = set(cd.get("kept_plan_features") or [])

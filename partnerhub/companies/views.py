@@ -115,6 +115,7 @@ def _page(
         "limits": [
             (
                 form[f"override_{key}"],
+                form[f"unlimited_{key}"],
                 entitlements.limits.get(key, {}),
                 plan.limits.get(key) if plan else None,
                 key in (plan.limits if plan else {}),

@@ -166,3 +166,15 @@ def test_add_a_company_on_a_plan(hub: Any, personas: Any) -> None:
     )
     company = Company.objects.get(name="Harbour Lights")
     assert (company.plan_id, company.use_plan_fees) == (personas.plan_a.pk, True)
+
+
+def test_limit_override_can_lift_the_limit(hub: Any, personas: Any) -> None:
+    login(hub, "admin-a")
+    hub.goto(f"/companies/{personas.company_a.pk}/")
+    hub.get_by_label("Team Members: Unlimited").check()
+    hub.get_by_role("button", name="Save changes").click()
+    expect(hub.locator(".field", has=hub.get_by_label("Team Members override"))).to_contain_text(
+        "Effective: unlimited (override) · plan: 5"
+    )
+    assert Company.objects.get(pk=personas.company_a.pk).limit_overrides == {"team_members": None}
+    expect(hub.get_by_label("Team Members: Unlimited")).to_be_checked()
