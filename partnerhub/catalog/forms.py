@@ -16,6 +16,11 @@ class FeatureForm(forms.Form):
     description = forms.CharField(label="Description", required=False)
 
 
+class FeatureEditForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=120)
+    description = forms.CharField(label="Description", required=False, widget=forms.Textarea)
+
+
 class LimitForm(forms.Form):
     key = forms.SlugField(label="Key", max_length=64)
     name = forms.CharField(label="Name", max_length=120)

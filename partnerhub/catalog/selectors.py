@@ -7,10 +7,18 @@ from typing import Any
 from django.db.models import QuerySet
 
 from partnerhub.catalog.models import Currency, Feature, FeeType, GatewayFee, Limit, TaxSettings
+from partnerhub.core.errors import NotFound
 
 
 def feature_list() -> QuerySet[Feature]:
     return Feature.objects.order_by("key")
+
+
+def feature_get(feature_id: int) -> Feature:
+    feature = Feature.objects.filter(pk=feature_id).first()
+    if feature is None:
+        raise NotFound("Feature not found.")
+    return feature
 
 
 def limit_list() -> QuerySet[Limit]:

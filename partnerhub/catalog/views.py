@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from partnerhub.catalog import selectors
 from partnerhub.catalog.forms import (
     CurrencyForm,
+    FeatureEditForm,
     FeatureForm,
     FeeTypeForm,
     GatewayFeesForm,
@@ -20,6 +21,7 @@ from partnerhub.catalog.forms import (
 from partnerhub.catalog.services import (
     currency_create,
     feature_create,
+    feature_update,
     fee_type_create,
     gateway_fees_set,
     limit_create,
@@ -105,3 +107,21 @@ def catalog_index(request: HttpRequest) -> HttpResponse:
         "currencies": selectors.currency_list(),
     }
     return render(request, "catalog/index.html", context)
+
+
+@hub_view
+def feature_edit(request: HttpRequest, feature_id: int) -> HttpResponse:
+    actor = actor_of(request)
+    actor.require_platform()
+    feature = selectors.feature_get(feature_id)
+    initial = {"name": feature.name, "description": feature.description}
+    form = FeatureEditForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            feature_update(actor=actor, feature_id=feature.pk, **form.cleaned_data)
+        except ValidationFailed as exc:
+            form_add_domain_errors(form, exc)
+        else:
+            messages.success(request, f'Saved feature "{feature.key}".')
+            return redirect("catalog:index")
+    return render(request, "catalog/feature_edit.html", {"feature": feature, "form": form})
