@@ -121,6 +121,41 @@ def plan_assignable_for_reseller(actor: Actor, reseller_id: int) -> QuerySet[Pla
     return Plan.objects.assignable().filter(reseller_id=reseller_id).order_by("name")
 
 
+def plan_public_catalog(reseller: Reseller) -> QuerySet[Plan]:
+    """The reseller's public plan catalog: visible plans that can be assigned now, offered
+    to visitors and on the registration form. Empty without the Plans feature."""
+    if not reseller.has_plans_feature():
+        return Plan.objects.none()
+    return (
+        Plan.objects.assignable()
+        .filter(reseller=reseller, visible=True)
+        .prefetch_related("prices", Prefetch("features", queryset=Feature.objects.order_by("key")))
+        .order_by("name", "id")
+    )
+
+
+def plan_public_serialize(plan: Plan) -> dict[str, Any]:
+    """What a visitor may see of a plan: no internal name, fees, counts or versions."""
+    return {
+        "id": plan.pk,
+        "display_name": plan.display_name,
+        "description": plan.description,
+        "plan_type": plan.plan_type,
+        "billing_cycles": list(plan.billing_cycles),
+        "prices": [
+            {
+                "currency": p.currency_id,
+                "billing_cycle": p.billing_cycle,
+                "amount_minor": p.amount_minor,
+            }
+            for p in sorted(plan.prices.all(), key=lambda p: (p.currency_id, _cycle(p)))
+        ],
+        "gst_enabled": plan.gst_enabled,
+        "features": [{"key": f.key, "name": f.name} for f in plan.features.all()],
+        "limits": dict(plan.limits),
+    }
+
+
 def plan_company_names(plan: Plan) -> list[dict[str, Any]]:
     return [{"id": c.pk, "name": c.name} for c in plan.companies.order_by("name", "id")]
 

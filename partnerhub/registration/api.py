@@ -8,10 +8,19 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from pydantic import StringConstraints
 
-from partnerhub.api.schemas import VALID_UNICODE, ErrorOut, InputSchema, OutputSchema, bounded
+from partnerhub.api.schemas import (
+    VALID_UNICODE,
+    ErrorOut,
+    InputSchema,
+    ObjectId,
+    OutputSchema,
+    bounded,
+)
 from partnerhub.core.http import client_address
+from partnerhub.plans.selectors import plan_public_catalog, plan_public_serialize
 from partnerhub.registration.ratelimit import registration_rate_check
 from partnerhub.registration.services import company_register
+from partnerhub.resellers.selectors import reseller_get_by_slug
 
 router = Router(tags=["registration"])
 
@@ -21,6 +30,50 @@ ResellerSlug = Annotated[str, StringConstraints(min_length=1, max_length=64, pat
 class RegistrationIn(InputSchema):
     company_name: Annotated[str, bounded(200, min_length=1), VALID_UNICODE]
     contact_email: Annotated[str, bounded(254, min_length=1), VALID_UNICODE]
+    # One of GET /register/{reseller_slug}/plans; omitted: the default registration plan.
+    plan_id: ObjectId | None = None
+
+
+class PublicPriceOut(OutputSchema):
+    currency: str
+    billing_cycle: str
+    amount_minor: int  # minor units
+
+
+class PublicFeatureOut(OutputSchema):
+    key: str
+    name: str
+
+
+class PublicPlanOut(OutputSchema):
+    id: int
+    display_name: str
+    description: str
+    plan_type: str
+    billing_cycles: list[str]
+    prices: list[PublicPriceOut]
+    gst_enabled: bool
+    features: list[PublicFeatureOut]
+    limits: dict[str, int | None]
+
+
+class PublicPlanList(OutputSchema):
+    items: list[PublicPlanOut]
+    count: int
+
+
+@router.get(
+    "/register/{reseller_slug}/plans",
+    auth=None,
+    response={200: PublicPlanList, 404: ErrorOut},
+)
+def public_plans(request: HttpRequest, reseller_slug: ResellerSlug) -> dict[str, Any]:
+    """The reseller's public plan catalog: its visible plans that can be chosen at
+    registration (enabled, not archived, not deleted). Empty without the Plans feature."""
+    plans = [
+        plan_public_serialize(p) for p in plan_public_catalog(reseller_get_by_slug(reseller_slug))
+    ]
+    return {"items": plans, "count": len(plans)}
 
 
 class RegisteredPlan(OutputSchema):

@@ -10,6 +10,7 @@ from partnerhub.companies.services import company_create
 from partnerhub.core.actor import Actor, Role
 from partnerhub.core.errors import ValidationFailed
 from partnerhub.plans.models import Plan
+from partnerhub.plans.selectors import plan_public_catalog
 from partnerhub.resellers.models import Reseller
 from partnerhub.resellers.selectors import reseller_get_by_slug
 
@@ -47,11 +48,26 @@ def registration_plan(reseller: Reseller) -> Plan | None:
     return plan
 
 
-def company_register(*, reseller_slug: str, company_name: str, contact_email: str) -> Company:
-    """Create a company for an anonymous visitor; unknown reseller slug -> NotFound."""
+def _chosen_plan(reseller: Reseller, plan_id: object) -> Plan:
+    """A plan the visitor picked: only one of the reseller's public catalog."""
+    if isinstance(plan_id, bool) or not isinstance(plan_id, int):
+        raise ValidationFailed.field("plan_id", "Choose one of the plans offered.")
+    plan = plan_public_catalog(reseller).filter(pk=plan_id).first()
+    if plan is None:
+        raise ValidationFailed.field("plan_id", "This plan is not offered for registration.")
+    return plan
+
+
+def company_register(
+    *, reseller_slug: str, company_name: str, contact_email: str, plan_id: int | None = None
+) -> Company:
+    """Create a company for an anonymous visitor; unknown reseller slug -> NotFound.
+
+    The visitor may pick a plan of the public catalog (visible and assignable); without a
+    pick the company gets the default registration plan when that is usable, else Custom."""
     name, email = _clean_input(company_name, contact_email)
     reseller = reseller_get_by_slug(reseller_slug)
-    plan = registration_plan(reseller)
+    plan = _chosen_plan(reseller, plan_id) if plan_id is not None else registration_plan(reseller)
     actor = Actor(role=Role.SYSTEM, reseller_id=reseller.pk, label=REGISTRATION_LABEL)
     # company_create turns use_plan_fees on whenever it assigns a plan.
     return company_create(

@@ -7,6 +7,7 @@ from django.shortcuts import render
 
 from partnerhub.core.errors import RateLimited, ValidationFailed
 from partnerhub.core.http import client_address
+from partnerhub.plans.selectors import plan_public_catalog, plan_public_serialize
 from partnerhub.registration.forms import RegistrationForm
 from partnerhub.registration.ratelimit import registration_rate_check
 from partnerhub.registration.services import company_register
@@ -17,8 +18,18 @@ from partnerhub.web.hub import form_add_domain_errors, public_view
 @public_view
 def register(request: HttpRequest, slug: str) -> HttpResponse:
     reseller = reseller_get_by_slug(slug)
-    form = RegistrationForm(request.POST or None)
-    context = {"reseller": reseller, "form": form}
+    catalog = [plan_public_serialize(p) for p in plan_public_catalog(reseller)]
+    form = RegistrationForm(
+        request.POST or None,
+        plan_choices=[(str(p["id"]), p["display_name"]) for p in catalog],
+    )
+    radios = list(form["plan_id"]) if "plan_id" in form.fields else []
+    context = {
+        "reseller": reseller,
+        "form": form,
+        "no_preference": radios[0] if radios else None,
+        "plan_options": list(zip(radios[1:], catalog, strict=True)),
+    }
     if request.method == "POST":
         try:
             registration_rate_check(client_address(request))

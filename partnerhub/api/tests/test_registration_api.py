@@ -9,6 +9,7 @@ from django.utils import timezone
 from partnerhub.api.tests.conftest import assert_error
 from partnerhub.catalog.models import Feature
 from partnerhub.companies.models import Company
+from partnerhub.testing.factories import PlanFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -74,11 +75,11 @@ def test_unknown_reseller_is_404_and_bad_input_is_422(api, personas) -> None:  #
         422,
     )
     unknown = assert_error(
-        api.post("/api/v1/register/northwind", None, {**ALICE, "plan_id": 1}), 422
+        api.post("/api/v1/register/northwind", None, {**ALICE, "coupon": "FREE"}), 422
     )
 
     assert list(error["details"]) == ["contact_email"]
-    assert unknown["details"] == {"plan_id": ["unknown field"]}
+    assert unknown["details"] == {"coupon": ["unknown field"]}
     assert not Company.objects.filter(name="X").exists()
 
 
@@ -121,3 +122,34 @@ def test_behind_a_trusted_proxy_the_limit_follows_the_forwarded_address(
     other_client = register("Three", "203.0.113.8")
 
     assert (first, same_client, other_client) == (201, 429, 201)
+
+
+def test_public_plan_catalog_lists_only_visible_assignable_plans(api, personas) -> None:  # type: ignore[no-untyped-def]
+    from partnerhub.plans.services import plan_set_visible
+
+    hidden = PlanFactory(reseller=personas.reseller_a, name="hidden", visible=False)
+    PlanFactory(reseller=personas.reseller_a, name="old", archived_at=timezone.now())
+    response = api.client.get("/api/v1/register/northwind/plans")
+    assert response.status_code == 200
+    body = response.json()
+    assert [p["display_name"] for p in body["items"]] == ["Gold"] and body["count"] == 1
+    assert "name" not in body["items"][0] and "fees" not in body["items"][0]
+    plan_set_visible(actor=personas.admin_a, plan_id=hidden.pk, visible=True)
+    assert api.client.get("/api/v1/register/northwind/plans").json()["count"] == 2
+    assert api.client.get("/api/v1/register/nowhere/plans").status_code == 404
+
+
+def test_registration_takes_a_visible_plan_and_refuses_a_hidden_one(api, personas) -> None:  # type: ignore[no-untyped-def]
+    hidden = PlanFactory(reseller=personas.reseller_a, name="hidden", visible=False)
+    chosen = api.post("/api/v1/register/northwind", None, {**ALICE, "plan_id": personas.plan_a.pk})
+    assert chosen.status_code == 201 and chosen.json()["plan"]["id"] == personas.plan_a.pk
+    refused = assert_error(
+        api.post(
+            "/api/v1/register/northwind",
+            None,
+            {**ALICE, "company_name": "Bob", "plan_id": hidden.pk},
+        ),
+        422,
+    )
+    assert list(refused["details"]) == ["plan_id"]
+    assert not Company.objects.filter(name="Bob").exists()
