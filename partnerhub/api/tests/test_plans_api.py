@@ -14,30 +14,12 @@ from partnerhub.catalog.models import Feature
 from partnerhub.companies.models import Company
 from partnerhub.fees.models import FeeScheduleEntry, RecalcJob
 from partnerhub.plans.models import Plan
+from partnerhub.testing.data import plan_data
 from partnerhub.testing.factories import CompanyFactory, PlanFactory
 
 pytestmark = pytest.mark.django_db
 
-SILVER = {
-    "plan_type": "usage_based",
-    "name": "silver-2026",
-    "display_name": "Silver",
-    "billing_cycles": ["monthly", "yearly"],
-    "prices": [
-        {"currency": "INR", "billing_cycle": "monthly", "amount_minor": 99900},
-        {"currency": "INR", "billing_cycle": "yearly", "amount_minor": 999900},
-    ],
-    "gst_enabled": True,
-    "limits": {
-        "messages": 10000,
-        "whatsapp_conversations": 1000,
-        "team_members": 5,
-        "event_timeslots": None,
-    },
-    "features": ["plans", "seating", "vouchers"],
-    "fees": [{"currency": "GBP", "fee_type": "ticket", "percent_bps": 250, "fixed_minor": 30}],
-    "blended": {"GBP": False},
-}
+SILVER = plan_data(name="silver-2026")
 GBP_FEE = {
     "currency": "GBP",
     "fee_type": "ticket",

@@ -20,29 +20,11 @@ from django.core.cache import cache
 from django.core.management import call_command
 
 from partnerhub.api.tests.conftest import ApiClient, assert_error
+from partnerhub.testing.data import plan_data
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-GOLD = {
-    "plan_type": "usage_based",
-    "name": "gold-2026",
-    "display_name": "Gold",
-    "billing_cycles": ["monthly", "yearly"],
-    "prices": [
-        {"currency": "INR", "billing_cycle": "monthly", "amount_minor": 99900},
-        {"currency": "INR", "billing_cycle": "yearly", "amount_minor": 999900},
-    ],
-    "gst_enabled": True,
-    "limits": {
-        "messages": 10000,
-        "whatsapp_conversations": 1000,
-        "team_members": 5,
-        "event_timeslots": None,
-    },
-    "features": ["plans", "seating", "vouchers"],
-    "fees": [{"currency": "GBP", "fee_type": "ticket", "percent_bps": 250, "fixed_minor": 30}],
-    "blended": {"GBP": False},
-}
+GOLD = plan_data(name="gold-2026", display_name="Gold")
 COMPANIES = ["Acme Events", "Beta Tours", "Gamma Arts"]
 
 

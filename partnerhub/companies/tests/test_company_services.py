@@ -22,7 +22,8 @@ from partnerhub.companies.services import (
 from partnerhub.core.errors import NotFound, PermissionDenied, ValidationFailed
 from partnerhub.fees.models import RecalcJob
 from partnerhub.plans.services import plan_update
-from partnerhub.plans.tests.test_plan_services import GBP_TICKET, new_plan
+from partnerhub.plans.tests.test_plan_services import new_plan
+from partnerhub.testing.data import GBP_TICKET
 from partnerhub.testing.factories import SaleItemFactory
 
 

@@ -34,34 +34,8 @@ from partnerhub.plans.services import (
     plan_unarchive,
     plan_update,
 )
+from partnerhub.testing.data import GBP_TICKET, plan_data
 from partnerhub.testing.factories import SaleItemFactory
-
-GBP_TICKET = {"currency": "GBP", "fee_type": "ticket", "percent_bps": 250, "fixed_minor": 30}
-
-
-def plan_data(**over: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "plan_type": "usage_based",
-        "name": "silver",
-        "display_name": "Silver",
-        "billing_cycles": ["monthly", "yearly"],
-        "prices": [
-            {"currency": "INR", "billing_cycle": "monthly", "amount_minor": 99900},
-            {"currency": "INR", "billing_cycle": "yearly", "amount_minor": 999900},
-        ],
-        "gst_enabled": True,
-        "limits": {
-            "messages": 10000,
-            "whatsapp_conversations": 1000,
-            "team_members": 5,
-            "event_timeslots": None,
-        },
-        "features": ["plans", "seating", "vouchers"],
-        "fees": [GBP_TICKET],
-        "blended": {"GBP": False},
-    }
-    data.update(over)
-    return data
 
 
 def new_plan(personas, **over: Any) -> Plan:
