@@ -60,6 +60,10 @@ PLAN_FIELDS = (
     "fees",
     "blended",
 )
+# Stored on the plan row itself; prices, features and fees have tables of their own.
+PLAN_ROW_FIELDS = tuple(
+    f for f in PLAN_FIELDS if f not in ("prices", "features", "fees", "blended")
+)
 PriceKey = tuple[str, str]  # (currency, billing cycle)
 
 
@@ -269,18 +273,7 @@ def _free_name(reseller_id: int, base: str) -> str:
 
 
 def _save_draft(plan: Plan, draft: PlanDraft) -> None:
-    for name in (
-        "plan_type",
-        "name",
-        "display_name",
-        "description",
-        "enabled",
-        "visible",
-        "billing_cycles",
-        "gst_enabled",
-        "revenue_share_bps",
-        "limits",
-    ):
+    for name in PLAN_ROW_FIELDS:
         setattr(plan, name, getattr(draft, name))
     plan.save()
     plan.features.set(Feature.objects.filter(key__in=draft.features))

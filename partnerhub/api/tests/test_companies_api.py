@@ -13,18 +13,12 @@ from partnerhub.audit.models import AuditEvent
 from partnerhub.catalog.models import Feature
 from partnerhub.companies.models import Company
 from partnerhub.fees.models import FeeScheduleEntry, RecalcJob
+from partnerhub.testing.data import GBP_TICKET
 from partnerhub.testing.factories import CompanyFactory, PlanFactory, SaleItemFactory
 
 pytestmark = pytest.mark.django_db
 
-GBP_FEE = {
-    "currency": "GBP",
-    "fee_type": "ticket",
-    "percent_bps": 250,
-    "fixed_minor": 30,
-    "min_minor": None,
-    "max_minor": None,
-}
+GBP_FEE = {**GBP_TICKET, "min_minor": None, "max_minor": None}
 
 
 def _url(company: Company, action: str = "") -> str:

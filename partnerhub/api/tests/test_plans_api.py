@@ -14,20 +14,13 @@ from partnerhub.catalog.models import Feature
 from partnerhub.companies.models import Company
 from partnerhub.fees.models import FeeScheduleEntry, RecalcJob
 from partnerhub.plans.models import Plan
-from partnerhub.testing.data import plan_data
+from partnerhub.testing.data import GBP_TICKET, plan_data
 from partnerhub.testing.factories import CompanyFactory, PlanFactory
 
 pytestmark = pytest.mark.django_db
 
 SILVER = plan_data(name="silver-2026")
-GBP_FEE = {
-    "currency": "GBP",
-    "fee_type": "ticket",
-    "percent_bps": 250,
-    "fixed_minor": 30,
-    "min_minor": None,
-    "max_minor": None,
-}
+GBP_FEE = {**GBP_TICKET, "min_minor": None, "max_minor": None}
 
 
 def _url(plan: Plan, action: str = "") -> str:
