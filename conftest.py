@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: the personas of STYLE.md."""
+"""Fixtures shared by every test: the personas of STYLE.md, and an empty cache."""
 
 from __future__ import annotations
 
@@ -14,3 +14,14 @@ def personas(db):  # type: ignore[no-untyped-def]
     from partnerhub.testing.personas import build_personas
 
     return build_personas()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():  # type: ignore[no-untyped-def]
+    """Every test starts with an empty cache: a rolled-back database can hand out the same
+    ids and versions again, and an entry left by an earlier test must not answer for them."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -131,10 +131,9 @@ def _server_env(url: str, cache_url: str, data_dir: Path) -> dict[str, str]:
     return env
 
 
-def _start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
+def _start_server(env: dict[str, str], port: int, serve_args: list[str]) -> subprocess.Popen[bytes]:
     log = open(ROOT / "data" / "bench" / "api-server.log", "wb")  # noqa: SIM115
-    cmd = [sys.executable, "-m", "partnerhub.cli", "serve", "--port", str(port)]
-    cmd += ["--workers", str(workers)]
+    cmd = [sys.executable, "-m", "partnerhub.cli", "serve", "--port", str(port), *serve_args]
     return subprocess.Popen(
         cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -297,7 +296,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per scenario")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2, help="partnerhub serve --workers")
+    parser.add_argument("--workers", type=int, default=None, help="partnerhub serve --workers")
+    parser.add_argument("--threads", type=int, default=None, help="partnerhub serve --threads")
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--cache", default="locmem://", help="CACHE_URL of the server")
     parser.add_argument("--reuse", action="store_true", help="keep an existing bench_api")
@@ -321,7 +321,12 @@ def main() -> None:
     key = _platform_key(url)
     port = args.port or _free_port()
     base = f"http://127.0.0.1:{port}"
-    server = _start_server(_server_env(url, args.cache, data_dir), port, args.workers)
+    serve_args = []  # partnerhub serve's own defaults unless asked otherwise
+    if args.workers is not None:
+        serve_args += ["--workers", str(args.workers)]
+    if args.threads is not None:
+        serve_args += ["--threads", str(args.threads)]
+    server = _start_server(_server_env(url, args.cache, data_dir), port, serve_args)
     rounds: dict[str, list[Result]] = {}
     single: dict[str, Result] = {}
     load_before = os.getloadavg()
@@ -350,7 +355,7 @@ def main() -> None:
         "machine": machine(),
         "database": "PostgreSQL",
         "companies": args.resellers * args.companies,
-        "server": f"partnerhub serve --workers {args.workers} (granian, WSGI), "
+        "server": f"partnerhub serve {' '.join(serve_args) or '(defaults)'} (granian, WSGI), "
         f"CACHE_URL={args.cache}",
         "load": f"wrk, {args.connections} connections, {args.duration} s per scenario "
         f"after {args.warmup} s warm-up, loopback; median of {args.rounds} interleaved rounds",

@@ -129,6 +129,9 @@ def _cache() -> dict[str, Any]:
         return {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "partnerhub",
+            # Django's default of 300 entries would cycle any real set of companies'
+            # entitlements; an entry is 1-2 KB, so this caps a web process at ~40 MB.
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
         }
     if url.startswith("dummy://"):
         return {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}

@@ -74,11 +74,11 @@ def _audit(actor: Actor, action: str, obj: Any, new: dict[str, Any], old: Any = 
     )
 
 
-def _invalidate_entitlements() -> None:
+def _catalog_changed() -> None:
     """Catalog changes can change every company's resolved entitlements (names, limits)."""
-    from partnerhub.companies.cache import entitlements_invalidate
+    from partnerhub.resellers.versions import versions_bump
 
-    transaction.on_commit(lambda: entitlements_invalidate(reseller_id=None))
+    versions_bump(None, entitlements=True)
 
 
 def feature_create(*, actor: Actor, key: str, name: str, description: str = "") -> Feature:
@@ -88,7 +88,7 @@ def feature_create(*, actor: Actor, key: str, name: str, description: str = "") 
     def create() -> Feature:
         feature = Feature.objects.create(**data)
         _audit(actor, "feature.create", feature, data)
-        _invalidate_entitlements()
+        _catalog_changed()
         return feature
 
     return _create_unique(create, "feature", data["key"])  # type: ignore[no-any-return]
@@ -115,7 +115,7 @@ def feature_update(
     if new != old:
         feature.save(update_fields=["name", "description"])
         _audit(actor, "feature.update", feature, new, old)
-        _invalidate_entitlements()
+        _catalog_changed()
     return feature
 
 
@@ -142,7 +142,7 @@ def limit_create(
     def create() -> Limit:
         limit = Limit.objects.create(**data)
         _audit(actor, "limit.create", limit, data)
-        _invalidate_entitlements()
+        _catalog_changed()
         return limit
 
     return _create_unique(create, "limit", data["key"])  # type: ignore[no-any-return]

@@ -1,43 +1,32 @@
 """Cached entitlements with an ETag.
 
-The cache key carries everything a resolved configuration depends on, so a
-write never has to find and delete entries: the company's and its plan's
-`updated_at` (every company and plan service saves them), a per-reseller
-generation (bumped by reseller writes: features, fee schedule) and a global
-generation (bumped by catalog writes). Old entries simply stop being read.
+The cache key carries everything a resolved configuration depends on, so a write never
+has to find and delete entries: the company's and its plan's `updated_at` (every company
+and plan service saves them) and the reseller's entitlements version (bumped by reseller
+features and fees and by catalog writes, resellers/versions.py). All of them are read
+from the database in one narrow query, so a write in one web process is seen at once by
+every other, whatever the cache backend. Old entries simply stop being read.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
 
 from partnerhub.companies.models import Company
-from partnerhub.companies.selectors import _scope as company_scope
 from partnerhub.companies.selectors import company_get_for_actor, resolve_entitlements
-from partnerhub.core.actor import Actor
+from partnerhub.core.actor import Actor, Role
 from partnerhub.core.errors import NotFound
+from partnerhub.plans.models import Plan
+from partnerhub.resellers.models import ResellerVersions
 
-_GLOBAL = "ent:gen:all"
 TTL_SECONDS = 3600
-
-
-def _reseller_key(reseller_id: int) -> str:
-    return f"ent:gen:r{reseller_id}"
-
-
-def entitlements_invalidate(*, reseller_id: int | None) -> None:
-    """Make every cached entitlement of one reseller (None: of all resellers) stale."""
-    key = _GLOBAL if reseller_id is None else _reseller_key(reseller_id)
-    cache.add(key, 0, None)
-    try:
-        cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, None)
 
 
 def etag_for(data: dict[str, Any]) -> str:
@@ -45,33 +34,58 @@ def etag_for(data: dict[str, Any]) -> str:
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
-def _key_parts(actor: Actor, company_id: int) -> tuple[int, int | None, Any, Any]:
-    """(reseller id, plan id, company and plan `updated_at`) in one narrow query that builds
-    no model: the cached path's only database work. Tenant-scoped like the selector."""
-    rows = list(
-        Company.objects.filter(company_scope(actor), pk=company_id)
-        .order_by()
-        .values_list("reseller_id", "plan_id", "updated_at", "plan__updated_at")[:1]
+def _key_sql(scope: str) -> str:
+    companies, plans = Company._meta.db_table, Plan._meta.db_table
+    versions = ResellerVersions._meta.db_table
+    return (
+        f"SELECT c.updated_at, c.plan_id, p.updated_at, v.entitlements "
+        f"FROM {companies} c LEFT JOIN {plans} p ON p.id = c.plan_id "
+        f"LEFT JOIN {versions} v ON v.reseller_id = c.reseller_id "
+        f"WHERE c.id = %s{scope}"
     )
-    if not rows:
+
+
+def _cache_key(actor: Actor, company_id: int) -> str | None:
+    """The entry's key, from one query that builds no model: the cached path's only
+    database work. Tenant-scoped like the selector (an outsider's id is NotFound);
+    None when the key cannot be told (no version row), so nothing is cached."""
+    params: list[int | None] = [company_id]
+    if actor.is_platform:
+        scope = ""
+    elif actor.role == Role.COMPANY:
+        scope = " AND c.id = %s"
+        params.append(actor.company_id)
+    elif actor.is_reseller_member:
+        scope = " AND c.reseller_id = %s"
+        params.append(actor.reseller_id)
+    else:
         raise NotFound("Company not found.")
-    return rows[0]
+    with connection.cursor() as cursor:
+        cursor.execute(_key_sql(scope), params)
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound("Company not found.")
+    company_stamp, plan_id, plan_stamp, version = row
+    if version is None:
+        return None
+    return f"ent:c{company_id}:{version}:{_stamp(company_stamp)}:{plan_id}:{_stamp(plan_stamp)}"
+
+
+def _stamp(value: Any) -> str:
+    """An `updated_at` as read by a raw cursor (a datetime, or text on SQLite), without
+    spaces: cache keys must be portable to any backend."""
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return text.replace(" ", "T")
 
 
 def company_entitlements_cached(actor: Actor, company_id: int) -> tuple[dict[str, Any], str]:
     """(entitlements as the SPEC §12 dict, its ETag). Tenant-checked like the selector."""
-    reseller_id, plan_id, company_stamp, plan_updated_at = _key_parts(actor, company_id)
-    reseller_key = _reseller_key(reseller_id)
-    gens = cache.get_many([_GLOBAL, reseller_key])
-    plan_stamp = plan_updated_at.timestamp() if plan_updated_at else 0
-    key = (
-        f"ent:c{company_id}:{gens.get(_GLOBAL, 0)}:{gens.get(reseller_key, 0)}:"
-        f"{company_stamp.timestamp()}:{plan_id}:{plan_stamp}"
-    )
-    hit = cache.get(key)
+    key = _cache_key(actor, company_id)
+    hit = cache.get(key) if key is not None else None
     if hit is not None:
-        return hit
+        return hit  # type: ignore[no-any-return]
     data = resolve_entitlements(company_get_for_actor(actor, company_id)).as_dict()
     result = (data, etag_for(data))
-    cache.set(key, result, TTL_SECONDS)
+    if key is not None:
+        cache.set(key, result, TTL_SECONDS)
     return result

@@ -34,6 +34,7 @@ from partnerhub.fees.schedules import (
 )
 from partnerhub.plans.models import Plan
 from partnerhub.resellers.models import Reseller
+from partnerhub.resellers.versions import versions_bump
 
 COMPANY_FIELDS = (
     "name",
@@ -199,6 +200,7 @@ def company_create(
         if plan is not None:
             _attach_plan(company, plan)
             company.save()
+        versions_bump(reseller.pk)
         audit_record(
             actor=actor,
             action="company.create",
@@ -332,6 +334,7 @@ def company_update(
             fee_apply_mode=fee_apply_mode,
             reason=f"company {company.pk} fees",
         )
+        versions_bump(company.reseller_id)
         audit_record(
             actor=actor,
             action="company.update",

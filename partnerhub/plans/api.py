@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Status
 
 from partnerhub.api.auth import actor_of
+from partnerhub.api.caching import cached_json, params_digest
 from partnerhub.api.pagination import paginate
 from partnerhub.api.schemas import (
     MAX_DB_INT,
@@ -45,6 +46,7 @@ from partnerhub.plans.services import (
     plan_unarchive,
     plan_update,
 )
+from partnerhub.resellers.versions import plans_version
 
 router = Router(tags=["plans"])
 PLAN_LINKS = (
@@ -191,17 +193,28 @@ def _changes(payload: PlanFields) -> dict[str, Any]:
 
 
 @router.get("/plans", response=responses({200: PlanPage}))
-def list_plans(request: HttpRequest, filters: Query[PlanFilters]) -> dict[str, Any]:
-    plans = plan_list_for_actor(
-        actor_of(request),
-        reseller_id=filters.reseller_id,
-        name=filters.name,
-        plan_type=filters.plan_type,
-        archived=filters.archived,
-        deleted=filters.deleted,
-        company_names=False,
-    )
-    return paginate(plans, filters, plan_serialize)
+def list_plans(request: HttpRequest, filters: Query[PlanFilters]) -> HttpResponse:
+    """A page of plans. Cached whole, keyed on the versions of everything it shows: any
+    plan, company, reseller or catalog write in the caller's scope makes a new page."""
+    actor = actor_of(request)
+    version = plans_version(actor)
+    key = None
+    if version is not None:
+        key = f"plans:{actor.role}:{actor.reseller_id}:{version}:{params_digest(filters)}"
+
+    def build() -> dict[str, Any]:
+        plans = plan_list_for_actor(
+            actor,
+            reseller_id=filters.reseller_id,
+            name=filters.name,
+            plan_type=filters.plan_type,
+            archived=filters.archived,
+            deleted=filters.deleted,
+            company_names=False,
+        )
+        return paginate(plans, filters, plan_serialize)
+
+    return cached_json(request, key, PlanPage, build)
 
 
 @router.post(

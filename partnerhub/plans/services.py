@@ -43,6 +43,7 @@ from partnerhub.fees.schedules import (
 from partnerhub.plans.models import BILLING_CYCLE_ORDER, Plan, PlanPrice, PlanType
 from partnerhub.plans.selectors import plan_get_for_actor, require_plans_feature
 from partnerhub.resellers.models import Reseller
+from partnerhub.resellers.versions import versions_bump
 
 PLAN_FIELDS = (
     "plan_type",
@@ -314,6 +315,7 @@ def _insert_plan(
             _ensure_name_free(reseller.pk, draft.name)
             plan = Plan(reseller=reseller, fee_schedule=fee_schedule_create())
             _save_draft(plan, draft)
+            versions_bump(reseller.pk)
             audit_record(
                 actor=actor,
                 action=action,
@@ -419,6 +421,7 @@ def plan_update(
         job = _recalculate_plan(
             actor=actor, plan=plan, preview=preview, fee_apply_mode=fee_apply_mode
         )
+        versions_bump(plan.reseller_id)
         audit_record(
             actor=actor,
             action="plan.update",
@@ -442,6 +445,7 @@ def _set_flag(actor: Actor, plan_id: int, action: str, **values: Any) -> Plan:
             setattr(plan, k, v)
         plan.version += 1
         plan.save()
+        versions_bump(plan.reseller_id)
         audit_record(
             actor=actor,
             action=action,
@@ -497,6 +501,7 @@ def plan_delete(*, actor: Actor, plan_id: int) -> Plan:
         plan.deleted_at = timezone.now()
         plan.version += 1
         plan.save()
+        versions_bump(plan.reseller_id)
         audit_record(
             actor=actor,
             action="plan.delete",
@@ -527,6 +532,7 @@ def plan_restore(*, actor: Actor, plan_id: int, new_name: str | None = None) -> 
         plan.deleted_at = None
         plan.version += 1
         plan.save()
+        versions_bump(plan.reseller_id)
         audit_record(
             actor=actor,
             action="plan.restore",

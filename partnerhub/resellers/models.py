@@ -33,3 +33,21 @@ class Reseller(models.Model):
 
     def has_plans_feature(self) -> bool:
         return PLANS_FEATURE_KEY in self.feature_keys()
+
+
+class ResellerVersions(models.Model):
+    """Counters that cached reads are keyed on (see resellers/versions.py). A row of its
+    own, so that saving a Reseller can never write back an old counter."""
+
+    reseller = models.OneToOneField(
+        Reseller, primary_key=True, on_delete=models.CASCADE, related_name="versions"
+    )
+    # What a plan list shows: the reseller's plans, their company counts, its features
+    # and fees, the catalog.
+    plans = models.BigIntegerField()
+    # What a company resolves through besides its own row and its plan's: the reseller's
+    # features and fees, the catalog.
+    entitlements = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"reseller {self.reseller_id}: plans {self.plans}, entitlements {self.entitlements}"

@@ -28,6 +28,7 @@ from partnerhub.fees.schedules import (
 )
 from partnerhub.plans.models import Plan
 from partnerhub.resellers.models import Reseller
+from partnerhub.resellers.versions import versions_bump
 
 RESELLER_FIELDS = (
     "name",
@@ -102,12 +103,6 @@ def _check_slug_free(slug: str, *, exclude_id: int | None = None) -> None:
             f"A reseller with slug {slug!r} already exists.",
             details={"slug": ["already taken"]},
         )
-
-
-def _invalidate_entitlements(reseller_id: int) -> None:
-    from partnerhub.companies.cache import entitlements_invalidate
-
-    transaction.on_commit(lambda: entitlements_invalidate(reseller_id=reseller_id))
 
 
 def reseller_create(
@@ -259,6 +254,9 @@ def reseller_update(
                 old=old,
                 new=new,
             )
-        if new["features"] != old["features"] or after != before:
-            _invalidate_entitlements(reseller.pk)
+        if new != old or after != before:
+            # Features and fees reach every company; any change may show on its plans.
+            versions_bump(
+                reseller.pk, entitlements=new["features"] != old["features"] or after != before
+            )
     return ResellerUpdateResult(reseller=reseller, job=job)

@@ -177,14 +177,12 @@ def test_tax_rate_is_set_within_bounds(personas):
     assert tax_get().gst_rate_bps == 1200
 
 
-def test_new_limit_makes_every_cached_entitlement_stale(
-    personas, django_capture_on_commit_callbacks
-):
-    from django.core.cache import cache
+def test_new_limit_makes_every_cached_entitlement_stale(personas):
+    from partnerhub.companies.cache import company_entitlements_cached
 
-    from partnerhub.companies.cache import _GLOBAL
-
-    cache.delete(_GLOBAL)
-    with django_capture_on_commit_callbacks(execute=True):
-        limit_create(actor=personas.platform, key="sms", name="SMS")
-    assert cache.get(_GLOBAL) == 1
+    company = personas.company_a
+    before, etag = company_entitlements_cached(personas.admin_a, company.pk)
+    assert "sms" not in before["limits"]
+    limit_create(actor=personas.platform, key="sms", name="SMS")
+    after, etag_after = company_entitlements_cached(personas.admin_a, company.pk)
+    assert "sms" in after["limits"] and etag_after != etag

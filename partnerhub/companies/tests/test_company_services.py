@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from partnerhub.audit.models import AuditEvent
-from partnerhub.companies.cache import company_entitlements_cached, entitlements_invalidate
+from partnerhub.companies.cache import company_entitlements_cached
 from partnerhub.companies.models import Company
 from partnerhub.companies.selectors import (
     company_entitlements,
@@ -23,6 +23,7 @@ from partnerhub.core.errors import NotFound, PermissionDenied, ValidationFailed
 from partnerhub.fees.models import RecalcJob
 from partnerhub.plans.services import plan_update
 from partnerhub.plans.tests.test_plan_services import new_plan
+from partnerhub.resellers.services import reseller_update
 from partnerhub.testing.data import GBP_TICKET
 from partnerhub.testing.factories import SaleItemFactory
 
@@ -257,12 +258,51 @@ def test_cached_entitlements_follow_plan_company_and_reseller_writes(personas):
     )
     after_company, _ = company_entitlements_cached(personas.admin_a, company.pk)
     assert "api_access" in [f["key"] for f in after_company["features"]]
-    personas.reseller_a.features.remove(*personas.reseller_a.features.filter(key="api_access"))
-    entitlements_invalidate(reseller_id=personas.reseller_a.pk)
+    reseller_update(
+        actor=personas.platform,
+        reseller_id=personas.reseller_a.pk,
+        changes={"features": ["plans", "seating", "vouchers"]},
+    )
     after_reseller, _ = company_entitlements_cached(personas.admin_a, company.pk)
     assert "api_access" not in [f["key"] for f in after_reseller["features"]]
     with pytest.raises(NotFound):
         company_entitlements_cached(personas.admin_b, company.pk)
+
+
+@pytest.mark.parametrize("write", ["reseller", "catalog", "plan", "company"])
+def test_cached_entitlements_follow_a_write_made_in_another_process(personas, write):
+    """Each web process has its own local-memory cache: a write made elsewhere (here: with
+    a cache that is not ours) must still make our cached entry stale."""
+    from django.test import override_settings
+
+    from partnerhub.catalog.services import limit_create
+
+    plan = new_plan(personas)
+    company = make(personas, plan)
+    _before, etag = company_entitlements_cached(personas.admin_a, company.pk)
+    elsewhere = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    with override_settings(CACHES=elsewhere):
+        if write == "reseller":
+            reseller_update(
+                actor=personas.platform,
+                reseller_id=personas.reseller_a.pk,
+                changes={"features": ["plans"]},
+            )
+        elif write == "catalog":
+            limit_create(actor=personas.platform, key="sms", name="SMS")
+        elif write == "plan":
+            plan_update(
+                actor=personas.admin_a, plan_id=plan.pk, version=1, changes={"features": []}
+            )
+        else:
+            company_update(
+                actor=personas.admin_a,
+                company_id=company.pk,
+                changes={"limit_overrides": {"team_members": 3}},
+            )
+    after, etag_after = company_entitlements_cached(personas.admin_a, company.pk)
+    assert etag_after != etag
+    assert after == company_entitlements(personas.admin_a, company.pk).as_dict()
 
 
 def test_company_key_is_read_only_even_on_its_own_company(personas):

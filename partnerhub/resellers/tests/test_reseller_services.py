@@ -1,13 +1,11 @@
 from datetime import UTC, datetime
 
 import pytest
-from django.core.cache import cache
 
 from partnerhub.audit.models import AuditEvent
-from partnerhub.companies.cache import _reseller_key
 from partnerhub.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from partnerhub.fees.models import RecalcJob
-from partnerhub.resellers.models import Reseller
+from partnerhub.resellers.models import Reseller, ResellerVersions
 from partnerhub.resellers.selectors import (
     reseller_get_by_slug,
     reseller_get_for_actor,
@@ -90,19 +88,27 @@ def test_platform_changes_features_name_and_slug_with_an_audit_row(personas):
     assert event.changes["slug"] == {"old": "northwind", "new": "nw"}
 
 
-def test_feature_change_invalidates_cached_entitlements_after_commit(
-    personas, django_capture_on_commit_callbacks
-):
-    key = _reseller_key(personas.reseller_a.pk)
-    cache.delete(key)
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+def test_writes_bump_the_cache_versions_in_their_own_transaction(personas):
+    def versions() -> tuple[int, int]:
+        row = ResellerVersions.objects.get(reseller=personas.reseller_a)
+        return row.plans, row.entitlements
+
+    plans, entitlements = versions()
+    reseller_update(
+        actor=personas.platform, reseller_id=personas.reseller_a.pk, changes={"name": "NW"}
+    )
+    assert versions() == (plans + 1, entitlements)  # a name reaches no company
+    reseller_update(
+        actor=personas.platform, reseller_id=personas.reseller_a.pk, changes={"features": ["plans"]}
+    )
+    assert versions() == (plans + 2, entitlements + 1)
+    with pytest.raises(Conflict):  # rolled back with its write
         reseller_update(
             actor=personas.platform,
             reseller_id=personas.reseller_a.pk,
-            changes={"features": ["plans"]},
+            changes={"slug": personas.reseller_b.slug},
         )
-    assert len(callbacks) == 1
-    assert cache.get(key) == 1
+    assert versions() == (plans + 2, entitlements + 1)
 
 
 def test_slug_taken_by_another_reseller_is_a_conflict(personas):

@@ -25,6 +25,7 @@ from partnerhub.fees.models import FeeSchedule, FeeScheduleEntry
 from partnerhub.fees.terms import gateway_fee_of, rates_sql, reseller_fee_of
 from partnerhub.plans.models import Plan
 from partnerhub.resellers.models import Reseller
+from partnerhub.resellers.versions import versions_bump
 
 CURRENCIES = ("GBP", "EUR", "JPY")  # exponents 2, 2, 0
 FEE_TYPES = ("ticket", "product", "donation")
@@ -145,6 +146,8 @@ class Command(BaseCommand):
                 "sale_items": {"old": None, "new": companies * items},
             },
         )
+        # The rows above bypass the services, so the cached lists' versions move here.
+        versions_bump(reseller.pk)
         return plan
 
 
