@@ -62,3 +62,20 @@ def test_on_ready_runs_once_the_web_port_accepts_connections(monkeypatch, tmp_pa
 
     assert code == 0
     assert calls == ["ready", "Stopping…"]
+
+
+def test_the_wsgi_module_loads_the_urlconf_and_freezes_it_out_of_the_collector():
+    import os
+    import subprocess
+
+    probe = (
+        "import gc, sys\n"
+        "import partnerhub.wsgi\n"
+        "assert 'partnerhub.urls' in sys.modules and 'partnerhub.api.urls' in sys.modules\n"
+        "print(gc.get_freeze_count())\n"
+    )
+    env = {**os.environ, "PARTNERHUB_DEV": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert int(out.stdout.split()[-1]) > 10_000  # the app's objects, not a handful
