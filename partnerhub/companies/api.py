@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any, Literal
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Status
 
-from partnerhub.api.auth import actor_of
+from partnerhub.accounts.services import KeyLookupExtra
+from partnerhub.api.auth import ApiKeyAuth, HubSessionAuth, actor_of, key_lookup_extra
 from partnerhub.api.pagination import paginate
 from partnerhub.api.schemas import (
+    MAX_DB_INT,
     WRITE_ERRORS,
     CurrencyCode,
     Email,
@@ -32,7 +32,7 @@ from partnerhub.api.schemas import (
     response_links,
     responses,
 )
-from partnerhub.companies.cache import company_entitlements_cached
+from partnerhub.companies.cache import STAMPS_WIDTH, company_entitlements_cached, stamps_sql
 from partnerhub.companies.selectors import (
     company_get_for_actor,
     company_list_for_actor,
@@ -213,18 +213,36 @@ def _etags(header: str | None) -> set[str]:
     return {tag.strip().removeprefix("W/") for tag in header.split(",")}
 
 
+class EntitlementsKeyAuth(ApiKeyAuth):
+    """The bearer-key check, reading the company's cache-key stamps in the same statement:
+    a warm entitlements read then costs the database one round trip, like any
+    authenticated request (docs/benchmarks.md). The scope check stays in companies/cache.py."""
+
+    def lookup_extra(self, request: HttpRequest) -> KeyLookupExtra | None:
+        match = request.resolver_match
+        raw = match.kwargs.get("company_id") if match is not None else None
+        if not isinstance(raw, str) or not raw.isascii() or not raw.isdigit():
+            return None  # not an id: the parameter's own validation answers
+        company_id = int(raw)
+        if not 1 <= company_id <= MAX_DB_INT:
+            return None
+        return KeyLookupExtra(sql=stamps_sql(), params=(company_id,), width=STAMPS_WIDTH)
+
+
 @router.get(
     "/companies/{company_id}/entitlements",
     response=responses({200: EntitlementsOut, 304: None}),
+    auth=[EntitlementsKeyAuth(), HubSessionAuth()],
 )
 def get_entitlements(request: HttpRequest, company_id: ObjectId) -> HttpResponse:
     """The company's effective configuration. Answers an ETag; If-None-Match gives a 304."""
-    data, etag = company_entitlements_cached(actor_of(request), company_id)
+    body, etag = company_entitlements_cached(
+        actor_of(request), company_id, stamps=key_lookup_extra(request)
+    )
     tags = _etags(request.headers.get("If-None-Match"))
     if etag in tags or "*" in tags:
         response = HttpResponse(status=304)
     else:
-        body = json.dumps(data, cls=DjangoJSONEncoder)
         response = HttpResponse(body, content_type="application/json")
     response["ETag"] = etag
     # Clients may keep it, but must revalidate: a plan edit changes it at once.

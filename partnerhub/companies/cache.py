@@ -34,38 +34,49 @@ def etag_for(data: dict[str, Any]) -> str:
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
-def _key_sql(scope: str) -> str:
+STAMPS_WIDTH = 6
+
+
+def stamps_sql() -> str:
+    """What company %s's cache key is made of, as one row (columns e0-e5: id, reseller,
+    `updated_at`, plan id, the plan's `updated_at`, the reseller's entitlements version).
+    Not scoped: `_cache_key` checks the actor. The entitlements endpoint reads it inside
+    the API key lookup's own statement (companies/api.py, EntitlementsKeyAuth)."""
     companies, plans = Company._meta.db_table, Plan._meta.db_table
     versions = ResellerVersions._meta.db_table
     return (
-        f"SELECT c.updated_at, c.plan_id, p.updated_at, v.entitlements "
+        f"SELECT c.id AS e0, c.reseller_id AS e1, c.updated_at AS e2, c.plan_id AS e3, "
+        f"p.updated_at AS e4, v.entitlements AS e5 "
         f"FROM {companies} c LEFT JOIN {plans} p ON p.id = c.plan_id "
         f"LEFT JOIN {versions} v ON v.reseller_id = c.reseller_id "
-        f"WHERE c.id = %s{scope}"
+        f"WHERE c.id = %s"
     )
 
 
-def _cache_key(actor: Actor, company_id: int) -> str | None:
-    """The entry's key, from one query that builds no model: the cached path's only
-    database work. Tenant-scoped like the selector (an outsider's id is NotFound);
-    None when the key cannot be told (no version row), so nothing is cached."""
-    params: list[int | None] = [company_id]
-    if actor.is_platform:
-        scope = ""
-    elif actor.role == Role.COMPANY:
-        scope = " AND c.id = %s"
-        params.append(actor.company_id)
-    elif actor.is_reseller_member:
-        scope = " AND c.reseller_id = %s"
-        params.append(actor.reseller_id)
-    else:
-        raise NotFound("Company not found.")
+def _read_stamps(company_id: int) -> tuple[Any, ...] | None:
     with connection.cursor() as cursor:
-        cursor.execute(_key_sql(scope), params)
-        row = cursor.fetchone()
-    if row is None:
+        cursor.execute(stamps_sql(), [company_id])
+        return cursor.fetchone()
+
+
+def _in_scope(actor: Actor, company_id: int, reseller_id: int) -> bool:
+    if actor.is_platform:
+        return True
+    if actor.role == Role.COMPANY:
+        return actor.company_id == company_id
+    return actor.is_reseller_member and actor.reseller_id == reseller_id
+
+
+def _cache_key(actor: Actor, company_id: int, stamps: tuple[Any, ...] | None = None) -> str | None:
+    """The entry's key, from the company's stamps: read here by one query that builds no
+    model, unless the caller already has them (`stamps`, as `stamps_sql` selects them).
+    Tenant-scoped like the selector (an outsider's id is NotFound); None when the key
+    cannot be told (no version row), so nothing is cached."""
+    if stamps is None or stamps[0] != company_id:
+        stamps = _read_stamps(company_id)
+    if stamps is None or stamps[0] is None or not _in_scope(actor, company_id, stamps[1]):
         raise NotFound("Company not found.")
-    company_stamp, plan_id, plan_stamp, version = row
+    _id, _reseller, company_stamp, plan_id, plan_stamp, version = stamps
     if version is None:
         return None
     return f"ent:c{company_id}:{version}:{_stamp(company_stamp)}:{plan_id}:{_stamp(plan_stamp)}"
@@ -78,14 +89,19 @@ def _stamp(value: Any) -> str:
     return text.replace(" ", "T")
 
 
-def company_entitlements_cached(actor: Actor, company_id: int) -> tuple[dict[str, Any], str]:
-    """(entitlements as the SPEC §12 dict, its ETag). Tenant-checked like the selector."""
-    key = _cache_key(actor, company_id)
+def company_entitlements_cached(
+    actor: Actor, company_id: int, stamps: tuple[Any, ...] | None = None
+) -> tuple[bytes, str]:
+    """(entitlements as the SPEC §12 JSON body, its ETag). Tenant-checked like the selector.
+
+    The entry holds the rendered body, not the dict: a hit is the stamps query (none when
+    `stamps` are given), one cache read of two small strings and no JSON work."""
+    key = _cache_key(actor, company_id, stamps)
     hit = cache.get(key) if key is not None else None
     if hit is not None:
         return hit  # type: ignore[no-any-return]
     data = resolve_entitlements(company_get_for_actor(actor, company_id)).as_dict()
-    result = (data, etag_for(data))
+    result = (json.dumps(data, cls=DjangoJSONEncoder).encode(), etag_for(data))
     if key is not None:
         cache.set(key, result, TTL_SECONDS)
     return result

@@ -1,4 +1,4 @@
-"""Version counters that cached reads are keyed on (companies/cache.py, plans/cache.py).
+"""Version counters that cached reads are keyed on (companies/cache.py; the plan list).
 
 A cached entry is keyed on the counters it was built under, so a write never has to
 find the entries it makes stale: it bumps a counter inside its own transaction, and

@@ -10,7 +10,13 @@ from partnerhub.accounts.selectors import (
     api_key_list_for_actor,
     api_key_serialize,
 )
-from partnerhub.accounts.services import api_key_authenticate, api_key_create, api_key_revoke
+from partnerhub.accounts.services import (
+    KeyLookupExtra,
+    api_key_authenticate,
+    api_key_authenticate_with,
+    api_key_create,
+    api_key_revoke,
+)
 from partnerhub.audit.models import AuditEvent
 from partnerhub.core.actor import Role
 from partnerhub.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -227,3 +233,23 @@ def test_authenticating_a_recently_used_key_is_one_read_and_no_write(
 
     assert actor is not None
     assert context.captured_queries[0]["sql"].lstrip().upper().startswith("SELECT")
+
+
+def test_an_extra_read_rides_in_the_key_lookup_and_is_given_only_with_an_accepted_key(personas):
+    key, raw = api_key_create(actor=personas.platform, scope="platform")
+    company = personas.company_a
+    table = company._meta.db_table
+    extra = KeyLookupExtra(
+        sql=f"SELECT id AS e0, name AS e1 FROM {table} WHERE id = %s", params=(company.pk,), width=2
+    )
+    missing = KeyLookupExtra(sql=extra.sql, params=(10**12,), width=2)
+
+    actor, row = api_key_authenticate_with(raw, extra)
+    _, no_row = api_key_authenticate_with(raw, missing)
+
+    assert actor is not None and actor.role == Role.PLATFORM
+    assert row == (company.pk, company.name)
+    assert no_row == (None, None)  # no company: the key still authenticates
+    assert api_key_authenticate_with(raw[:-2] + "xx", extra) == (None, None)
+    api_key_revoke(actor=personas.platform, api_key_id=key.pk)
+    assert api_key_authenticate_with(raw, extra) == (None, None)

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.test import override_settings
 
 from partnerhub.api.tests.conftest import assert_error
@@ -179,3 +181,53 @@ def test_an_unrelated_write_keeps_the_etag(api, keys, personas, any_cache) -> No
     Feature.objects.get_or_create(key="unused-feature", defaults={"name": "Unused"})
 
     assert api.get(_url(personas.company_a), keys.company_a)["ETag"] == first
+
+
+@pytest.mark.parametrize("who", ["platform", "admin_a", "viewer_a", "company_a"])
+def test_a_warm_read_with_a_key_is_one_database_query(api, keys, personas, who) -> None:  # type: ignore[no-untyped-def]
+    """The key check and the cache key's stamps share one statement (EntitlementsKeyAuth)."""
+    first = api.get(_url(personas.company_a), getattr(keys, who))  # fills the cache, stamps the key
+
+    with CaptureQueriesContext(connection) as queries:
+        warm = api.get(_url(personas.company_a), getattr(keys, who))
+
+    assert warm.status_code == 200 and warm.content == first.content
+    assert len(queries.captured_queries) == 1
+
+
+def test_a_write_made_elsewhere_reaches_the_one_query_read(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    from partnerhub.companies.services import company_update
+
+    before = api.get(_url(personas.company_a), keys.company_a)
+    elsewhere = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    with override_settings(CACHES=elsewhere):
+        company_update(
+            actor=personas.admin_a,
+            company_id=personas.company_a.pk,
+            changes={"direct_features": ["vouchers"]},
+        )
+    after = api.get(_url(personas.company_a), keys.company_a)
+
+    assert after["ETag"] != before["ETag"]
+    assert _features(after) == ["plans", "seating", "vouchers"]
+
+
+def test_hub_sessions_read_entitlements_in_their_scope(api, client, personas) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(personas.admin_a_user)
+    own = api.get(_url(personas.company_a), None)
+    client.force_login(personas.admin_b_user)
+    foreign = api.get(_url(personas.company_a), None)
+
+    assert _features(own) == ["plans", "seating"]
+    assert_error(foreign, 404, "not_found")
+
+
+@pytest.mark.parametrize("raw_id", ["abc", "0", "99999999999999999999", "\u0663"])
+def test_a_company_id_that_is_not_an_id_is_422(api, keys, raw_id) -> None:  # type: ignore[no-untyped-def]
+    response = api.get(f"/api/v1/companies/{raw_id}/entitlements", keys.platform)
+
+    assert_error(response, 422)
+
+
+def test_an_unknown_company_is_404_with_a_key(api, keys) -> None:  # type: ignore[no-untyped-def]
+    assert_error(api.get("/api/v1/companies/999999999/entitlements", keys.platform), 404)

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from partnerhub.audit.models import AuditEvent
@@ -182,7 +184,7 @@ def test_new_limit_makes_every_cached_entitlement_stale(personas):
 
     company = personas.company_a
     before, etag = company_entitlements_cached(personas.admin_a, company.pk)
-    assert "sms" not in before["limits"]
+    assert "sms" not in json.loads(before)["limits"]
     limit_create(actor=personas.platform, key="sms", name="SMS")
     after, etag_after = company_entitlements_cached(personas.admin_a, company.pk)
-    assert "sms" in after["limits"] and etag_after != etag
+    assert "sms" in json.loads(after)["limits"] and etag_after != etag
