@@ -14,14 +14,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import FrameType
 
 STOP_GRACE_SECONDS = 15
 
 
-def default_threads() -> int:
-    return (os.cpu_count() or 1) * 2 + 1  # granian's own ceiling before it warns
+# Requests one web process handles at once (granian's blocking threads). Two lets a
+# process run one request while another waits on the database. More only queue on
+# the GIL: at 32 connections on 2 cores, 5 threads per process (the old default)
+# served 6-7 % fewer requests than 2, and the entitlements p99 went from 18 to 27 ms
+# (docs/benchmarks.md, REST API).
+DEFAULT_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -29,10 +33,7 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 2
-    # Requests one web process handles at once (granian's blocking threads). Django
-    # spends much of a request waiting on the database, so a few per core; many more
-    # only queue on the GIL (and on SQLite's single writer).
-    threads: int = field(default_factory=lambda: default_threads())
+    threads: int = DEFAULT_THREADS
     with_worker: bool = True
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from partnerhub.ops.processes import ServeOptions, default_threads, run_services
+from partnerhub.ops.processes import DEFAULT_THREADS, ServeOptions, run_services
 
 
 def add_serve_arguments(parser: ArgumentParser, *, workers: int = 2) -> None:
@@ -21,8 +21,8 @@ def add_serve_arguments(parser: ArgumentParser, *, workers: int = 2) -> None:
     parser.add_argument(
         "--threads",
         type=int,
-        default=default_threads(),
-        help="requests per web process at once (default: 2 per CPU core + 1)",
+        default=DEFAULT_THREADS,
+        help=f"requests per web process at once (default {DEFAULT_THREADS})",
     )
     parser.add_argument(
         "--no-worker", action="store_true", help="do not start a job worker alongside the web"
