@@ -22,6 +22,10 @@ def _empty_cache():  # type: ignore[no-untyped-def]
     ids and versions again, and an entry left by an earlier test must not answer for them."""
     from django.core.cache import cache
 
+    from partnerhub.core.versioned_cache import versioned_clear_local
+
     cache.clear()
+    versioned_clear_local()
     yield
     cache.clear()
+    versioned_clear_local()

@@ -13,10 +13,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from ninja.renderers import JSONRenderer
 from pydantic import BaseModel
+
+from partnerhub.core.versioned_cache import versioned_get, versioned_set
 
 TTL_SECONDS = 3600
 _RENDERER = JSONRenderer()  # the API's renderer (PartnerhubAPI keeps ninja's default)
@@ -41,11 +42,11 @@ def cached_json(
     """The 200 response for `key`, from the cache or from `build()` validated by `schema`.
     With key None (its versions cannot be told) nothing is cached."""
     if key is not None:
-        body = cache.get(key)
+        body = versioned_get(key)
         if body is not None:
             return _json(body)
     data = schema.model_validate(build()).model_dump()
     body = _RENDERER.render(request, data, response_status=200)
     if key is not None:
-        cache.set(key, body, TTL_SECONDS)
+        versioned_set(key, body, TTL_SECONDS)
     return _json(body)

@@ -15,7 +15,6 @@ import json
 from datetime import datetime
 from typing import Any
 
-from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 
@@ -23,6 +22,7 @@ from partnerhub.companies.models import Company
 from partnerhub.companies.selectors import company_get_for_actor, resolve_entitlements
 from partnerhub.core.actor import Actor, Role
 from partnerhub.core.errors import NotFound
+from partnerhub.core.versioned_cache import versioned_get, versioned_set
 from partnerhub.plans.models import Plan
 from partnerhub.resellers.models import ResellerVersions
 
@@ -97,11 +97,11 @@ def company_entitlements_cached(
     The entry holds the rendered body, not the dict: a hit is the stamps query (none when
     `stamps` are given), one cache read of two small strings and no JSON work."""
     key = _cache_key(actor, company_id, stamps)
-    hit = cache.get(key) if key is not None else None
+    hit = versioned_get(key) if key is not None else None
     if hit is not None:
         return hit  # type: ignore[no-any-return]
     data = resolve_entitlements(company_get_for_actor(actor, company_id)).as_dict()
     result = (json.dumps(data, cls=DjangoJSONEncoder).encode(), etag_for(data))
     if key is not None:
-        cache.set(key, result, TTL_SECONDS)
+        versioned_set(key, result, TTL_SECONDS)
     return result

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from partnerhub.api.tests.conftest import assert_error
 from partnerhub.catalog.models import Feature
@@ -231,3 +231,19 @@ def test_a_company_id_that_is_not_an_id_is_422(api, keys, raw_id) -> None:  # ty
 
 def test_an_unknown_company_is_404_with_a_key(api, keys) -> None:  # type: ignore[no-untyped-def]
     assert_error(api.get("/api/v1/companies/999999999/entitlements", keys.platform), 404)
+
+
+def test_with_redis_each_process_keeps_its_own_copy_of_an_entry(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    """A versioned key always maps to the same body, so a web process may answer from its
+    own copy: a warm read then makes no Redis round trip (core/versioned_cache.py)."""
+    settings = _redis_cache()
+    prefix = settings["default"]["KEY_PREFIX"]
+    with override_settings(CACHES=settings):
+        first = api.get(_url(personas.company_a), keys.company_a)
+        client = cache._cache.get_client()  # type: ignore[attr-defined]
+        client.delete(*client.keys(f"{prefix}:*"))  # the shared tier forgets it
+        with CaptureQueriesContext(connection) as queries:
+            again = api.get(_url(personas.company_a), keys.company_a)
+
+    assert again.content == first.content
+    assert len(queries.captured_queries) == 1  # not rebuilt: served from the process's copy
