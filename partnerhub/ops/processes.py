@@ -53,6 +53,9 @@ def web_command(options: ServeOptions) -> list[str]:
         "--blocking-threads",
         str(options.threads),
         "--no-ws",
+        # A web process that dies (out of memory, a crash in a C extension) is replaced
+        # instead of leaving the server with one process less until someone notices.
+        "--respawn-failed-workers",
         "partnerhub.wsgi:application",
     ]
 

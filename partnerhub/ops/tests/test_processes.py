@@ -9,6 +9,7 @@ def test_web_command_serves_the_wsgi_app_with_the_chosen_options():
 
     assert command[1:3] == ["-m", "granian"]
     assert command[-1] == "partnerhub.wsgi:application"
+    assert "--respawn-failed-workers" in command
     for flag, value in [("--interface", "wsgi"), ("--host", "0.0.0.0"), ("--port", "9000"),
                         ("--workers", "3"), ("--blocking-threads", "4")]:  # fmt: skip
         assert command[command.index(flag) + 1] == value
