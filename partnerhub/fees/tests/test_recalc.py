@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.tasks import TaskResultStatus
 from django.utils import timezone
@@ -368,3 +369,22 @@ def test_company_job_covers_only_its_resellers_existing_companies(plan_world) ->
 
     assert done is not None and done.scope_company_ids == [p.company_a.pk]
     assert (done.companies_total, done.items_total, done.items_done) == (1, 3, 3)
+
+
+@pytest.mark.skipif(
+    not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+    reason="plan caching of prepared statements is PostgreSQL's",
+)
+def test_a_chunk_is_planned_for_its_own_companies_on_postgresql(plan_world) -> None:
+    """With prepared statements a generic plan made the jobs 50 % slower: a chunk's
+    transaction asks for custom plans (SET LOCAL: that transaction only)."""
+    from django.db import connection
+
+    ids = [c.pk for c in plan_world.on_plan]
+    with transaction.atomic():
+        recalc.recalculate_items(ids, max_item_id=10**12)
+        with connection.cursor() as cur:
+            cur.execute("SHOW plan_cache_mode")
+            mode = cur.fetchone()[0]
+
+    assert mode == "force_custom_plan"
