@@ -256,13 +256,12 @@ def _parse_raw_key(raw_key: str) -> str | None:
 @dataclass(frozen=True)
 class KeyLookupExtra:
     """A read that rides along in the key lookup's own statement, saving a hot endpoint a
-    database round trip: `sql` selects at most one row of `width` columns (a derived
-    table joined to the key's row; no rows gives NULLs). It must not depend on who is
-    asking: the caller applies the actor's scope to the row (companies/cache.py)."""
+    database round trip: `sql` selects at most one row (a derived table joined to the
+    key's row; no row gives NULLs). It must not depend on who is asking: the caller
+    applies the actor's scope to the row (companies/cache.py)."""
 
     sql: str
     params: tuple[Any, ...]
-    width: int
 
 
 def _key_lookup_sql(extra: KeyLookupExtra | None = None) -> str:
@@ -270,11 +269,10 @@ def _key_lookup_sql(extra: KeyLookupExtra | None = None) -> str:
     reseller and whether `last_used_at` is due for an update. Written as SQL because the
     ORM spends three times the database's own time compiling it (bench/api.py)."""
     key, company = ApiKey._meta.db_table, Company._meta.db_table
-    columns = ", ".join(f"x.e{i}" for i in range(extra.width)) if extra else ""
     return (
         "SELECT k.id, k.hashed_secret, k.scope, k.reseller_id, k.company_id, c.reseller_id, "
         "k.revoked_at IS NOT NULL, k.last_used_at IS NULL OR k.last_used_at < %s"
-        + (f", {columns}" if extra else "")
+        + (", x.*" if extra else "")
         + f" FROM {key} k LEFT JOIN {company} c ON c.id = k.company_id"
         + (f" LEFT JOIN ({extra.sql}) x ON 1 = 1" if extra else "")
         + " WHERE k.prefix = %s"

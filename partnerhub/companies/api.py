@@ -7,12 +7,12 @@ from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Status
+from pydantic import TypeAdapter, ValidationError
 
 from partnerhub.accounts.services import KeyLookupExtra
 from partnerhub.api.auth import ApiKeyAuth, HubSessionAuth, actor_of, key_lookup_extra
 from partnerhub.api.pagination import paginate
 from partnerhub.api.schemas import (
-    MAX_DB_INT,
     WRITE_ERRORS,
     CurrencyCode,
     Email,
@@ -32,7 +32,7 @@ from partnerhub.api.schemas import (
     response_links,
     responses,
 )
-from partnerhub.companies.cache import STAMPS_WIDTH, company_entitlements_cached, stamps_sql
+from partnerhub.companies.cache import company_entitlements_cached, stamps_sql
 from partnerhub.companies.selectors import (
     company_get_for_actor,
     company_list_for_actor,
@@ -213,6 +213,9 @@ def _etags(header: str | None) -> set[str]:
     return {tag.strip().removeprefix("W/") for tag in header.split(",")}
 
 
+_OBJECT_ID: TypeAdapter[int] = TypeAdapter(ObjectId)
+
+
 class EntitlementsKeyAuth(ApiKeyAuth):
     """The bearer-key check, reading the company's cache-key stamps in the same statement:
     a warm entitlements read then costs the database one round trip, like any
@@ -220,13 +223,13 @@ class EntitlementsKeyAuth(ApiKeyAuth):
 
     def lookup_extra(self, request: HttpRequest) -> KeyLookupExtra | None:
         match = request.resolver_match
-        raw = match.kwargs.get("company_id") if match is not None else None
-        if not isinstance(raw, str) or not raw.isascii() or not raw.isdigit():
+        try:
+            company_id = _OBJECT_ID.validate_python(
+                match.kwargs.get("company_id") if match else None
+            )
+        except ValidationError:
             return None  # not an id: the parameter's own validation answers
-        company_id = int(raw)
-        if not 1 <= company_id <= MAX_DB_INT:
-            return None
-        return KeyLookupExtra(sql=stamps_sql(), params=(company_id,), width=STAMPS_WIDTH)
+        return KeyLookupExtra(sql=stamps_sql(), params=(company_id,))
 
 
 @router.get(

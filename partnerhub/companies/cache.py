@@ -19,8 +19,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 
 from partnerhub.companies.models import Company
-from partnerhub.companies.selectors import company_get_for_actor, resolve_entitlements
-from partnerhub.core.actor import Actor, Role
+from partnerhub.companies.selectors import (
+    company_get_for_actor,
+    company_visible_to,
+    resolve_entitlements,
+)
+from partnerhub.core.actor import Actor
 from partnerhub.core.errors import NotFound
 from partnerhub.core.versioned_cache import versioned_get, versioned_set
 from partnerhub.plans.models import Plan
@@ -34,19 +38,16 @@ def etag_for(data: dict[str, Any]) -> str:
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
-STAMPS_WIDTH = 6
-
-
 def stamps_sql() -> str:
-    """What company %s's cache key is made of, as one row (columns e0-e5: id, reseller,
-    `updated_at`, plan id, the plan's `updated_at`, the reseller's entitlements version).
+    """What company %s's cache key is made of, as one row: id, reseller, `updated_at`, plan
+    id, the plan's `updated_at`, the reseller's entitlements version.
     Not scoped: `_cache_key` checks the actor. The entitlements endpoint reads it inside
     the API key lookup's own statement (companies/api.py, EntitlementsKeyAuth)."""
     companies, plans = Company._meta.db_table, Plan._meta.db_table
     versions = ResellerVersions._meta.db_table
     return (
-        f"SELECT c.id AS e0, c.reseller_id AS e1, c.updated_at AS e2, c.plan_id AS e3, "
-        f"p.updated_at AS e4, v.entitlements AS e5 "
+        f"SELECT c.id, c.reseller_id, c.updated_at AS company_updated_at, c.plan_id, "
+        f"p.updated_at AS plan_updated_at, v.entitlements "
         f"FROM {companies} c LEFT JOIN {plans} p ON p.id = c.plan_id "
         f"LEFT JOIN {versions} v ON v.reseller_id = c.reseller_id "
         f"WHERE c.id = %s"
@@ -59,14 +60,6 @@ def _read_stamps(company_id: int) -> tuple[Any, ...] | None:
         return cursor.fetchone()
 
 
-def _in_scope(actor: Actor, company_id: int, reseller_id: int) -> bool:
-    if actor.is_platform:
-        return True
-    if actor.role == Role.COMPANY:
-        return actor.company_id == company_id
-    return actor.is_reseller_member and actor.reseller_id == reseller_id
-
-
 def _cache_key(actor: Actor, company_id: int, stamps: tuple[Any, ...] | None = None) -> str | None:
     """The entry's key, from the company's stamps: read here by one query that builds no
     model, unless the caller already has them (`stamps`, as `stamps_sql` selects them).
@@ -74,7 +67,11 @@ def _cache_key(actor: Actor, company_id: int, stamps: tuple[Any, ...] | None = N
     cannot be told (no version row), so nothing is cached."""
     if stamps is None or stamps[0] != company_id:
         stamps = _read_stamps(company_id)
-    if stamps is None or stamps[0] is None or not _in_scope(actor, company_id, stamps[1]):
+    if (
+        stamps is None
+        or stamps[0] is None
+        or not company_visible_to(actor, pk=company_id, reseller_id=stamps[1])
+    ):
         raise NotFound("Company not found.")
     _id, _reseller, company_stamp, plan_id, plan_stamp, version = stamps
     if version is None:

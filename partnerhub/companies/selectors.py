@@ -14,14 +14,27 @@ from partnerhub.core.errors import NotFound
 from partnerhub.fees.schedules import ScheduleSnapshot, schedule_snapshot, snapshot_from_entries
 
 
-def _scope(actor: Actor) -> Q:
+def _scope_terms(actor: Actor) -> dict[str, int | None] | None:
+    """The companies an actor may see, as field = value terms ({}: all of them; None: none)."""
     if actor.is_platform:
-        return Q()
+        return {}
     if actor.role == Role.COMPANY:
-        return Q(pk=actor.company_id)
+        return {"pk": actor.company_id}
     if actor.is_reseller_member:
-        return Q(reseller_id=actor.reseller_id)
-    return Q(pk__in=[])
+        return {"reseller_id": actor.reseller_id}
+    return None
+
+
+def _scope(actor: Actor) -> Q:
+    terms = _scope_terms(actor)
+    return Q(pk__in=[]) if terms is None else Q(**terms)
+
+
+def company_visible_to(actor: Actor, *, pk: int, reseller_id: int) -> bool:
+    """`_scope`'s rule for a company known only by its ids (a raw row, companies/cache.py)."""
+    terms = _scope_terms(actor)
+    fields = {"pk": pk, "reseller_id": reseller_id}
+    return terms is not None and all(fields[name] == value for name, value in terms.items())
 
 
 def company_get_for_actor(actor: Actor, company_id: int) -> Company:

@@ -239,10 +239,8 @@ def test_an_extra_read_rides_in_the_key_lookup_and_is_given_only_with_an_accepte
     key, raw = api_key_create(actor=personas.platform, scope="platform")
     company = personas.company_a
     table = company._meta.db_table
-    extra = KeyLookupExtra(
-        sql=f"SELECT id AS e0, name AS e1 FROM {table} WHERE id = %s", params=(company.pk,), width=2
-    )
-    missing = KeyLookupExtra(sql=extra.sql, params=(10**12,), width=2)
+    extra = KeyLookupExtra(sql=f"SELECT id, name FROM {table} WHERE id = %s", params=(company.pk,))
+    missing = KeyLookupExtra(sql=extra.sql, params=(10**12,))
 
     actor, row = api_key_authenticate_with(raw, extra)
     _, no_row = api_key_authenticate_with(raw, missing)
