@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -75,11 +77,18 @@ class GatewayFeesForm(forms.Form):
             fixed_text = (self.cleaned_data.get(f"fixed_{code}") or "").strip()
             if not percent_text and not fixed_text:
                 continue
-            try:
-                percent = percent_str_to_bps(percent_text or "0")
-                fixed = major_str_to_minor(fixed_text or "0", code)
-            except ValueError as exc:
-                self.add_error(f"percent_{code}", str(exc))
+            percent = self._parse(f"percent_{code}", percent_text, percent_str_to_bps)
+            to_minor = partial(major_str_to_minor, currency=code)
+            fixed = self._parse(f"fixed_{code}", fixed_text, to_minor)
+            if percent is None or fixed is None:
                 continue
             entries.append({"currency": code, "percent_bps": percent, "fixed_minor": fixed})
         return entries
+
+    def _parse(self, field: str, text: str, parse: Callable[[str], int]) -> int | None:
+        """An empty half of a row is 0; a bad one is an error on its own field."""
+        try:
+            return parse(text) if text else 0
+        except ValueError as exc:
+            self.add_error(field, str(exc))
+            return None

@@ -31,7 +31,7 @@ class CompanyForm(FeeTableMixin, forms.Form):
         self,
         *args: Any,
         company: Any,
-        plan_choices: list[tuple[str, str]],
+        plan_choices: list[Any],
         plan_features: list[tuple[str, str]],
         other_features: list[tuple[str, str]],
         limits: list[tuple[str, str]],
@@ -41,7 +41,7 @@ class CompanyForm(FeeTableMixin, forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.company = company
-        set_choices(self, "plan_id", [("", "Custom (no plan)"), *plan_choices])
+        set_choices(self, "plan_id", plan_choices)
         set_choices(self, "kept_plan_features", plan_features)
         set_choices(self, "direct_features", other_features)
         self.limit_keys = [key for key, _ in limits]
@@ -125,9 +125,9 @@ class CompanyCreateForm(forms.Form):
         help_text="Only enabled, non-archived plans can be assigned. Its fees apply at once.",
     )
 
-    def __init__(self, *args: Any, plan_choices: list[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, plan_choices: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        set_choices(self, "plan_id", [("", "Custom (no plan)"), *plan_choices])
+        set_choices(self, "plan_id", plan_choices)
 
     def company_data(self) -> dict[str, Any]:
         cd = self.cleaned_data

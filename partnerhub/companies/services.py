@@ -114,12 +114,13 @@ def _take_over_direct_features(company: Company, plan: Plan) -> None:
     company.direct_features.remove(*plan_feature_ids)
 
 
-def company_detach_from_plan(company: Company) -> None:
+def company_detach_from_plan(company: Company) -> set[str]:
     """Set the company to Custom keeping exactly what it had: its plan features become
-    direct features, the plan's limits its own, the plan's fees its own schedule."""
+    direct features, the plan's limits its own, the plan's fees its own schedule.
+    Answers the keys of the features it kept from the plan."""
     plan = company.plan
     if plan is None:
-        return
+        return set()
     excluded = {f.key for f in company.excluded_features.all()}
     kept = {f.key for f in plan.features.all()} - excluded
     company.direct_features.add(*_features_by_key(kept))
@@ -132,6 +133,7 @@ def company_detach_from_plan(company: Company) -> None:
         company.has_own_fees = True
     company.plan = None
     company.use_plan_fees = True
+    return kept
 
 
 def _attach_plan(company: Company, plan: Plan) -> None:
@@ -214,18 +216,19 @@ def company_create(
     return company
 
 
-def _apply_plan_change(company: Company, changes: Mapping[str, Any]) -> None:
+def _apply_plan_change(company: Company, changes: Mapping[str, Any]) -> set[str]:
+    """Answers the features kept from a plan the company was unlinked from (SPEC §5)."""
     if "plan_id" not in changes or changes["plan_id"] == company.plan_id:
-        return
+        return set()
     new_plan_id = changes["plan_id"]
     if new_plan_id is None:
-        company_detach_from_plan(company)
-        return
+        return company_detach_from_plan(company)
     plan = _assignable_plan(company.reseller, new_plan_id)
     if company.plan_id is not None:
         # Replacing one plan by another: the old plan's features and fees go with it.
         company.excluded_features.clear()
     _attach_plan(company, plan)
+    return set()
 
 
 def _apply_use_plan_fees(company: Company, value: Any) -> None:
@@ -262,12 +265,15 @@ def _apply_own_fees(company: Company, changes: Mapping[str, Any]) -> None:
     company.has_own_fees = True
 
 
-def _apply_features(company: Company, changes: Mapping[str, Any]) -> None:
+def _apply_features(company: Company, changes: Mapping[str, Any], kept_from_plan: set[str]) -> None:
     if "direct_features" in changes:
         keys = _clean_direct_features(
             company.reseller, changes["direct_features"], "direct_features"
         )
-        company.direct_features.set(_features_by_key(keys))
+        # Unlinking in the same update never removes anything: a `direct_features` list
+        # written against the company on its plan (the hub's "other features") cannot
+        # drop the features it just kept from that plan.
+        company.direct_features.set(_features_by_key(set(keys) | kept_from_plan))
         if company.plan is not None:
             _take_over_direct_features(company, company.plan)
     if "excluded_features" in changes:
@@ -320,12 +326,15 @@ def company_update(
         )
         old = company_state(company)
         before = schedule_snapshot(company.effective_fee_schedule_id())
-        _apply_plan_change(company, changes)
+        kept_from_plan = _apply_plan_change(company, changes)
         if "use_plan_fees" in changes:
             _apply_use_plan_fees(company, changes["use_plan_fees"])
         _apply_own_fees(company, changes)
-        _apply_features(company, changes)
+        _apply_features(company, changes, kept_from_plan)
         _apply_simple_fields(company, changes)
+        new = company_state(company)
+        if new == old:
+            return CompanyUpdateResult(company=company, job=None)  # nothing to write
         company.save()
         job = _fee_change_job(
             actor=actor,
@@ -343,7 +352,7 @@ def company_update(
             object_repr=company.name,
             reseller_id=company.reseller_id,
             old=old,
-            new=company_state(company),
+            new=new,
         )
     return CompanyUpdateResult(company=company, job=job)
 

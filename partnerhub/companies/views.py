@@ -28,8 +28,13 @@ from partnerhub.core.errors import FeatureUnavailable, ValidationFailed
 from partnerhub.fees.schedules import schedule_snapshot
 from partnerhub.plans.forms import APPLY_ALL, APPLY_NEW
 from partnerhub.plans.selectors import plan_assignable_for_reseller, plan_list_for_actor
-from partnerhub.resellers.selectors import reseller_list_for_actor
-from partnerhub.web.choices import currency_codes, fee_type_choices, limit_rows
+from partnerhub.resellers.selectors import reseller_get_for_actor, reseller_list_for_actor
+from partnerhub.web.choices import (
+    currency_codes,
+    fee_type_choices,
+    limit_rows,
+    plan_dropdown_choices,
+)
 from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
 
 PAGE_SIZE = 50
@@ -70,12 +75,12 @@ def _plan_filter_choices(actor: Any) -> list[Any]:
 
 def _form(company: Any, actor: Any, data: Any = None) -> CompanyForm:
     reseller = company.reseller
-    assignable = list(plan_assignable_for_reseller(actor, reseller.pk))
-    plan_choices = [(str(p.pk), f"{p.name} — {p.display_name}") for p in assignable]
-    if company.plan is not None and company.plan not in assignable:
-        plan_choices.insert(
-            0, (str(company.plan_id), f"{company.plan.name} (current, not assignable)")
-        )
+    plan_choices = plan_dropdown_choices(
+        plan_assignable_for_reseller(actor, reseller.pk),
+        company.plan,
+        none_label="Custom (no plan)",
+        offer_plans=reseller.has_plans_feature(),
+    )
     feature_names = {f.key: f.name for f in reseller.features.all()}
     plan_keys = sorted(f.key for f in company.plan.features.all()) if company.plan else []
     plan_keys = [k for k in plan_keys if k in feature_names]
@@ -214,10 +219,15 @@ def company_new(request: HttpRequest) -> HttpResponse:
         resellers = reseller_list_for_actor(actor)
         return render(request, "companies/choose_reseller.html", {"resellers": resellers})
     reseller_id = int(raw)
-    plans = plan_assignable_for_reseller(actor, reseller_id)
+    reseller = reseller_get_for_actor(actor, reseller_id)
     form = CompanyCreateForm(
         request.POST or None,
-        plan_choices=[(str(p.pk), f"{p.name} — {p.display_name}") for p in plans],
+        plan_choices=plan_dropdown_choices(
+            plan_assignable_for_reseller(actor, reseller_id),
+            None,
+            none_label="Custom (no plan)",
+            offer_plans=reseller.has_plans_feature(),
+        ),
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -141,8 +141,7 @@ def parse_fee_entries(
 def fee_schedule_replace(*, schedule_id: int, snapshot: ScheduleSnapshot) -> None:
     """Make the schedule hold exactly `snapshot`. Call inside the owning service's transaction."""
     blended = snapshot.blended_dict()
-    FeeScheduleEntry.objects.filter(schedule_id=schedule_id).delete()
-    FeeScheduleEntry.objects.bulk_create(
+    rows = [
         FeeScheduleEntry(
             schedule_id=schedule_id,
             currency_id=e.currency,
@@ -154,6 +153,23 @@ def fee_schedule_replace(*, schedule_id: int, snapshot: ScheduleSnapshot) -> Non
             blended=blended.get(e.currency, False),
         )
         for e in snapshot.entries
+    ]
+    stored = FeeScheduleEntry.objects.filter(schedule_id=schedule_id)
+    if {_row_key(r) for r in stored} == {_row_key(r) for r in rows} and len(stored) == len(rows):
+        return  # already holds exactly this: a save that changes nothing writes nothing
+    stored.delete()
+    FeeScheduleEntry.objects.bulk_create(rows)
+
+
+def _row_key(row: FeeScheduleEntry) -> tuple[Any, ...]:
+    return (
+        row.currency_id,
+        row.fee_type_id,
+        row.percent_bps,
+        row.fixed_minor,
+        row.min_minor,
+        row.max_minor,
+        row.blended,
     )
 
 

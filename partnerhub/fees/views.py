@@ -104,6 +104,10 @@ def sale_item_edit(request: HttpRequest, item_id: int) -> HttpResponse:
         "price": minor_to_major_str(item.price_minor, item.currency_id),
     }
     form = SaleItemForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid() and not form.has_changed():
+        # Posted back unchanged: not an edit, so nothing is written or recomputed.
+        messages.info(request, f'No changes to "{item.name}".')
+        return redirect("fees:sale_items", company_id=item.company_id)
     if request.method == "POST" and form.is_valid():
         try:
             item = sale_item_update(actor=actor, item_id=item.pk, changes=form.item_data())

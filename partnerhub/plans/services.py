@@ -415,6 +415,10 @@ def plan_update(
         if draft.name != plan.name:
             _ensure_name_free(plan.reseller_id, draft.name, exclude_pk=plan.pk)
         preview = _preview(plan, current, draft)
+        if draft == _draft_from_plan(plan, {f.key for f in plan.features.all()}):
+            # Nothing changes (a funnelled-out feature still stored is a change: saving
+            # drops it): no version, no audit row, no job.
+            return PlanUpdateResult(plan=plan, job=None, preview=preview)
         plan.version += 1
         _save_draft(plan, draft)
         _propagate_features(plan, preview)

@@ -36,7 +36,7 @@ class ResellerForm(FeeTableMixin, forms.Form):
         self,
         *args: Any,
         features: list[tuple[str, str]],
-        plans: list[tuple[str, str]],
+        plans: list[Any],
         platform: bool,
         currencies: list[str],
         fee_types: list[tuple[str, str]],
@@ -45,9 +45,7 @@ class ResellerForm(FeeTableMixin, forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         set_choices(self, "features", features)
-        set_choices(
-            self, "default_registration_plan_id", [("", "None (register as Custom)"), *plans]
-        )
+        set_choices(self, "default_registration_plan_id", plans)
         if not platform:
             for name in PLATFORM_FIELDS:
                 del self.fields[name]

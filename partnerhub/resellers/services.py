@@ -234,7 +234,8 @@ def reseller_update(
                 reseller.pk, changes["default_registration_plan_id"]
             )
         after = _apply_fees(reseller, changes)
-        reseller.save()
+        if reseller_state(reseller) != old:
+            reseller.save()  # a save that changes nothing writes nothing
         job = _fee_change_job(
             actor=actor,
             reseller=reseller,

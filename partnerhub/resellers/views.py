@@ -20,6 +20,7 @@ from partnerhub.resellers.selectors import (
     reseller_serialize,
 )
 from partnerhub.resellers.services import reseller_create, reseller_update
+from partnerhub.web.choices import plan_dropdown_choices
 from partnerhub.web.fee_table import FeeTableMixin
 from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
 
@@ -33,11 +34,16 @@ def reseller_list(request: HttpRequest) -> HttpResponse:
 
 
 def _form(
-    actor: Actor, data: Any = None, initial: Any = None, reseller_id: int | None = None
+    actor: Actor, data: Any = None, initial: Any = None, reseller: Any = None
 ) -> ResellerForm:
+    reseller_id = reseller.pk if reseller is not None else None
     plans = (
-        [(str(p.pk), p.name) for p in plan_assignable_for_reseller(actor, reseller_id)]
-        if reseller_id is not None
+        plan_dropdown_choices(
+            plan_assignable_for_reseller(actor, reseller.pk),
+            reseller.default_registration_plan,
+            none_label="None (register as Custom)",
+        )
+        if reseller is not None
         else []
     )
     return ResellerForm(
@@ -96,8 +102,8 @@ def reseller_edit(request: HttpRequest, reseller_id: int) -> HttpResponse:
             "default_registration_plan_id": str(data["default_registration_plan_id"] or ""),
             **FeeTableMixin.fee_initial(data["fees"], data["blended"]),
         }
-        return _page(request, _form(actor, initial=initial, reseller_id=reseller.pk), reseller)
-    form = _form(actor, request.POST, reseller_id=reseller.pk)
+        return _page(request, _form(actor, initial=initial, reseller=reseller), reseller)
+    form = _form(actor, request.POST, reseller=reseller)
     if not form.is_valid():
         return _page(request, form, reseller)
     changes = form.data_for_service()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
 
 from partnerhub.catalog.iso4217 import ISO4217_EXPONENTS
 
@@ -31,24 +31,6 @@ def format_money(amount_minor: int | None, currency: str) -> str:
     return f"{currency} {sign}{grouped}{'.' + frac if frac else ''}"
 
 
-def major_str_to_minor(text: str, currency: str) -> int:
-    """ "999.5" INR -> 99950. Raises ValueError with a message a person can act on."""
-    exp = exponent(currency)
-    try:
-        value = Decimal(text.strip().replace(",", ""))
-    except InvalidOperation:
-        raise ValueError("Enter an amount such as 12.50.") from None
-    if not value.is_finite():
-        raise ValueError("Enter an amount such as 12.50.")
-    if value < 0:
-        raise ValueError("The amount must not be negative.")
-    scaled = value.scaleb(exp)
-    if scaled != scaled.to_integral_value():
-        places = f"{exp} decimal place{'s' if exp != 1 else ''}" if exp else "no decimals"
-        raise ValueError(f"{currency} amounts take {places}.")
-    return int(scaled)
-
-
 def bps_to_percent_str(bps: int | None) -> str:
     """250 -> "2.5"; 1800 -> "18"."""
     if bps is None:
@@ -57,14 +39,66 @@ def bps_to_percent_str(bps: int | None) -> str:
     return f"{whole}.{frac:02d}".rstrip("0").rstrip(".") if frac else str(whole)
 
 
+# Money and percent input (SPEC §2, issue 10 item 3): digits with at most one decimal point
+# and no more decimals than the currency's exponent. A comma is read only where it cannot be
+# mistaken: as thousands grouping of an amount that also has its decimal point
+# ("1,250.00"). "1,50" (a decimal comma, or a typo for 150?) and "1e3" are refused at the
+# field, never guessed: guessing turned 1,50 into 150.00.
+_PLAIN_AMOUNT = re.compile(r"(?P<whole>\d*)(?:\.(?P<frac>\d*))?", re.ASCII)
+_GROUPED_AMOUNT = re.compile(r"(?P<whole>\d{1,3}(?:,\d{3})+)\.(?P<frac>\d*)", re.ASCII)
+_MAX_WHOLE_DIGITS = 15  # far above any price; keeps minor units inside a 64-bit integer
+
+
+def _has_digit(raw: str) -> bool:
+    return any("0" <= c <= "9" for c in raw)
+
+
+def amount_format_hint(currency: str) -> str:
+    """How an amount in this currency is written, for error messages and placeholders."""
+    exp = exponent(currency)
+    if not exp:
+        return f"Enter a whole amount such as 1250: {currency} amounts take no decimals."
+    example = "1250." + "5" * exp
+    places = f"{exp} decimal place{'s' if exp != 1 else ''}"
+    return (
+        f'Enter an amount such as {example}: digits, one "." and at most {places} '
+        f"(no other signs or separators)."
+    )
+
+
+def major_str_to_minor(text: str, currency: str) -> int:
+    """ "999.5" INR -> 99950. Raises ValueError with a message a person can act on."""
+    exp = exponent(currency)
+    raw = text.strip()
+    if raw.startswith("-") and _PLAIN_AMOUNT.fullmatch(raw[1:]) and _has_digit(raw):
+        raise ValueError("The amount must not be negative.")
+    match = _PLAIN_AMOUNT.fullmatch(raw) or _GROUPED_AMOUNT.fullmatch(raw)
+    if match is None or not _has_digit(raw):
+        raise ValueError(amount_format_hint(currency))
+    whole = (match["whole"] or "0").replace(",", "")
+    frac = match["frac"] or ""
+    if len(frac) > exp:
+        raise ValueError(amount_format_hint(currency))
+    if len(whole.lstrip("0")) > _MAX_WHOLE_DIGITS:
+        raise ValueError("The amount is too large.")
+    return int(whole) * 10**exp + int(frac.ljust(exp, "0") or "0")
+
+
+_PERCENT = _PLAIN_AMOUNT
+PERCENT_HINT = 'Enter a percentage such as 2.75: digits, one "." and at most 2 decimals.'
+
+
 def percent_str_to_bps(text: str) -> int:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise ValueError("Enter a percentage such as 2.5.") from None
-    if not value.is_finite() or value < 0:
+    """ "2.75" -> 275 basis points; the same strictness as amounts."""
+    raw = text.strip()
+    if raw.startswith("-") and _PERCENT.fullmatch(raw[1:]) and _has_digit(raw):
         raise ValueError("Enter a percentage of 0 or more.")
-    scaled = value * 100
-    if scaled != scaled.to_integral_value():
-        raise ValueError("Use at most two decimals (e.g. 2.75).")
-    return int(scaled)
+    match = _PERCENT.fullmatch(raw)
+    if match is None or not _has_digit(raw):
+        raise ValueError(PERCENT_HINT)
+    whole, frac = match["whole"] or "0", match["frac"] or ""
+    if len(frac) > 2:
+        raise ValueError(PERCENT_HINT)
+    if len(whole.lstrip("0")) > 7:
+        raise ValueError("The percentage is too large.")
+    return int(whole) * 100 + int(frac.ljust(2, "0"))

@@ -47,6 +47,10 @@ def test_progress_counts_items_and_is_100_only_when_succeeded() -> None:
         ("1,250.00", "GBP", 125000),
         ("500", "JPY", 500),
         ("1.234", "KWD", 1234),
+        (" 12.5 ", "GBP", 1250),
+        (".5", "GBP", 50),
+        ("7.", "GBP", 700),
+        ("0012", "JPY", 12),
     ],
 )
 def test_amounts_are_read_into_minor_units(text: str, currency: str, minor: int) -> None:
@@ -62,10 +66,43 @@ def test_bad_amounts_say_what_is_wrong(text: str, message: str) -> None:
         major_str_to_minor(text, "JPY")
 
 
+@pytest.mark.parametrize(
+    "text,currency",
+    [
+        ("1,50", "GBP"),  # a decimal comma, or 150 with a typo: never guessed (was 150.00)
+        ("1e3", "GBP"),  # was 1000.00
+        ("1E3", "INR"),
+        ("1,500", "JPY"),  # 1500 or 1.5? refused
+        ("1,500", "KWD"),
+        ("1.2.3", "GBP"),
+        ("1.234", "GBP"),  # more decimals than the currency has
+        ("1 000", "GBP"),
+        ("+5", "GBP"),
+        ("0x10", "GBP"),
+        ("Infinity", "GBP"),
+        ("NaN", "GBP"),
+        ("\u0661\u0662", "GBP"),  # Arabic-Indic digits
+        (".", "GBP"),
+        ("12,34.00", "GBP"),  # not a thousands grouping
+    ],
+)
+def test_ambiguous_or_malformed_amounts_are_refused_naming_the_form(
+    text: str, currency: str
+) -> None:
+    with pytest.raises(ValueError, match="such as"):
+        major_str_to_minor(text, currency)
+
+
+@pytest.mark.parametrize("text", ["1,5", "1e1", "2.755", "2,75", "+1", "Infinity", "\u0661"])
+def test_ambiguous_or_malformed_percentages_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match=r"such as 2\.75"):
+        percent_str_to_bps(text)
+
+
 def test_percentages_and_money_are_shown_as_people_write_them() -> None:
     assert [bps_to_percent_str(b) for b in (250, 1800, 1, 0)] == ["2.5", "18", "0.01", "0"]
     assert percent_str_to_bps("2.75") == 275
-    with pytest.raises(ValueError, match="two decimals"):
+    with pytest.raises(ValueError, match="at most 2 decimals"):
         percent_str_to_bps("2.755")
     assert format_money(123456789, "INR") == "INR 1,234,567.89"
     assert format_money(None, "GBP") == "—"
