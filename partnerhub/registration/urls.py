@@ -4,4 +4,7 @@ from partnerhub.registration import views
 
 app_name = "registration"
 
-urlpatterns = [path("<slug:slug>/register", views.register, name="register")]
+urlpatterns = [
+    path("<slug:slug>/register", views.register, name="register"),
+    path("<slug:slug>/register/welcome", views.register_done, name="done"),
+]

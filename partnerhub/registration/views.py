@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from partnerhub.core.errors import RateLimited, ValidationFailed
 from partnerhub.core.http import client_address
@@ -42,7 +42,25 @@ def register(request: HttpRequest, slug: str) -> HttpResponse:
             except ValidationFailed as exc:
                 form_add_domain_errors(form, exc)
             else:
-                return render(
-                    request, "registration/done.html", {"reseller": reseller, "company": company}
-                )
+                # POST/redirect/GET: reloading the welcome page must not register again.
+                # The page shows what the visitor just sent, kept in their session only.
+                request.session[_done_key(slug)] = {
+                    "name": company.name,
+                    "contact_email": company.contact_email,
+                    "plan_display_name": company.plan.display_name if company.plan else "",
+                }
+                return redirect("registration:done", slug=slug)
     return render(request, "registration/register.html", context)
+
+
+def _done_key(slug: str) -> str:
+    return f"registration_done:{slug}"
+
+
+@public_view
+def register_done(request: HttpRequest, slug: str) -> HttpResponse:
+    reseller = reseller_get_by_slug(slug)
+    company = request.session.get(_done_key(slug))
+    if company is None:  # nothing registered in this session: the form
+        return redirect("registration:register", slug=slug)
+    return render(request, "registration/done.html", {"reseller": reseller, "company": company})

@@ -69,6 +69,7 @@ def test_the_form_offers_catalog_plans_and_registers_on_the_chosen_one(personas)
             "contact_email": "f@c.test",
             "plan_id": personas.plan_a.pk,
         },
+        follow=True,
     )
     assert response.status_code == 200 and "on the plan" in response.content.decode()
     assert Company.objects.get(name="Form Co").plan_id == personas.plan_a.pk

@@ -69,7 +69,8 @@ class _FormParser(HTMLParser):
                 return
             if kind in ("checkbox", "radio"):
                 if "checked" in attrs:
-                    self.pairs.append((name, attrs.get("value") or "on"))
+                    value = (attrs["value"] or "") if "value" in attrs else "on"
+                    self.pairs.append((name, value))
                 return
             self.pairs.append((name, attrs.get("value") or ""))
         elif tag == "select":
