@@ -11,7 +11,7 @@ from django.db import transaction
 from partnerhub.audit.services import audit_record
 from partnerhub.catalog.models import Feature, Limit
 from partnerhub.companies.models import Company
-from partnerhub.companies.selectors import company_get_for_actor
+from partnerhub.companies.selectors import company_fee_change_recalculation, company_get_for_actor
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import NotFound, ValidationFailed
 from partnerhub.core.validation import (
@@ -21,9 +21,9 @@ from partnerhub.core.validation import (
     clean_str,
     reject_unknown,
 )
-from partnerhub.fees.apply import check_fee_apply_mode, recalculation_needed, should_recalculate
+from partnerhub.fees.apply import check_fee_apply_mode, should_recalculate
 from partnerhub.fees.jobs import recalculation_enqueue
-from partnerhub.fees.models import RecalcJob, SaleItem
+from partnerhub.fees.models import RecalcJob
 from partnerhub.fees.schedules import (
     EMPTY_SCHEDULE,
     ScheduleSnapshot,
@@ -153,9 +153,7 @@ def _fee_change_job(
 ) -> RecalcJob | None:
     """A change of one company's effective schedule: ask only where stored items exist."""
     after = schedule_snapshot(company.effective_fee_schedule_id())
-    recalculation = recalculation_needed(before, after)
-    if recalculation != "none" and not SaleItem.objects.filter(company_id=company.pk).exists():
-        recalculation = "none"
+    recalculation = company_fee_change_recalculation(company.pk, before, after)
     if not should_recalculate(recalculation, fee_apply_mode):
         return None
     return recalculation_enqueue(

@@ -15,6 +15,7 @@ from partnerhub.companies.selectors import (
     company_deviates_from_plan,
     company_get_for_actor,
     company_list_for_actor,
+    company_plan_change_recalculation,
     company_serialize,
     resolve_entitlements,
 )
@@ -106,6 +107,7 @@ def _page(
     form: CompanyForm,
     *,
     ask_mode: bool = False,
+    forced_mode: bool = False,
     reset_ask: bool = False,
     status: int = 200,
 ) -> HttpResponse:
@@ -136,6 +138,7 @@ def _page(
         "read_only": not actor.can_write,
         "deviates": company_deviates_from_plan(company),
         "ask_mode": ask_mode,
+        "forced_mode": forced_mode,
         "reset_ask": reset_ask,
         "apply_all": APPLY_ALL,
         "apply_new": APPLY_NEW,
@@ -156,12 +159,22 @@ def company_edit(request: HttpRequest, company_id: int) -> HttpResponse:
     changes = form.changes()
     if form.errors:
         return _page(request, company, form)
+    mode = form.cleaned_data.get("fee_apply_mode") or None
+    if mode is None and request.POST.get("confirmed") != "1":
+        # Assigning or replacing a plan changes the fee schedule: ask first, as the plan
+        # editor does (SPEC §6), or warn when blended changes force a recalculation.
+        recalculation = company_plan_change_recalculation(company, changes["plan_id"])
+        if recalculation != "none":
+            return _page(
+                request,
+                company,
+                form,
+                ask_mode=recalculation == "ask",
+                forced_mode=recalculation == "forced",
+            )
     try:
         result = company_update(
-            actor=actor,
-            company_id=company.pk,
-            changes=changes,
-            fee_apply_mode=form.cleaned_data.get("fee_apply_mode") or None,
+            actor=actor, company_id=company.pk, changes=changes, fee_apply_mode=mode
         )
     except ValidationFailed as exc:
         details = exc.details if isinstance(exc.details, dict) else {}

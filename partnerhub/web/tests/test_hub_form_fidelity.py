@@ -341,3 +341,22 @@ def test_assigning_a_plan_for_all_items_starts_a_recalculation(
     assert response.status_code == 302
     assert response["Location"] == reverse("fees:job_detail", args=[job.pk])
     assert job.company_ids == [world.custom.pk]
+
+
+def test_assigning_a_plan_that_changes_blended_warns_before_recalculating_all_items(
+    world: World,
+) -> None:
+    """The silver plan blends GBP and itemises JPY, the custom company the opposite: the
+    recalculation is forced (SPEC §6), so the form warns and saves only when confirmed."""
+    before = database_state()
+    response = _assign(world, world.rich)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'data-testid="forced-recalc"' in page and "Recalculation required" in page
+    assert database_state() == before
+
+    response = _assign(world, world.rich, confirmed="1")
+    job = RecalcJob.objects.get()
+    assert response["Location"] == reverse("fees:job_detail", args=[job.pk])
+    world.custom.refresh_from_db()
+    assert world.custom.plan_id == world.rich.pk
