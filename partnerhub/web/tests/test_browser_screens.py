@@ -61,7 +61,7 @@ def test_platform_manages_resellers(hub: Any, personas: Any) -> None:
     expect(row).to_contain_text("vouchers")
     row.get_by_role("link", name="Edit").click()
     hub.get_by_label("Vouchers").uncheck()
-    hub.get_by_label("Default registration plan").select_option(label="gold")
+    hub.get_by_label("Default registration plan").select_option(label="gold — Gold")
     hub.get_by_role("button", name="Save").click()
     expect(hub.get_by_text('Saved reseller "Northwind Tickets".')).to_be_visible()
     reseller = Reseller.objects.get(pk=personas.reseller_a.pk)
@@ -80,7 +80,7 @@ def test_reseller_admin_sets_registration_plan_and_reseller_fees(hub: Any, perso
     login(hub, "admin-a")
     hub.get_by_role("link", name="Reseller settings").click()
     expect(hub.get_by_label("Name")).to_have_count(0)  # identity is the platform's
-    hub.get_by_label("Default registration plan").select_option(label="gold")
+    hub.get_by_label("Default registration plan").select_option(label="gold — Gold")
     hub.locator("#add-fee-currency").select_option("GBP")
     hub.get_by_label("Ticket percent (GBP)").fill("1.5")
     hub.get_by_role("button", name="Save").click()
