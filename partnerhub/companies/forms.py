@@ -104,7 +104,10 @@ class CompanyForm(FeeTableMixin, forms.Form):
         if same_plan and plan_id is not None:
             kept = set(cd.get("kept_plan_features") or [])
             plan_keys = {key for key, _ in self.fields["kept_plan_features"].choices}  # type: ignore[attr-defined]
-            changes["excluded_features"] = sorted(plan_keys - kept)
+            # Exclusions of plan features the form does not show (the reseller no longer
+            # enables them) are carried through, not dropped.
+            stored = {f.key for f in self.company.excluded_features.all()}
+            changes["excluded_features"] = sorted((plan_keys - kept) | (stored - plan_keys))
             changes["use_plan_fees"] = bool(cd.get("use_plan_fees"))
         own_fees_apply = plan_id is None or (same_plan and not changes.get("use_plan_fees"))
         if cd.get("fees_editable") and own_fees_apply:

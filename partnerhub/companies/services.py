@@ -270,8 +270,13 @@ def _apply_features(company: Company, changes: Mapping[str, Any], kept_from_plan
         )
         # Unlinking in the same update never removes anything: a `direct_features` list
         # written against the company on its plan (the hub's "other features") cannot
-        # drop the features it just kept from that plan.
-        company.direct_features.set(_features_by_key(set(keys) | kept_from_plan))
+        # drop the features it just kept from that plan. Features the reseller does not
+        # enable now cannot be listed, so no list drops them either: they come back if
+        # the platform enables them again.
+        funnelled_out = {
+            f.key for f in company.direct_features.all()
+        } - company.reseller.feature_keys()
+        company.direct_features.set(_features_by_key(set(keys) | kept_from_plan | funnelled_out))
         if company.plan is not None:
             _take_over_direct_features(company, company.plan)
     if "excluded_features" in changes:

@@ -21,7 +21,10 @@ from django.apps import apps
 from django.test import Client
 from django.urls import reverse
 
+from partnerhub.companies.models import Company
+from partnerhub.companies.services import company_update
 from partnerhub.resellers.models import Reseller
+from partnerhub.resellers.services import reseller_update
 from partnerhub.web.tests.formpost import form_data
 from partnerhub.web.tests.hubworld import World, client_for, database_state, world
 
@@ -202,3 +205,30 @@ def test_archived_default_registration_plan_is_shown_marked(world: World) -> Non
     assert Reseller.objects.get(pk=world.personas.reseller_a.pk).default_registration_plan_id == (
         world.archived.pk
     )
+
+
+def test_a_company_keeps_features_its_reseller_no_longer_enables_through_a_save(
+    world: World,
+) -> None:
+    """The form offers only the reseller's enabled features; a direct feature and an
+    exclusion of features the platform took off the reseller are carried through."""
+    p = world.personas
+    company_update(
+        actor=p.admin_a,
+        company_id=world.on_plan.pk,
+        changes={"direct_features": ["api_access"], "excluded_features": ["vouchers"]},
+    )
+    reseller_update(
+        actor=p.platform, reseller_id=p.reseller_a.pk, changes={"features": ["plans", "seating"]}
+    )
+    url = reverse("companies:edit", args=[world.on_plan.pk])
+    assert_round_trip(client_for(p.admin_a_user), url, {"form": ("data-plan-form", None)})
+
+    # A real edit in the same form keeps them too.
+    client = client_for(p.admin_a_user)
+    data = form_data(client.get(url).content, ("data-plan-form", None))
+    assert client.post(url, {**data, "name": "Renamed"}).status_code == 302
+    company = Company.objects.get(pk=world.on_plan.pk)
+    assert company.name == "Renamed"
+    assert {f.key for f in company.direct_features.all()} == {"api_access"}
+    assert {f.key for f in company.excluded_features.all()} == {"vouchers"}
