@@ -139,6 +139,7 @@ def _page(
         "deviates": company_deviates_from_plan(company),
         "ask_mode": ask_mode,
         "forced_mode": forced_mode,
+        "plans_offered": company.reseller.has_plans_feature(),
         "reset_ask": reset_ask,
         "apply_all": APPLY_ALL,
         "apply_new": APPLY_NEW,

@@ -248,8 +248,10 @@ def test_no_plans_are_offered_when_the_reseller_lacks_the_plans_feature(world: W
         changes={"features": ["seating", "vouchers", "api_access"]},
     )
     client = client_for(p.admin_a_user)
-    custom = _plan_select(client.get(reverse("companies:edit", args=[world.custom.pk])).content)
+    page = client.get(reverse("companies:edit", args=[world.custom.pk])).content
+    custom = _plan_select(page)
     assert custom.count("<option") == 1 and "Custom (no plan)" in custom
+    assert "Plans are not enabled for this reseller" in page.decode()
     # A company already on a plan keeps it (assignments keep resolving) and round-trips.
     html = client.get(reverse("companies:edit", args=[world.on_plan.pk])).content
     on_plan = _plan_select(html)
