@@ -213,7 +213,7 @@ def plan_create(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "plans/form.html",
-        {"form": form, "reseller": reseller, "creating": True},
+        {"form": form, "reseller": reseller, "creating": True, "gst_rate_bps": gst_rate_bps()},
     )
 
 
