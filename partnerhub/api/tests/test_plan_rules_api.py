@@ -175,6 +175,17 @@ def test_gst_follows_the_platform_rate_and_is_null_when_off(api, keys, personas)
     assert off.json()["prices"][0] == {**INR_MONTHLY, "gst_minor": None, "gross_minor": None}
 
 
+def test_a_cached_plan_list_follows_a_new_gst_rate(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    _create(api, keys, prices=[INR_MONTHLY], billing_cycles=["monthly"])
+    before = api.get("/api/v1/plans", keys.admin_a, {"name": "silver"}).json()
+    assert before["items"][0]["prices"][0]["gst_minor"] == 17982  # 18 %, now cached
+
+    api.put("/api/v1/tax", keys.platform, {"gst_rate_bps": 500})
+
+    after = api.get("/api/v1/plans", keys.admin_a, {"name": "silver"}).json()
+    assert after["items"][0]["prices"][0]["gst_minor"] == 4995
+
+
 def test_the_public_catalog_shows_gst_too(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
     _create(api, keys, prices=[INR_MONTHLY], billing_cycles=["monthly"])
 
