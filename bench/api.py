@@ -43,7 +43,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, django_env, machine, manage, scratch_database_url
+from bench.common import (
+    OUTPUT_DIR,
+    ROOT,
+    django_env,
+    machine,
+    manage,
+    output_path,
+    scratch_database_url,
+    write_result,
+)
 
 DB_NAME = "bench_api"
 ROTATION = 200  # companies the entitlement and sale-item scenarios cycle through
@@ -132,7 +141,7 @@ def _server_env(url: str, cache_url: str, data_dir: Path) -> dict[str, str]:
 
 
 def _start_server(env: dict[str, str], port: int, serve_args: list[str]) -> subprocess.Popen[bytes]:
-    log = open(ROOT / "data" / "bench" / "api-server.log", "wb")  # noqa: SIM115
+    log = open(output_path("api-server.log"), "wb")  # noqa: SIM115
     cmd = [sys.executable, "-m", "partnerhub.cli", "serve", "--port", str(port), *serve_args]
     return subprocess.Popen(
         cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -304,7 +313,7 @@ def main() -> None:
     args = parser.parse_args()
 
     wrk = _ensure_wrk()
-    data_dir = ROOT / "data" / "bench" / "api"
+    data_dir = OUTPUT_DIR / "api"
     data_dir.mkdir(parents=True, exist_ok=True)
     if args.reuse:
         base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -379,8 +388,7 @@ def main() -> None:
         },
     }
     suffix = "" if args.cache.startswith("locmem") else "-" + args.cache.split(":", 1)[0]
-    out = ROOT / "data" / "bench" / f"api{suffix}.json"
-    out.write_text(json.dumps(report, indent=2))
+    out = write_result(f"api{suffix}", report)
     print(json.dumps({**report["verdict"], **report["one_connection_ratios"]}, indent=2))
     print(f"written to {out}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
@@ -10,8 +11,26 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# Where every bench script writes its results and logs; not in a fresh clone.
+OUTPUT_DIR = ROOT / "data" / "bench"
+
+
+def output_path(filename: str, *, folder: Path | None = None) -> Path:
+    """A file in the bench output folder, which is created if missing (a fresh clone has
+    no data/ at all, and a PostgreSQL run never makes it for a SQLite file)."""
+    folder = OUTPUT_DIR if folder is None else folder
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / filename
+
+
+def write_result(name: str, result: dict[str, Any], *, folder: Path | None = None) -> Path:
+    """Write a run's result as data/bench/<name>.json and answer the path."""
+    out = output_path(f"{name}.json", folder=folder)
+    out.write_text(json.dumps(result, indent=2))
+    return out
 
 
 def scratch_database_url(kind: str, name: str, *, reuse: bool = False) -> str:
@@ -20,8 +39,7 @@ def scratch_database_url(kind: str, name: str, *, reuse: bool = False) -> str:
     With `reuse`, the database of an earlier run with the same name, as it is."""
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     if kind == "sqlite":
-        path = ROOT / "data" / "bench" / f"{name}.sqlite3"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = output_path(f"{name}.sqlite3")
         if reuse:
             return f"sqlite:///{path}"
         for suffix in ("", "-wal", "-shm"):

@@ -26,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from bench.common import (
@@ -37,6 +36,7 @@ from bench.common import (
     median_ms,
     peak_rss_mb,
     scratch_database_url,
+    write_result,
 )
 
 
@@ -270,8 +270,7 @@ def main() -> None:
         "worker_peak_rss_mb": round(worker_peak_mb, 1),
         **{k: round(v, 3) for k, v in services.items()},
     }
-    out = Path(ROOT / "data" / "bench" / f"{name}.json")
-    out.write_text(json.dumps(result, indent=2))
+    write_result(name, result)
     print(json.dumps(result, indent=2))
 
 

@@ -250,4 +250,6 @@ def tax_set(*, actor: Actor, gst_rate_bps: int) -> TaxSettings:
         tax.gst_rate_bps = rate
         tax.save(update_fields=["gst_rate_bps"])
         _audit(actor, "tax.set", tax, {"gst_rate_bps": rate}, old)
+        # Plan prices carry their GST at this rate: cached plan lists must be rebuilt.
+        _catalog_changed()
     return tax

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from partnerhub.audit.services import audit_record
 from partnerhub.catalog.models import Feature, Limit
@@ -23,7 +26,7 @@ from partnerhub.core.validation import (
 )
 from partnerhub.fees.apply import check_fee_apply_mode, should_recalculate
 from partnerhub.fees.jobs import recalculation_enqueue
-from partnerhub.fees.models import RecalcJob
+from partnerhub.fees.models import FeeScheduleEntry, RecalcJob
 from partnerhub.fees.schedules import (
     EMPTY_SCHEDULE,
     ScheduleSnapshot,
@@ -48,6 +51,9 @@ COMPANY_FIELDS = (
     "fees",
     "blended",
 )
+
+
+LIMIT_KEY = re.compile(r"^[-a-zA-Z0-9_]+$")  # catalog limit keys are slugs
 
 
 @dataclass
@@ -134,6 +140,82 @@ def company_detach_from_plan(company: Company) -> set[str]:
     company.plan = None
     company.use_plan_fees = True
     return kept
+
+
+def _limits_merge_sql(vendor: str, limits: Mapping[str, int | None]) -> tuple[str, list[Any]]:
+    """SQL for `own_limits` with the plan's limits written over it, keys and nulls kept
+    (the set-based twin of `{**own_limits, **plan.limits}`)."""
+    if not limits:
+        return "own_limits", []
+    if vendor == "postgresql":
+        return "own_limits || %s::jsonb", [json.dumps(limits)]
+    # SQLite: json_patch would drop null (unlimited) values, json_set keeps them.
+    pairs, params = [], []
+    for key, value in sorted(limits.items()):
+        if not LIMIT_KEY.match(key):
+            raise ValueError(f"unexpected limit key {key!r}")
+        pairs.append(f"'$.\"{key}\"', json(%s)")
+        params.append(json.dumps(value))
+    return f"json_set(own_limits, {', '.join(pairs)})", params
+
+
+def companies_detach_from_plan(plan: Plan) -> list[int]:
+    """Set every company on the plan to Custom keeping exactly what it had, like
+    company_detach_from_plan for each, in a constant number of statements whatever the
+    number of companies (SPEC §4 Delete). Answers the ids of the companies, locked."""
+    company_ids = list(
+        Company.objects.select_for_update()
+        .filter(plan=plan)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not company_ids:
+        return []
+    company = Company._meta.db_table
+    direct = Company.direct_features.through._meta.db_table
+    excluded = Company.excluded_features.through._meta.db_table
+    plan_features = Plan.features.through._meta.db_table
+    entries = FeeScheduleEntry._meta.db_table
+    fee_columns = "currency, fee_type, percent_bps, fixed_minor, min_minor, max_minor, blended"
+    own_limits_sql, limit_params = _limits_merge_sql(connection.vendor, plan.limits)
+    with connection.cursor() as cursor:
+        # Plan features the company did not exclude become direct features.
+        cursor.execute(
+            f"INSERT INTO {direct} (company_id, feature_id) "
+            f"SELECT c.id, pf.feature_id FROM {company} c "
+            f"JOIN {plan_features} pf ON pf.plan_id = %s WHERE c.plan_id = %s "
+            f"AND NOT EXISTS (SELECT 1 FROM {excluded} x "
+            f"WHERE x.company_id = c.id AND x.feature_id = pf.feature_id) "
+            f"AND NOT EXISTS (SELECT 1 FROM {direct} d "
+            f"WHERE d.company_id = c.id AND d.feature_id = pf.feature_id)",
+            [plan.pk, plan.pk],
+        )
+        cursor.execute(
+            f"DELETE FROM {excluded} WHERE company_id IN "
+            f"(SELECT id FROM {company} WHERE plan_id = %s)",
+            [plan.pk],
+        )
+        # Companies on the plan's fees keep them as their own schedule.
+        cursor.execute(
+            f"DELETE FROM {entries} WHERE schedule_id IN "
+            f"(SELECT fee_schedule_id FROM {company} WHERE plan_id = %s AND use_plan_fees)",
+            [plan.pk],
+        )
+        cursor.execute(
+            f"INSERT INTO {entries} (schedule_id, {fee_columns}) "
+            f"SELECT c.fee_schedule_id, {', '.join('e.' + c for c in fee_columns.split(', '))} "
+            f"FROM {company} c JOIN {entries} e ON e.schedule_id = %s "
+            f"WHERE c.plan_id = %s AND c.use_plan_fees",
+            [plan.fee_schedule_id, plan.pk],
+        )
+        # SET expressions read the old row: has_own_fees follows the old use_plan_fees.
+        cursor.execute(
+            f"UPDATE {company} SET own_limits = {own_limits_sql}, "
+            f"has_own_fees = CASE WHEN use_plan_fees THEN %s ELSE has_own_fees END, "
+            f"use_plan_fees = %s, plan_id = NULL, updated_at = %s WHERE plan_id = %s",
+            [*limit_params, True, True, timezone.now(), plan.pk],
+        )
+    return company_ids
 
 
 def _attach_plan(company: Company, plan: Plan) -> None:

@@ -19,8 +19,6 @@ from partnerhub.fees.models import SaleItem
 from partnerhub.fees.terms import ItemTerms, existing_item_terms, item_terms
 
 SALE_ITEM_FIELDS = ("external_ref", "name", "currency", "fee_type", "price_minor")
-# Changing any of these changes what the fees were computed from.
-FEE_INPUT_FIELDS = ("currency", "fee_type", "price_minor")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,8 +174,9 @@ def sale_item_create(*, actor: Actor, company_id: int, data: Mapping[str, Any]) 
 
 
 def sale_item_update(*, actor: Actor, item_id: int, changes: Mapping[str, Any]) -> SaleItem:
-    """Edit an item. Any edit of price, currency or fee type recomputes its fees from the
-    company's current effective schedule (the "only new/edited items" half of SPEC §6)."""
+    """Edit an item. Any edit, a rename included, recomputes its fees from the company's
+    current effective schedule: that is what "Apply only to new/edited items" promises
+    (SPEC §6), so an item renamed after such a fee change must not keep the old fees."""
 
     def locked_terms(currency: Any, fee_type: Any) -> tuple[ItemTerms, str, str]:
         found = existing_item_terms(
@@ -212,7 +211,7 @@ def sale_item_update(*, actor: Actor, item_id: int, changes: Mapping[str, Any]) 
             )
         if "price_minor" in changes:
             item.price_minor = _clean_price(changes["price_minor"])
-        if any(f in changes for f in FEE_INPUT_FIELDS):
+        if changes:
             item.currency_id, item.fee_type_id = currency, fee_type
             _apply_fees(item, _priceable(terms, currency, fee_type).fees(item.price_minor))
         item.save()

@@ -150,7 +150,8 @@ NORTHWIND_PLANS: list[dict[str, Any]] = [
             "display_name": "Festival Partner",
             "description": "No subscription: a 20 % revenue share for seasonal festivals.",
             "billing_cycles": ["monthly"],
-            "prices": [],
+            # Every plan prices every cycle it offers (SPEC §4); this one at zero.
+            "prices": _prices(["monthly"], 0, 0),
             "gst_enabled": False,
             "revenue_share_bps": 2_000,
             "limits": _limits(5_000, 500, 5, None),
@@ -238,7 +239,7 @@ SOUTHWIND_PLANS: list[dict[str, Any]] = [
             "name": "arts-council",
             "display_name": "Arts Council Partner",
             "billing_cycles": ["yearly"],
-            "prices": [],
+            "prices": _prices(["yearly"], 0, 0),
             "revenue_share_bps": 1_000,
             "limits": _limits(10_000, 1_000, 6, 20),
             "features": ["seating", "vouchers"],

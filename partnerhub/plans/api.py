@@ -35,7 +35,12 @@ from partnerhub.api.schemas import (
     responses,
 )
 from partnerhub.core.errors import ValidationFailed
-from partnerhub.plans.selectors import plan_get_for_actor, plan_list_for_actor, plan_serialize
+from partnerhub.plans.selectors import (
+    gst_rate_bps,
+    plan_get_for_actor,
+    plan_list_for_actor,
+    plan_serialize,
+)
 from partnerhub.plans.services import (
     plan_archive,
     plan_create,
@@ -77,7 +82,13 @@ class PriceIn(InputSchema):
 class PriceOut(OutputSchema):
     currency: str
     billing_cycle: str
-    amount_minor: int  # minor units
+    amount_minor: int  # minor units, net of tax
+    gst_minor: int | None = Field(
+        description="GST on the price at the platform's rate (half up); null when GST is off."
+    )  # minor units
+    gross_minor: int | None = Field(
+        description="amount_minor + gst_minor; null when GST is off."
+    )  # minor units
 
 
 class PlanOut(OutputSchema):
@@ -174,7 +185,10 @@ class AffectedCompany(OutputSchema):
 class PlanPreviewOut(OutputSchema):
     removed_features: list[str]
     added_features: list[str]
-    affected_companies: list[AffectedCompany]
+    affected_companies: list[AffectedCompany] = Field(
+        description="Companies whose features would change, the first 100 by name."
+    )
+    affected_company_count: int
     fees_changed: bool
     blended_changed: bool
     recalculation: Literal["none", "ask", "forced"]
@@ -212,7 +226,8 @@ def list_plans(request: HttpRequest, filters: Query[PlanFilters]) -> HttpRespons
             deleted=filters.deleted,
             company_names=False,
         )
-        return paginate(plans, filters, plan_serialize)
+        gst_rate = gst_rate_bps()
+        return paginate(plans, filters, lambda plan: plan_serialize(plan, gst_rate))
 
     return cached_json(request, key, PlanPage, build)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 
 class PlanType(models.TextChoices):
@@ -59,10 +60,12 @@ class Plan(models.Model):
     class Meta:
         ordering = ["name", "id"]
         constraints = [
+            # Names are unique without regard to case ("Gold" clashes with "gold").
             models.UniqueConstraint(
-                fields=["reseller", "name"],
+                "reseller",
+                Lower("name"),
                 condition=Q(deleted_at__isnull=True),
-                name="plan_name_unique_per_reseller_live",
+                name="plan_name_ci_unique_per_reseller_live",
             ),
         ]
 

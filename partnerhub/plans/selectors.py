@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
-from partnerhub.catalog.models import Feature
+from partnerhub.catalog.models import Feature, TaxSettings
+from partnerhub.catalog.selectors import tax_get
 from partnerhub.companies.models import Company
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import FeatureUnavailable, NotFound, ValidationFailed
+from partnerhub.fees.arithmetic import percent_of
 from partnerhub.fees.schedules import snapshot_from_entries
 from partnerhub.plans.models import BILLING_CYCLE_ORDER, Plan
 from partnerhub.resellers.models import Reseller
@@ -86,18 +97,28 @@ def plan_list_for_actor(
         qs = qs.filter(Q(name__icontains=name) | Q(display_name__icontains=name))
     if plan_type:
         qs = qs.filter(plan_type=plan_type)
-    if archived == "hide":
-        qs = qs.filter(archived_at__isnull=True)
-    elif archived == "only":
-        qs = qs.filter(archived_at__isnull=False)
-    qs = qs.filter(deleted_at__isnull=not deleted)
+    if deleted:
+        # The deleted filter shows every deleted plan, archived or not (SPEC §4): a plan
+        # archived before it was deleted must stay restorable.
+        qs = qs.filter(deleted_at__isnull=False)
+    else:
+        qs = qs.filter(deleted_at__isnull=True)
+        if archived == "hide":
+            qs = qs.filter(archived_at__isnull=True)
+        elif archived == "only":
+            qs = qs.filter(archived_at__isnull=False)
+    # What a company on the plan gets: the plan's features within the reseller's (SPEC §4).
+    funnelled = Plan.features.through.objects.filter(feature__resellers=OuterRef("reseller_id"))
     return (
         qs.annotate(
-            feature_count=_count(Plan.features.through.objects.all(), "plan_id"),
+            feature_count=_count(funnelled, "plan_id"),
             company_count=_count(Company.objects.all(), "plan_id"),
+            gst_rate_bps=_gst_rate_column(),
         )
+        .select_related("reseller")
         .prefetch_related(
             Prefetch("features", queryset=Feature.objects.only("id", "key", "name")),
+            Prefetch("reseller__features", queryset=Feature.objects.only("id", "key")),
             "prices",
             "fee_schedule__entries",
             *_company_preview(company_names),
@@ -129,29 +150,82 @@ def plan_public_catalog(reseller: Reseller) -> QuerySet[Plan]:
     return (
         Plan.objects.assignable()
         .filter(reseller=reseller, visible=True)
-        .prefetch_related("prices", Prefetch("features", queryset=Feature.objects.order_by("key")))
+        .annotate(gst_rate_bps=_gst_rate_column())
+        .select_related("reseller")
+        .prefetch_related(
+            "prices",
+            Prefetch("features", queryset=Feature.objects.order_by("key")),
+            "reseller__features",
+        )
         .order_by("name", "id")
     )
 
 
-def plan_public_serialize(plan: Plan) -> dict[str, Any]:
+def plan_registration_choices(reseller: Reseller) -> QuerySet[Plan]:
+    """The plans a visitor may pick at registration: none unless the reseller turned
+    `registration_plan_choice` on (SPEC §7), then its public catalog."""
+    if not reseller.registration_plan_choice:
+        return Plan.objects.none()
+    return plan_public_catalog(reseller)
+
+
+def plan_features(plan: Plan) -> list[Feature]:
+    """The plan's features a company on it actually gets: funnelled by the reseller, whose
+    features are the hard ceiling at read time (SPEC §3). Prefetch `reseller__features`."""
+    ceiling = plan.reseller.feature_keys()
+    return [f for f in plan.features.all() if f.key in ceiling]
+
+
+def gst_rate_bps() -> int:
+    """The platform's GST rate, in basis points."""
+    return tax_get().gst_rate_bps
+
+
+def _gst_rate_column() -> Coalesce:
+    """The platform's GST rate as a column of a plan query, so serialising a page of plans
+    reads it in the same statement (the default rate before the platform ever set one)."""
+    rate = TaxSettings.objects.filter(pk=1).values("gst_rate_bps")
+    default = TaxSettings._meta.get_field("gst_rate_bps").get_default()
+    return Coalesce(Subquery(rate, output_field=IntegerField()), Value(default))
+
+
+def _rate_for(plan: Plan, gst_rate: int | None) -> int:
+    if gst_rate is not None:
+        return gst_rate
+    annotated = getattr(plan, "gst_rate_bps", None)
+    return gst_rate_bps() if annotated is None else annotated
+
+
+def plan_prices(plan: Plan, gst_rate: int) -> list[dict[str, Any]]:
+    """The plan's prices in cycle order, each with its GST at the platform's rate, rounded
+    half up in minor units, and the gross; both null when the plan has no GST (SPEC §4)."""
+    entries = []
+    for p in sorted(plan.prices.all(), key=lambda p: (p.currency_id, _cycle(p))):
+        gst = percent_of(p.amount_minor, gst_rate) if plan.gst_enabled else None
+        entries.append(
+            {
+                "currency": p.currency_id,
+                "billing_cycle": p.billing_cycle,
+                "amount_minor": p.amount_minor,  # net, minor units
+                "gst_minor": gst,  # minor units
+                "gross_minor": None if gst is None else p.amount_minor + gst,  # minor units
+            }
+        )
+    return entries
+
+
+def plan_public_serialize(plan: Plan, gst_rate: int | None = None) -> dict[str, Any]:
     """What a visitor may see of a plan: no internal name, fees, counts or versions."""
+    gst_rate = _rate_for(plan, gst_rate)
     return {
         "id": plan.pk,
         "display_name": plan.display_name,
         "description": plan.description,
         "plan_type": plan.plan_type,
         "billing_cycles": list(plan.billing_cycles),
-        "prices": [
-            {
-                "currency": p.currency_id,
-                "billing_cycle": p.billing_cycle,
-                "amount_minor": p.amount_minor,
-            }
-            for p in sorted(plan.prices.all(), key=lambda p: (p.currency_id, _cycle(p)))
-        ],
+        "prices": plan_prices(plan, gst_rate),
         "gst_enabled": plan.gst_enabled,
-        "features": [{"key": f.key, "name": f.name} for f in plan.features.all()],
+        "features": [{"key": f.key, "name": f.name} for f in plan_features(plan)],
         "limits": dict(plan.limits),
     }
 
@@ -160,10 +234,12 @@ def plan_company_names(plan: Plan) -> list[dict[str, Any]]:
     return [{"id": c.pk, "name": c.name} for c in plan.companies.order_by("name", "id")]
 
 
-def plan_serialize(plan: Plan) -> dict[str, Any]:
-    """The SPEC §12 plan shape. Use plan_list_for_actor's prefetches to avoid N+1."""
+def plan_serialize(plan: Plan, gst_rate: int | None = None) -> dict[str, Any]:
+    """The SPEC §12 plan shape. Use plan_list_for_actor's prefetches to avoid N+1, and
+    pass the GST rate (gst_rate_bps()) when serialising many."""
+    gst_rate = _rate_for(plan, gst_rate)
     fees = snapshot_from_entries(plan.fee_schedule.entries.all())
-    features = sorted(f.key for f in plan.features.all())
+    features = sorted(f.key for f in plan_features(plan))
     company_count = getattr(plan, "company_count", None)
     if company_count is None:
         company_count = plan.companies.count()
@@ -178,14 +254,7 @@ def plan_serialize(plan: Plan) -> dict[str, Any]:
         "enabled": plan.enabled,
         "visible": plan.visible,
         "billing_cycles": list(plan.billing_cycles),
-        "prices": [
-            {
-                "currency": p.currency_id,
-                "billing_cycle": p.billing_cycle,
-                "amount_minor": p.amount_minor,
-            }
-            for p in sorted(plan.prices.all(), key=lambda p: (p.currency_id, _cycle(p)))
-        ],
+        "prices": plan_prices(plan, gst_rate),
         "gst_enabled": plan.gst_enabled,
         "revenue_share_bps": plan.revenue_share_bps,
         "limits": dict(plan.limits),

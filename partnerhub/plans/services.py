@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from partnerhub.audit.services import audit_record
 from partnerhub.catalog.models import Currency, Feature, Limit
 from partnerhub.companies.models import Company
-from partnerhub.companies.services import company_detach_from_plan
+from partnerhub.companies.services import companies_detach_from_plan
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import Conflict, NotFound, ValidationFailed
 from partnerhub.core.validation import (
@@ -66,6 +67,8 @@ PLAN_ROW_FIELDS = tuple(
     f for f in PLAN_FIELDS if f not in ("prices", "features", "fees", "blended")
 )
 PriceKey = tuple[str, str]  # (currency, billing cycle)
+# Companies a preview names; affected_company_count gives the total.
+PREVIEW_COMPANIES = 100
 
 
 @dataclass
@@ -100,10 +103,11 @@ class PlanDraft:
 class PlanPreview:
     removed_features: list[str]
     added_features: list[str]
-    affected_companies: list[dict[str, Any]]
+    affected_companies: list[dict[str, Any]]  # the first PREVIEW_COMPANIES, by name
     fees_changed: bool
     blended_changed: bool
     recalculation: Recalculation
+    affected_company_count: int = 0  # all of them
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -171,6 +175,16 @@ def _clean_prices(raw: Any) -> dict[PriceKey, int]:
     return prices
 
 
+def _limit_keys() -> list[str]:
+    return sorted(Limit.objects.values_list("key", flat=True))
+
+
+def _every_limit(limits: Mapping[str, int | None], keys: list[str]) -> dict[str, int | None]:
+    """A plan holds a value for every catalog limit: one left blank in the hub or omitted
+    in the API is unlimited, stored as null (SPEC §4), so both resolve alike."""
+    return {key: limits.get(key) for key in keys}
+
+
 def _apply_field(draft: PlanDraft, name: str, value: Any, reseller: Reseller) -> None:
     if name == "plan_type":
         if value not in PlanType.values:
@@ -191,9 +205,7 @@ def _apply_field(draft: PlanDraft, name: str, value: Any, reseller: Reseller) ->
             None if value is None else clean_int(value, name, minimum=1, maximum=10_000)
         )
     elif name == "limits":
-        draft.limits = clean_limits(
-            value, "limits", set(Limit.objects.values_list("key", flat=True))
-        )
+        draft.limits = clean_limits(value, "limits", _limit_keys())
     elif name == "features":
         keys = clean_keys(value, "features")
         not_enabled = sorted(set(keys) - reseller.feature_keys())
@@ -221,6 +233,7 @@ def _clean(reseller: Reseller, data: Mapping[str, Any], draft: PlanDraft) -> Pla
         draft.fees = parse_fee_entries(raw_fees, raw_blended)
     if not draft.billing_cycles:
         raise ValidationFailed.field("billing_cycles", "choose one or more billing cycles")
+    draft.limits = _every_limit(draft.limits, _limit_keys())
     if draft.plan_type == PlanType.REVENUE_SHARING and draft.revenue_share_bps is None:
         raise ValidationFailed.field("revenue_share_bps", "is required for a revenue-sharing plan")
     if draft.plan_type == PlanType.USAGE_BASED and draft.revenue_share_bps is not None:
@@ -230,8 +243,14 @@ def _clean(reseller: Reseller, data: Mapping[str, Any], draft: PlanDraft) -> Pla
 
 
 def _check_prices_cover_cycles(draft: PlanDraft) -> None:
-    """One price per (currency, enabled billing cycle): none missing, none for a cycle
-    that is not offered."""
+    """At least one currency, with one price per (currency, enabled billing cycle): none
+    missing, none for a cycle that is not offered (SPEC §4, on every channel)."""
+    if not draft.prices:
+        raise ValidationFailed.field(
+            "prices",
+            "Add a price in at least one currency for every enabled billing cycle "
+            f"({', '.join(draft.billing_cycles)}).",
+        )
     for currency, cycle in sorted(draft.prices):
         if cycle not in draft.billing_cycles:
             raise ValidationFailed.field(
@@ -245,7 +264,9 @@ def _check_prices_cover_cycles(draft: PlanDraft) -> None:
 
 
 def _ensure_name_free(reseller_id: int, name: str, exclude_pk: int | None = None) -> None:
-    clash = Plan.objects.live().filter(reseller_id=reseller_id, name=name)
+    # Without regard to case: "Gold" clashes with "gold" (SPEC §4); the database holds
+    # the same rule as a unique index on lower(name).
+    clash = Plan.objects.live().filter(reseller_id=reseller_id, name__iexact=name)
     if exclude_pk is not None:
         clash = clash.exclude(pk=exclude_pk)
     if clash.exists():
@@ -260,15 +281,16 @@ def _ensure_name_free(reseller_id: int, name: str, exclude_pk: int | None = None
 
 
 def _free_name(reseller_id: int, base: str) -> str:
-    taken = set(
-        Plan.objects.live()
-        .filter(reseller_id=reseller_id, name__startswith=base[:100])
+    taken = {
+        name.casefold()
+        for name in Plan.objects.live()
+        .filter(reseller_id=reseller_id, name__istartswith=base[:100])
         .values_list("name", flat=True)
-    )
-    if base not in taken:
+    }
+    if base.casefold() not in taken:
         return base
     n = 2
-    while f"{base[:110]} ({n})" in taken:
+    while f"{base[:110]} ({n})".casefold() in taken:
         n += 1
     return f"{base[:110]} ({n})"
 
@@ -332,6 +354,29 @@ def _insert_plan(
     return plan
 
 
+def _companies_whose_features_change(
+    plan: Plan, removed: list[str], added: list[str], reseller_keys: set[str]
+) -> QuerySet[Company]:
+    """Companies on the plan whose effective features the edit would change (SPEC §12):
+    one loses a removed feature unless it already excludes it or also has it directly,
+    gains an added one unless it has it directly; a feature the reseller lacks changes
+    nobody (the reseller is the ceiling)."""
+    direct = Company.direct_features.through.objects.filter(company_id=OuterRef("pk"))
+    excluded = Company.excluded_features.through.objects.filter(company_id=OuterRef("pk"))
+    changes: Q | None = None
+    for key in sorted(set(removed) & reseller_keys):
+        loses = Q(~Exists(excluded.filter(feature__key=key))) & Q(
+            ~Exists(direct.filter(feature__key=key))
+        )
+        changes = loses if changes is None else changes | loses
+    for key in sorted(set(added) & reseller_keys):
+        gains = Q(~Exists(direct.filter(feature__key=key)))
+        changes = gains if changes is None else changes | gains
+    if changes is None:
+        return Company.objects.none()
+    return Company.objects.filter(changes, plan=plan)
+
+
 def _preview(plan: Plan, current: PlanDraft, draft: PlanDraft) -> PlanPreview:
     stored = {f.key for f in plan.features.all()}
     removed = sorted(stored - set(draft.features))
@@ -339,11 +384,15 @@ def _preview(plan: Plan, current: PlanDraft, draft: PlanDraft) -> PlanPreview:
     recalculation = recalculation_needed(current.fees, draft.fees)
     fees_changed = recalculation != "none"
     blended_changed = recalculation == "forced"
+    affected = _companies_whose_features_change(plan, removed, added, plan.reseller.feature_keys())
     companies = [
         {"id": c.pk, "name": c.name}
-        for c in plan.companies.order_by("name", "id").only("id", "name")
+        for c in affected.order_by("name", "id").only("id", "name")[:PREVIEW_COMPANIES]
     ]
-    return PlanPreview(removed, added, companies, fees_changed, blended_changed, recalculation)
+    count = len(companies) if len(companies) < PREVIEW_COMPANIES else affected.count()
+    return PlanPreview(
+        removed, added, companies, fees_changed, blended_changed, recalculation, count
+    )
 
 
 def plan_preview(*, actor: Actor, plan_id: int, changes: Mapping[str, Any]) -> PlanPreview:
@@ -412,7 +461,7 @@ def plan_update(
             )
         current = _draft_from_plan(plan, plan.reseller.feature_keys())
         draft = _clean(plan.reseller, changes, current)
-        if draft.name != plan.name:
+        if draft.name.casefold() != plan.name.casefold():
             _ensure_name_free(plan.reseller_id, draft.name, exclude_pk=plan.pk)
         preview = _preview(plan, current, draft)
         if draft == _draft_from_plan(plan, {f.key for f in plan.features.all()}):
@@ -439,11 +488,20 @@ def plan_update(
     return PlanUpdateResult(plan=plan, job=job, preview=preview)
 
 
-def _set_flag(actor: Actor, plan_id: int, action: str, **values: Any) -> Plan:
+def _set_flag(
+    actor: Actor,
+    plan_id: int,
+    action: str,
+    *,
+    unchanged: Callable[[Plan], bool] | None = None,
+    **values: Any,
+) -> Plan:
+    """Set row fields of a live plan; a write that changes nothing (`unchanged` tells when
+    values are not comparable, as a new timestamp) writes nothing: no version, no audit."""
     with transaction.atomic():
         plan = _locked_live_plan(actor, plan_id)
         old = {k: getattr(plan, k) for k in values}
-        if old == values:
+        if old == values or (unchanged is not None and unchanged(plan)):
             return plan
         for k, v in values.items():
             setattr(plan, k, v)
@@ -474,7 +532,14 @@ def plan_set_visible(*, actor: Actor, plan_id: int, visible: bool) -> Plan:
 
 def plan_archive(*, actor: Actor, plan_id: int) -> Plan:
     """Hide the plan from assignment; companies on it stay and keep receiving updates."""
-    return _set_flag(actor, plan_id, "plan.archive", archived_at=timezone.now())
+    # Archiving an archived plan is a no-op: it keeps its first archived_at.
+    return _set_flag(
+        actor,
+        plan_id,
+        "plan.archive",
+        unchanged=lambda plan: plan.archived,
+        archived_at=timezone.now(),
+    )
 
 
 def plan_unarchive(*, actor: Actor, plan_id: int) -> Plan:
@@ -485,6 +550,10 @@ def plan_duplicate(*, actor: Actor, plan_id: int) -> Plan:
     """Copy everything but the assignments, as "Copy of NAME" (then "(2)", …), disabled."""
     source = plan_get_for_actor(actor, plan_id)
     reseller = _reseller_for_write(actor, source.reseller_id)
+    if source.deleted:
+        raise Conflict(
+            "A deleted plan cannot be duplicated: restore it first.", code="plan_deleted"
+        )
     draft = _draft_from_plan(source, reseller.feature_keys())
     draft.name = _free_name(reseller.pk, f"Copy of {source.name}"[:110])
     draft.enabled = False
@@ -496,12 +565,7 @@ def plan_delete(*, actor: Actor, plan_id: int) -> Plan:
     features, limits and fees it had."""
     with transaction.atomic():
         plan = _locked_live_plan(actor, plan_id)
-        companies = list(
-            Company.objects.select_for_update(of=("self",)).filter(plan=plan).select_related("plan")
-        )
-        for company in companies:
-            company_detach_from_plan(company)
-            company.save()
+        company_ids = companies_detach_from_plan(plan)
         plan.deleted_at = timezone.now()
         plan.version += 1
         plan.save()
@@ -513,7 +577,7 @@ def plan_delete(*, actor: Actor, plan_id: int) -> Plan:
             object_id=plan.pk,
             object_repr=plan.name,
             reseller_id=plan.reseller_id,
-            old={"deleted": False, "company_ids": [c.pk for c in companies]},
+            old={"deleted": False, "company_ids": company_ids},
             new={"deleted": True, "company_ids": []},
         )
     return plan
@@ -531,9 +595,17 @@ def plan_restore(*, actor: Actor, plan_id: int, new_name: str | None = None) -> 
             raise Conflict("This plan is not deleted.", code="not_deleted")
         name = plan.name if new_name is None else clean_str(new_name, "name", max_length=120)
         _ensure_name_free(plan.reseller_id, name)
-        old_name = plan.name
+        old = {
+            "deleted": True,
+            "name": plan.name,
+            "enabled": plan.enabled,
+            "archived": plan.archived,
+        }
         plan.name = name
         plan.deleted_at = None
+        # Restored means assignable again (SPEC §4): enabled and not archived.
+        plan.enabled = True
+        plan.archived_at = None
         plan.version += 1
         plan.save()
         versions_bump(plan.reseller_id)
@@ -544,7 +616,7 @@ def plan_restore(*, actor: Actor, plan_id: int, new_name: str | None = None) -> 
             object_id=plan.pk,
             object_repr=plan.name,
             reseller_id=plan.reseller_id,
-            old={"deleted": True, "name": old_name},
-            new={"deleted": False, "name": name},
+            old=old,
+            new={"deleted": False, "name": name, "enabled": True, "archived": False},
         )
     return plan

@@ -18,8 +18,10 @@ from partnerhub.plans import services
 from partnerhub.plans.forms import APPLY_ALL, APPLY_NEW, PlanForm, PlanFormCatalog, RestoreForm
 from partnerhub.plans.models import PlanType
 from partnerhub.plans.selectors import (
+    gst_rate_bps,
     plan_get_for_actor,
     plan_list_for_actor,
+    plan_prices,
     plan_serialize,
     require_plans_feature,
 )
@@ -76,6 +78,9 @@ def plan_list(request: HttpRequest) -> HttpResponse:
             deleted=f["deleted"],
         ).select_related("reseller")  # the platform's cards name their reseller
     )
+    gst_rate = gst_rate_bps()
+    for plan in plans:  # net, GST and gross of each price (SPEC §4)
+        plan.price_entries = plan_prices(plan, gst_rate)  # type: ignore[attr-defined]
     context = {
         "plans": plans,
         "filters": f,
@@ -208,7 +213,7 @@ def plan_create(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "plans/form.html",
-        {"form": form, "reseller": reseller, "creating": True},
+        {"form": form, "reseller": reseller, "creating": True, "gst_rate_bps": gst_rate_bps()},
     )
 
 
@@ -283,12 +288,16 @@ def _edit_page(
     status: int = 200,
 ) -> HttpResponse:
     actor = actor_of(request)
+    gst_rate = gst_rate_bps()
     return render(
         request,
         "plans/form.html",
         {
             "form": form,
             "plan": plan,
+            # As saved: net, GST and gross of each price (SPEC §4), when the plan has GST.
+            "stored_prices": plan_prices(plan, gst_rate) if plan.gst_enabled else [],
+            "gst_rate_bps": gst_rate,
             "reseller": plan.reseller,
             "creating": False,
             "read_only": not actor.can_write,

@@ -17,7 +17,7 @@ from partnerhub.api.schemas import (
     bounded,
 )
 from partnerhub.core.http import client_address
-from partnerhub.plans.selectors import plan_public_catalog, plan_public_serialize
+from partnerhub.plans.selectors import gst_rate_bps, plan_public_catalog, plan_public_serialize
 from partnerhub.registration.ratelimit import registration_rate_check
 from partnerhub.registration.services import company_register
 from partnerhub.resellers.selectors import reseller_get_by_slug
@@ -37,7 +37,9 @@ class RegistrationIn(InputSchema):
 class PublicPriceOut(OutputSchema):
     currency: str
     billing_cycle: str
-    amount_minor: int  # minor units
+    amount_minor: int  # minor units, net of tax
+    gst_minor: int | None  # minor units; null when the plan has no GST
+    gross_minor: int | None  # minor units; null when the plan has no GST
 
 
 class PublicFeatureOut(OutputSchema):
@@ -70,8 +72,10 @@ class PublicPlanList(OutputSchema):
 def public_plans(request: HttpRequest, reseller_slug: ResellerSlug) -> dict[str, Any]:
     """The reseller's public plan catalog: its visible plans that can be chosen at
     registration (enabled, not archived, not deleted). Empty without the Plans feature."""
+    gst_rate = gst_rate_bps()
     plans = [
-        plan_public_serialize(p) for p in plan_public_catalog(reseller_get_by_slug(reseller_slug))
+        plan_public_serialize(p, gst_rate)
+        for p in plan_public_catalog(reseller_get_by_slug(reseller_slug))
     ]
     return {"items": plans, "count": len(plans)}
 

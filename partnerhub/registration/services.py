@@ -10,7 +10,7 @@ from partnerhub.companies.services import company_create
 from partnerhub.core.actor import Actor, Role
 from partnerhub.core.errors import ValidationFailed
 from partnerhub.plans.models import Plan
-from partnerhub.plans.selectors import plan_public_catalog
+from partnerhub.plans.selectors import plan_registration_choices
 from partnerhub.resellers.models import Reseller
 from partnerhub.resellers.selectors import reseller_get_by_slug
 
@@ -39,20 +39,26 @@ def _clean_input(company_name: object, contact_email: object) -> tuple[str, str]
 
 def registration_plan(reseller: Reseller) -> Plan | None:
     """The reseller's default registration plan, when it may be given right now: the reseller
-    has the Plans feature and the plan is assignable. Otherwise the company starts Custom."""
+    has the Plans feature and the plan is assignable and visible (a hidden plan never
+    reaches visitors). Otherwise the company starts Custom."""
     plan = reseller.default_registration_plan
     if plan is None or plan.reseller_id != reseller.pk:
         return None
-    if not reseller.has_plans_feature() or not plan.assignable:
+    if not reseller.has_plans_feature() or not plan.assignable or not plan.visible:
         return None
     return plan
 
 
 def _chosen_plan(reseller: Reseller, plan_id: object) -> Plan:
-    """A plan the visitor picked: only one of the reseller's public catalog."""
+    """A plan the visitor picked: only where the reseller lets visitors choose, and only
+    one of its public catalog."""
+    if not reseller.registration_plan_choice:
+        raise ValidationFailed.field(
+            "plan_id", "Plans are not chosen at registration: leave the plan out."
+        )
     if isinstance(plan_id, bool) or not isinstance(plan_id, int):
         raise ValidationFailed.field("plan_id", "Choose one of the plans offered.")
-    plan = plan_public_catalog(reseller).filter(pk=plan_id).first()
+    plan = plan_registration_choices(reseller).filter(pk=plan_id).first()
     if plan is None:
         raise ValidationFailed.field("plan_id", "This plan is not offered for registration.")
     return plan
@@ -63,8 +69,9 @@ def company_register(
 ) -> Company:
     """Create a company for an anonymous visitor; unknown reseller slug -> NotFound.
 
-    The visitor may pick a plan of the public catalog (visible and assignable); without a
-    pick the company gets the default registration plan when that is usable, else Custom."""
+    Where the reseller lets visitors choose, they may pick a plan of the public catalog
+    (visible and assignable); without a pick the company gets the default registration
+    plan when that is usable, else Custom."""
     name, email = _clean_input(company_name, contact_email)
     reseller = reseller_get_by_slug(reseller_slug)
     plan = _chosen_plan(reseller, plan_id) if plan_id is not None else registration_plan(reseller)

@@ -7,7 +7,11 @@ from django.shortcuts import redirect, render
 
 from partnerhub.core.errors import RateLimited, ValidationFailed
 from partnerhub.core.http import client_address
-from partnerhub.plans.selectors import plan_public_catalog, plan_public_serialize
+from partnerhub.plans.selectors import (
+    gst_rate_bps,
+    plan_public_serialize,
+    plan_registration_choices,
+)
 from partnerhub.registration.forms import RegistrationForm
 from partnerhub.registration.ratelimit import registration_rate_check
 from partnerhub.registration.services import company_register
@@ -18,7 +22,8 @@ from partnerhub.web.hub import form_add_domain_errors, public_view
 @public_view
 def register(request: HttpRequest, slug: str) -> HttpResponse:
     reseller = reseller_get_by_slug(slug)
-    catalog = [plan_public_serialize(p) for p in plan_public_catalog(reseller)]
+    gst_rate = gst_rate_bps()
+    catalog = [plan_public_serialize(p, gst_rate) for p in plan_registration_choices(reseller)]
     form = RegistrationForm(
         request.POST or None,
         plan_choices=[(str(p["id"]), p["display_name"]) for p in catalog],

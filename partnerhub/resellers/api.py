@@ -46,6 +46,7 @@ class ResellerOut(OutputSchema):
     slug: str
     features: list[str]
     default_registration_plan_id: int | None
+    registration_plan_choice: bool
     fees: list[FeeEntryOut]
     blended: dict[str, bool]
 
@@ -72,6 +73,9 @@ class ResellerPatchIn(InputSchema):
     slug: Slug = omitted(description="Platform only.")
     features: list[Key] = omitted(max_length=500, description="Platform only.")
     default_registration_plan_id: ObjectId | None = omitted()
+    registration_plan_choice: bool = omitted(
+        description="Offer visitors the visible, assignable plans at registration."
+    )
     fees: list[FeeEntryIn] = omitted(max_length=500)
     blended: dict[CurrencyCode, bool] = omitted()
     fee_apply_mode: FeeApplyMode | None = Field(

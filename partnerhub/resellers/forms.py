@@ -28,6 +28,12 @@ class ResellerForm(FeeTableMixin, forms.Form):
         required=False,
         help_text="New self-service registrations get this plan (it must be assignable).",
     )
+    registration_plan_choice = forms.BooleanField(
+        label="Let visitors choose a plan",
+        required=False,
+        help_text="Off: visitors choose nothing and get the default registration plan. "
+        "On: the form also offers your visible, assignable plans.",
+    )
     fee_apply_mode = forms.ChoiceField(
         required=False, choices=[("all", "all"), ("new", "new")], widget=forms.RadioSelect
     )
@@ -54,6 +60,7 @@ class ResellerForm(FeeTableMixin, forms.Form):
             self.add_fee_fields(currencies, fee_types)
         else:  # a new reseller: identity and features first
             del self.fields["default_registration_plan_id"]
+            del self.fields["registration_plan_choice"]
             del self.fields["fee_currencies"]
             del self.fields["fees"]
 
@@ -65,5 +72,6 @@ class ResellerForm(FeeTableMixin, forms.Form):
         if self.with_settings:
             raw = cd.get("default_registration_plan_id") or ""
             data["default_registration_plan_id"] = int(raw) if raw.isdigit() else None
+            data["registration_plan_choice"] = bool(cd.get("registration_plan_choice"))
             data["fees"], data["blended"] = self.fee_data()
         return data

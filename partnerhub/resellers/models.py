@@ -19,6 +19,9 @@ class Reseller(models.Model):
     default_registration_plan = models.ForeignKey(
         "plans.Plan", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Visitors choose nothing at registration unless the reseller turns this on: then the
+    # form offers its visible, assignable plans (SPEC §7).
+    registration_plan_choice = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -58,6 +58,7 @@ def reseller_serialize(reseller: Reseller) -> dict[str, Any]:
         "slug": reseller.slug,
         "features": sorted(f.key for f in reseller.features.all()),
         "default_registration_plan_id": reseller.default_registration_plan_id,
+        "registration_plan_choice": reseller.registration_plan_choice,
         "fees": fees.entries_as_dicts(),
         "blended": fees.blended_dict(),
     }

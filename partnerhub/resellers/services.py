@@ -15,7 +15,7 @@ from partnerhub.catalog.models import Feature
 from partnerhub.companies.models import Company
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from partnerhub.core.validation import clean_keys, clean_str, reject_unknown
+from partnerhub.core.validation import clean_bool, clean_keys, clean_str, reject_unknown
 from partnerhub.fees.apply import check_fee_apply_mode, recalculation_needed, should_recalculate
 from partnerhub.fees.jobs import recalculation_enqueue
 from partnerhub.fees.models import RecalcJob, SaleItem
@@ -35,6 +35,7 @@ RESELLER_FIELDS = (
     "slug",
     "features",
     "default_registration_plan_id",
+    "registration_plan_choice",
     "fees",
     "blended",
     "fee_apply_mode",
@@ -57,6 +58,7 @@ def reseller_state(reseller: Reseller) -> dict[str, Any]:
         "slug": reseller.slug,
         "features": sorted(reseller.feature_keys()),
         "default_registration_plan_id": reseller.default_registration_plan_id,
+        "registration_plan_choice": reseller.registration_plan_choice,
         **schedule_snapshot(reseller.fee_schedule_id).as_audit(),
     }
 
@@ -232,6 +234,10 @@ def reseller_update(
         if "default_registration_plan_id" in changes:
             reseller.default_registration_plan_id = _clean_default_plan(
                 reseller.pk, changes["default_registration_plan_id"]
+            )
+        if "registration_plan_choice" in changes:
+            reseller.registration_plan_choice = clean_bool(
+                changes["registration_plan_choice"], "registration_plan_choice"
             )
         after = _apply_fees(reseller, changes)
         if reseller_state(reseller) != old:

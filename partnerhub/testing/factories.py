@@ -11,7 +11,7 @@ from partnerhub.accounts.models import Membership
 from partnerhub.catalog.models import Feature
 from partnerhub.companies.models import Company
 from partnerhub.fees.models import FeeSchedule, SaleItem
-from partnerhub.plans.models import Plan, PlanType
+from partnerhub.plans.models import Plan, PlanPrice, PlanType
 from partnerhub.resellers.models import Reseller
 
 
@@ -63,6 +63,18 @@ class PlanFactory(factory.django.DjangoModelFactory[Plan]):
     def features(self, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create and extracted:
             self.features.set([FeatureFactory(key=k) for k in extracted])
+
+    @factory.post_generation
+    def prices(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+        """A valid plan has a price for every enabled cycle (SPEC §4): by default 0 GBP
+        each; pass [(currency, cycle, amount_minor), …] for others."""
+        if not create:
+            return
+        rows = extracted if extracted is not None else [("GBP", c, 0) for c in self.billing_cycles]
+        for currency, cycle, amount in rows:
+            PlanPrice.objects.create(
+                plan=self, currency_id=currency, billing_cycle=cycle, amount_minor=amount
+            )
 
 
 class CompanyFactory(factory.django.DjangoModelFactory[Company]):

@@ -126,7 +126,31 @@ def test_patch_recomputes_fees_when_the_price_changes(api, keys, priced) -> None
         76,
         2,
     )
-    assert (renamed["name"], renamed["fee_revision"]) == ("GA", 2)
+    assert (renamed["name"], renamed["fee_revision"]) == ("GA", 3)
+
+
+def test_a_rename_after_a_new_items_only_fee_change_recomputes_the_fees(api, keys, priced) -> None:  # type: ignore[no-untyped-def]
+    """ "Apply only to new/edited items": any edit, a rename included, takes the new fees."""
+    item_id = api.post(_items_url(priced.company_a), keys.admin_a, ADULT_GA).json()["id"]
+    plan = api.get(f"/api/v1/plans/{priced.plan_a.pk}", keys.admin_a).json()
+    new_fees = [{"currency": "GBP", "fee_type": "ticket", "percent_bps": 500, "fixed_minor": 0}]
+    changed = api.patch(
+        f"/api/v1/plans/{priced.plan_a.pk}",
+        keys.admin_a,
+        {"version": plan["version"], "fees": new_fees, "fee_apply_mode": "new"},
+    )
+    assert changed.status_code == 200 and changed.json()["job_id"] is None
+    untouched = SaleItem.objects.get(pk=item_id)
+    assert untouched.reseller_fee_minor == 80  # 2.5 % of 2000 + 30: not an edited item
+
+    renamed = api.patch(f"/api/v1/sale-items/{item_id}", keys.admin_a, {"name": "GA"})
+
+    body = renamed.json()
+    assert renamed.status_code == 200
+    assert (body["name"], body["reseller_fee_minor"], body["fee_revision"]) == ("GA", 100, 2)
+    stored = SaleItem.objects.get(pk=item_id)
+    assert (stored.reseller_fee_minor, stored.fee_revision) == (100, 2)
+    assert AuditEvent.objects.filter(action="sale_item.update", object_id=item_id).count() == 1
 
 
 def test_sale_item_writes_are_scoped(api, keys, priced) -> None:  # type: ignore[no-untyped-def]

@@ -152,7 +152,10 @@ def test_admin_creates_a_plan_with_the_spec_shape(api, keys, personas) -> None: 
     body = response.json()
     assert body["reseller_id"] == personas.reseller_a.pk
     assert body["version"] == 1
-    assert body["prices"] == SILVER["prices"]
+    assert body["prices"] == [  # each with its GST at the platform's 18 %
+        {**SILVER["prices"][0], "gst_minor": 17982, "gross_minor": 117882},
+        {**SILVER["prices"][1], "gst_minor": 179982, "gross_minor": 1179882},
+    ]
     assert body["limits"] == SILVER["limits"]
     assert body["features"] == ["plans", "seating", "vouchers"]
     assert body["fees"] == [GBP_FEE]
@@ -320,6 +323,7 @@ def test_preview_names_removed_features_and_affected_companies(api, keys, person
         "removed_features": ["seating"],
         "added_features": [],
         "affected_companies": [{"id": personas.company_a.pk, "name": "Acme Events"}],
+        "affected_company_count": 1,
         "fees_changed": False,
         "blended_changed": False,
         "recalculation": "none",

@@ -140,6 +140,8 @@ def test_public_plan_catalog_lists_only_visible_assignable_plans(api, personas) 
 
 
 def test_registration_takes_a_visible_plan_and_refuses_a_hidden_one(api, personas) -> None:  # type: ignore[no-untyped-def]
+    personas.reseller_a.registration_plan_choice = True
+    personas.reseller_a.save()
     hidden = PlanFactory(reseller=personas.reseller_a, name="hidden", visible=False)
     chosen = api.post("/api/v1/register/northwind", None, {**ALICE, "plan_id": personas.plan_a.pk})
     assert chosen.status_code == 201 and chosen.json()["plan"]["id"] == personas.plan_a.pk

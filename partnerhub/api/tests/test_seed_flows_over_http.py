@@ -241,7 +241,9 @@ def test_the_seed_flows_run_over_http_alone(http: ApiClient) -> None:
     assert (restored["deleted"], restored["company_count"]) == (False, 0)
     assert _ok(http.get(f"/api/v1/companies/{acme}", admin))["plan_id"] is None
 
-    # Registration: the default plan is archived, so a visitor starts Custom…
+    # Registration: the default plan is archived (restore made it assignable again, so
+    # archive it once more), so a visitor starts Custom…
+    _ok(http.post(f"/api/v1/plans/{plan['id']}/archive", admin))
     _ok(
         http.patch(
             f"/api/v1/resellers/{reseller['id']}",

@@ -100,6 +100,7 @@ def test_no_sequence_gives_a_feature_the_reseller_lacks_or_changes_an_unlinked_c
                     "plan_type": "usage_based",
                     "name": f"p{i}",
                     "billing_cycles": ["monthly"],
+                    "prices": [{"currency": "GBP", "billing_cycle": "monthly", "amount_minor": 0}],
                     "features": ["plans", "seating"],
                     "limits": {"messages": 10 * (i + 1)},
                 },

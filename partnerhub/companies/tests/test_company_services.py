@@ -117,9 +117,13 @@ def test_limits_resolve_override_then_plan_then_company_value(personas):
     )
     limits = entitlements(personas, company).limits
     assert limits["messages"] == {"value": 100, "period": "month", "source": "plan"}
-    assert limits["team_members"] == {"value": 3, "period": "none", "source": "company"}
+    # A limit the plan data left out is unlimited on the plan (SPEC §4), not "not set".
+    assert limits["team_members"] == {"value": None, "period": "none", "source": "plan"}
     assert limits["whatsapp_conversations"]["source"] == "override"
-    assert limits["event_timeslots"] == {"value": None, "period": "none", "source": "unset"}
+    custom = make(personas, None, name="Custom Ltd", own_limits={"team_members": 3})
+    custom_limits = entitlements(personas, custom).limits
+    assert custom_limits["team_members"] == {"value": 3, "period": "none", "source": "company"}
+    assert custom_limits["event_timeslots"] == {"value": None, "period": "none", "source": "unset"}
 
 
 def test_turning_plan_fees_off_copies_the_plan_fees_and_plan_edits_no_longer_reach(personas):

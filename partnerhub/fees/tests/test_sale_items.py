@@ -124,14 +124,15 @@ def test_editing_the_price_recomputes_fees_from_the_current_schedule(priced) -> 
     assert event.changes["reseller_fee_minor"] == {"old": 80, "new": 150}
 
 
-def test_renaming_an_item_keeps_its_stored_fees(priced) -> None:
+def test_renaming_an_item_recomputes_its_fees_from_the_current_schedule(priced) -> None:
+    """Any edit, a rename included (SPEC §6: "Apply only to new/edited items")."""
     item = sale_item_create(actor=priced.admin_a, company_id=priced.company_a.pk, data=ITEM)
     add_fee(priced.plan_a.fee_schedule_id, "GBP", "ticket", 500, 0)
 
     sale_item_update(actor=priced.admin_a, item_id=item.pk, changes={"name": "Child GA"})
 
     item.refresh_from_db()
-    assert (item.name, item.reseller_fee_minor, item.fee_revision) == ("Child GA", 80, 1)
+    assert (item.name, item.reseller_fee_minor, item.fee_revision) == ("Child GA", 100, 2)
 
 
 def test_editing_to_an_unpriced_currency_is_refused_and_changes_nothing(priced) -> None:

@@ -67,6 +67,8 @@ def test_plan_create_stores_every_field_and_audits_it(personas):
         "currency": "INR",
         "billing_cycle": "yearly",
         "amount_minor": 999900,
+        "gst_minor": 179982,  # 18 % of 999900
+        "gross_minor": 1179882,
     }
     assert data["features"] == ["plans", "seating", "vouchers"]
     assert data["fees"][0]["percent_bps"] == 250 and data["blended"] == {"GBP": False}

@@ -30,7 +30,13 @@ def test_catalog_is_empty_without_the_plans_feature(personas):
     assert not plan_public_catalog(personas.reseller_a).exists()
 
 
+def _let_visitors_choose(reseller) -> None:
+    reseller.registration_plan_choice = True
+    reseller.save()
+
+
 def test_a_visitor_may_pick_a_catalog_plan_and_gets_plan_fees(personas):
+    _let_visitors_choose(personas.reseller_a)
     company = company_register(
         reseller_slug="northwind",
         company_name="Pick Ltd",
@@ -42,6 +48,7 @@ def test_a_visitor_may_pick_a_catalog_plan_and_gets_plan_fees(personas):
 
 @pytest.mark.parametrize("plan_kind", ["hidden", "other_reseller", "not_an_id"])
 def test_a_plan_outside_the_catalog_is_refused_and_nothing_is_created(personas, plan_kind):
+    _let_visitors_choose(personas.reseller_a)
     plan_id: object = {
         "hidden": lambda: PlanFactory(reseller=personas.reseller_a, visible=False).pk,
         "other_reseller": lambda: PlanFactory(reseller=personas.reseller_b).pk,
@@ -59,6 +66,7 @@ def test_a_plan_outside_the_catalog_is_refused_and_nothing_is_created(personas, 
 
 
 def test_the_form_offers_catalog_plans_and_registers_on_the_chosen_one(personas):
+    _let_visitors_choose(personas.reseller_a)
     client = Client()
     page = client.get("/r/northwind/register").content.decode()
     assert "Let us choose for you" in page and "Gold" in page

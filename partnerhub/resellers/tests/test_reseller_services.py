@@ -35,6 +35,7 @@ def test_platform_creates_a_reseller_with_features_and_a_fee_schedule(personas):
         "slug": "eastwind",
         "features": ["plans", "seating"],
         "default_registration_plan_id": None,
+        "registration_plan_choice": False,
         "fees": [{**GBP_TICKET, "min_minor": None, "max_minor": None}],
         "blended": {"GBP": True},
     }

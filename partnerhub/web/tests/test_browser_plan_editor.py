@@ -219,6 +219,8 @@ def test_revenue_sharing_plan_needs_its_share(hub: Any, personas: Any) -> None:
     expect(hub.get_by_label("Revenue share")).to_be_visible()
     hub.get_by_label("Plan name").fill("partner-share")
     hub.get_by_label("Plan display name").fill("Partner share")
+    hub.locator("#add-price-currency").select_option("GBP")
+    hub.get_by_label("Monthly price (GBP)").fill("0")
     hub.get_by_role("button", name="Next: Plan benefits").click()
     hub.get_by_role("button", name="Create Plan").click()
     share = hub.locator(".field.has-error", has=hub.get_by_label("Revenue share"))
