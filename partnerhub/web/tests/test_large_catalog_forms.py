@@ -16,19 +16,41 @@ from django.test import Client
 from partnerhub.audit.models import AuditEvent
 from partnerhub.catalog.models import Currency, FeeType
 from partnerhub.catalog.services import currency_create, fee_type_create
-from partnerhub.core.actor import platform_actor
 from partnerhub.companies.models import Company
 from partnerhub.companies.selectors import company_serialize
 from partnerhub.companies.services import company_update
+from partnerhub.core.actor import platform_actor
 from partnerhub.plans.models import Plan
 from partnerhub.plans.selectors import plan_serialize
 
 pytestmark = pytest.mark.django_db
 
-ISO_CODES = (
-    "AUD BRL CAD CHF CNY CZK DKK EUR GBP HKD HUF ILS INR JPY MXN NOK NZD PLN SEK SGD THB TRY "
-    "USD ZAR"
-).split()
+ISO_CODES = [
+    "AUD",
+    "BRL",
+    "CAD",
+    "CHF",
+    "CNY",
+    "CZK",
+    "DKK",
+    "EUR",
+    "GBP",
+    "HKD",
+    "HUF",
+    "ILS",
+    "INR",
+    "JPY",
+    "MXN",
+    "NOK",
+    "NZD",
+    "PLN",
+    "SEK",
+    "SGD",
+    "THB",
+    "TRY",
+    "USD",
+    "ZAR",
+]
 
 
 @pytest.fixture
