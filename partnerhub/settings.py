@@ -8,6 +8,7 @@ from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from partnerhub.env import env_bool, env_int, env_list, env_str
 
@@ -37,6 +38,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    # Only for its static files: /api/docs then serves Swagger UI from our own origin
+    # (ninja renders its local template when "ninja" is installed, a CDN one otherwise).
+    "ninja",
     "partnerhub.accounts",
     "partnerhub.catalog",
     "partnerhub.resellers",
@@ -51,6 +55,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Static files from STATIC_ROOT, which `partnerhub serve`/`demo` fill with collectstatic.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -184,6 +189,50 @@ X_FRAME_OPTIONS = "DENY"
 if not DEV_MODE:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+
+# HSTS, for deployments served over TLS (off by default: a hub on plain HTTP on localhost
+# must not pin browsers to HTTPS). SecurityMiddleware sends it on secure requests only;
+# behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER=1 so X-Forwarded-Proto says so.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+
+# Content-Security-Policy on every response (Django's own middleware). Scripts come only
+# from our static files (htmx, hub.js, Swagger UI; no inline script, no eval, no CDN).
+# Styles allow inline `style` attributes, which the templates use for layout details;
+# an injected style cannot run code, an injected script could.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# The plan, company and reseller forms post four fields (percent, fixed, min, max) per
+# (currency, fee type) cell of the catalog, plus prices, limits, features and blended
+# switches. Django's default of 1,000 fields refuses a 12 x 32 catalog (TooManyFieldsSent).
+# The bound admits a catalog of HUB_FORM_MAX_CURRENCIES x HUB_FORM_MAX_FEE_TYPES with 2,000
+# fields to spare (22,000 fields, about 1 MB of form data, inside the 2.5 MB
+# DATA_UPLOAD_MAX_MEMORY_SIZE), and still refuses an unbounded flood of fields.
+HUB_FORM_MAX_CURRENCIES = env_int("HUB_FORM_MAX_CURRENCIES", 50)
+HUB_FORM_MAX_FEE_TYPES = env_int("HUB_FORM_MAX_FEE_TYPES", 100)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = HUB_FORM_MAX_CURRENCIES * HUB_FORM_MAX_FEE_TYPES * 4 + 2_000
+
+# Login throttle (hub and /admin/login/): failed attempts per window, counted in the
+# database so every web process shares them. Over the limit even the right password is
+# refused until the window ends.
+LOGIN_FAILURE_LIMIT_PER_USERNAME = env_int("LOGIN_FAILURE_LIMIT_PER_USERNAME", 5)
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env_int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", 20)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
 
 # Self-service registration: attempts per client address per window.
 REGISTRATION_RATE_LIMIT = env_int("REGISTRATION_RATE_LIMIT", 10)

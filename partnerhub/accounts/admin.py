@@ -1,7 +1,11 @@
 from django.contrib import admin
 
+from partnerhub.accounts.login import ThrottledAdminAuthenticationForm
 from partnerhub.accounts.models import ApiKey, Membership
 from partnerhub.ops.admin_base import ReadOnlyAdmin
+
+# /admin/login/ counts failures with the hub's login (accounts/login.py).
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 @admin.register(Membership)

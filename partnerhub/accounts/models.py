@@ -83,3 +83,16 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.scope})"
+
+
+class RateCounter(models.Model):
+    """One fixed-window counter of attempts (login failures, registrations), in the database
+    so that every web process, on SQLite as on PostgreSQL, counts against the same number
+    (a local-memory cache would give each process its own budget)."""
+
+    key = models.CharField(max_length=120, unique=True)  # "<purpose>:<digest>:<window start>"
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.BigIntegerField(db_index=True)  # Unix seconds; then the row is dropped
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.count}"

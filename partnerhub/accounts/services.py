@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from partnerhub.accounts.models import ApiKey, Membership
+from partnerhub.accounts.selectors import api_key_list_for_actor
 from partnerhub.audit.services import audit_record
 from partnerhub.companies.models import Company
 from partnerhub.core.actor import Actor, Role
@@ -224,12 +225,13 @@ def api_key_create(
 def api_key_revoke(*, actor: Actor, api_key_id: int) -> ApiKey:
     """Revoke a key at once; revoking a revoked key changes nothing."""
     with transaction.atomic():
-        key = ApiKey.objects.select_for_update().filter(pk=api_key_id).first()
-        # A platform key is as invisible to a reseller as another reseller's key.
-        if key is None or (key.reseller_id is None and not actor.is_platform):
+        # The lookup is scoped before any check that depends on the key found, so another
+        # tenant's key (or a platform key) answers exactly as a missing one (SPEC §1). A
+        # company key may not manage keys at all: 403 whatever id it names.
+        key = api_key_list_for_actor(actor).select_for_update().filter(pk=api_key_id).first()
+        if key is None:
             raise NotFound("Not found.")
-        if key.reseller_id is not None:
-            actor.require_write(key.reseller_id)
+        actor.require_write(key.reseller_id)
         if key.revoked_at is not None:
             return key
         key.revoked_at = timezone.now()

@@ -17,6 +17,7 @@ from django.db import DataError, IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+from ninja.parser import Parser
 
 from partnerhub.api.schemas import PATTERN_MESSAGES
 from partnerhub.core.errors import DomainError, RateLimited
@@ -32,6 +33,7 @@ _HTTP_CODES = {
     405: "method_not_allowed",
     409: "conflict",
     413: "payload_too_large",
+    415: "unsupported_media_type",
     422: "validation_error",
     429: "rate_limited",
 }
@@ -39,6 +41,27 @@ _HTTP_CODES = {
 # Every handler names its JSON body parameter `payload` (see api/schemas.py).
 BODY_PARAM = "payload"
 _PARAM_SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
+
+
+class UnsupportedMediaType(Exception):
+    """A request body that does not say it is JSON (raised by JsonOnlyParser)."""
+
+
+class JsonOnlyParser(Parser):
+    """Parse a body only if its Content-Type says JSON (`application/json` or `…+json`).
+
+    Without the check, a JSON body sent as text/plain, XML or with no type at all was
+    accepted; a client that sends the wrong type has a bug worth telling it about. Ninja
+    wraps any parse failure in a 400 HttpError; `on_http_error` turns this cause into 415.
+    """
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        media_type = (request.content_type or "").strip().lower()
+        if media_type != "application/json" and not (
+            media_type.startswith("application/") and media_type.endswith("+json")
+        ):
+            raise UnsupportedMediaType(media_type)
+        return super().parse_body(request)
 
 
 def error_response(
@@ -102,6 +125,9 @@ def install_error_handlers(api: NinjaAPI) -> None:
         code = _HTTP_CODES.get(status, "error")
         if isinstance(exc, AuthenticationError):
             message = "A valid API key is required: send 'Authorization: Bearer <key>'."
+        elif status == 400 and isinstance(exc.__cause__, UnsupportedMediaType):
+            status, code = 415, _HTTP_CODES[415]
+            message = "The request body must be JSON, sent with 'Content-Type: application/json'."
         elif status == 400:
             message = "The request body is not valid JSON."
         else:

@@ -86,7 +86,9 @@ class OutputSchema(BaseModel):
 class InputSchema(Schema):
     """Base of every request body: an unknown field is an error naming it."""
 
-    model_config = ConfigDict(extra="forbid")
+    # strict: JSON types as sent, never coerced — `true` is not an id, `"12"` is not a number,
+    # `0` is not a boolean (a client bug is a 422, not a silent guess).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class PageParams(Schema):

@@ -309,11 +309,12 @@ def _save_draft(plan: Plan, draft: PlanDraft) -> None:
 
 
 def _reseller_for_write(actor: Actor, reseller_id: int) -> Reseller:
-    actor.require_reseller(reseller_id)
+    # require_write scopes first (another tenant's reseller is a 404) and answers a company
+    # key's write with the 403 every other write gives it.
+    actor.require_write(reseller_id)
     reseller = Reseller.objects.filter(pk=reseller_id).first()
     if reseller is None:
         raise NotFound("Reseller not found.")
-    actor.require_write(reseller_id)
     require_plans_feature(actor, reseller)
     return reseller
 

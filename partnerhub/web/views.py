@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from partnerhub.accounts.login import ThrottledAuthenticationForm
 from partnerhub.resellers.selectors import reseller_list_for_actor
 from partnerhub.web.charts import bar_chart
 from partnerhub.web.hub import actor_of, hub_view
@@ -15,6 +16,7 @@ from partnerhub.web.selectors import dashboard_for_actor
 
 class LoginView(auth_views.LoginView):
     template_name = "web/login.html"
+    authentication_form = ThrottledAuthenticationForm
     redirect_authenticated_user = True
 
 

@@ -3,7 +3,8 @@
 Every operation gets generated requests — valid and invalid (schemathesis' examples,
 coverage and fuzzing phases) — with a platform key and with a reseller admin key; then
 stateful runs follow the OpenAPI links (create a plan, then edit, archive, delete it…).
-Checks: no 5xx, and every response conforms to the documented schema.
+Checks: no 5xx, every status answered is declared, and every response conforms to the
+documented schema.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from partnerhub.api.urls import api
 from partnerhub.core.actor import platform_actor
@@ -30,7 +34,8 @@ pytestmark = pytest.mark.django_db
 # Bounded so that each database's run stays within a few minutes in CI.
 MAX_EXAMPLES = 12
 STATEFUL_EXAMPLES = 15
-CHECKS = [not_a_server_error, response_schema_conformance]
+# status_code_conformance: every status answered is declared in the document (issue 11).
+CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 
 schema = schemathesis.openapi.from_dict(api.get_openapi_schema())
 schema.config.generation.update(max_examples=MAX_EXAMPLES, allow_x00=True)

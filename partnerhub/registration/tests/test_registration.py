@@ -3,10 +3,10 @@ from datetime import UTC, datetime
 import pytest
 from django.core.cache import cache
 
+from partnerhub.accounts import ratecounter
 from partnerhub.audit.models import AuditEvent
 from partnerhub.companies.models import Company
 from partnerhub.core.errors import NotFound, RateLimited, ValidationFailed
-from partnerhub.registration import ratelimit
 from partnerhub.registration.ratelimit import registration_rate_check
 from partnerhub.registration.services import company_register
 from partnerhub.testing.factories import PlanFactory
@@ -97,12 +97,12 @@ def test_bad_registration_input_names_the_field(personas, kwargs, field):
 
 
 @pytest.fixture
-def frozen_clock(monkeypatch, settings):
+def frozen_clock(monkeypatch, settings, db):
     settings.REGISTRATION_RATE_LIMIT = 2
     settings.REGISTRATION_RATE_WINDOW_SECONDS = 60
     cache.clear()
     now = {"t": 1_800_000_010}  # 10 s into a window
-    monkeypatch.setattr(ratelimit, "_now", lambda: now["t"])
+    monkeypatch.setattr(ratecounter, "now_seconds", lambda: now["t"])
     return now
 
 

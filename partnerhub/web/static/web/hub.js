@@ -16,6 +16,19 @@
     });
   }
 
+  // No inline handlers: the Content-Security-Policy allows scripts from our files only.
+  // A select with data-autosubmit submits its form when it changes (list filters).
+  on("select[data-autosubmit]", "change", function (event, select) {
+    if (select.form) select.form.submit();
+  });
+  // A link with data-history-back goes back when there is a page to go back to.
+  on("a[data-history-back]", "click", function (event) {
+    if (window.history.length > 1) {
+      event.preventDefault();
+      window.history.back();
+    }
+  });
+
   // Mobile navigation.
   on("[data-nav-toggle]", "click", function () {
     document.querySelector(".shell").classList.toggle("nav-open");
