@@ -102,6 +102,9 @@ def company_serialize(company: Company) -> dict[str, Any]:
         "has_own_fees": company.has_own_fees,
         "fees": own.entries_as_dicts() if own else [],
         "blended": own.blended_dict() if own else {},
+        "billing_cycle": company.billing_cycle,
+        "billing_currency": company.billing_currency,
+        "billing_anchor": company.billing_anchor or company.created_at.date(),
         "created_at": company.created_at,
     }
 
@@ -161,25 +164,25 @@ def resolve_entitlements(company: Company) -> Entitlements:
     )
 
 
-def resolve_limits(company: Company) -> dict[str, dict[str, Any]]:
-    """Override if set, else the plan's value, else the company's own; unset means unlimited."""
+def resolve_limit_value(company: Company, key: str) -> tuple[int | None, str]:
+    """(value, source) of one limit: override if set, else the plan's value, else the
+    company's own; unset means unlimited (None). Select the company's plan with it."""
     plan_limits = company.plan.limits if company.plan_id else {}  # type: ignore[union-attr]
+    for source, values in (
+        ("override", company.limit_overrides),
+        ("plan", plan_limits),
+        ("company", company.own_limits),
+    ):
+        if key in values:
+            return values[key], source
+    return None, "unset"
+
+
+def resolve_limits(company: Company) -> dict[str, dict[str, Any]]:
     resolved: dict[str, dict[str, Any]] = {}
     for limit in Limit.objects.all():
-        for source, values in (
-            ("override", company.limit_overrides),
-            ("plan", plan_limits),
-            ("company", company.own_limits),
-        ):
-            if limit.key in values:
-                resolved[limit.key] = {
-                    "value": values[limit.key],
-                    "period": limit.period,
-                    "source": source,
-                }
-                break
-        else:
-            resolved[limit.key] = {"value": None, "period": limit.period, "source": "unset"}
+        value, source = resolve_limit_value(company, limit.key)
+        resolved[limit.key] = {"value": value, "period": limit.period, "source": source}
     return resolved
 
 
