@@ -7,7 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from threading import Barrier
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from django.db import connection, connections
@@ -18,15 +18,13 @@ from partnerhub.core.actor import platform_actor
 from partnerhub.testing.factories import CompanyFactory, ResellerFactory
 from partnerhub.usage.models import UsageCounter, UsageEvent, UsageThresholdEvent
 from partnerhub.usage.services import usage_consume, usage_events_record
-from partnerhub.web.tests.conftest import catalog_seeded  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-T = TypeVar("T")
 ACTOR = platform_actor("concurrency-test")
 
 
-def _in_threads(workers: int, job: Callable[[int], T]) -> list[T]:
+def _in_threads[T](workers: int, job: Callable[[int], T]) -> list[T]:
     """Run job(0..workers-1) at once, each thread on its own connection, closed after."""
     barrier = Barrier(workers)
 
