@@ -67,11 +67,16 @@ class NearLimit:
     used: int
     value: int
     percent: int
+    level: str  # usage_level: "ok", "warn", "over"
     period_start: date
 
 
 def companies_nearest_limits(
-    actor: Actor, *, size: int = 10, now: datetime | None = None
+    actor: Actor,
+    *,
+    reseller_id: int | None = None,
+    size: int = 10,
+    now: datetime | None = None,
 ) -> list[NearLimit]:
     """The companies nearest to or over a limit in their current usage period (dashboard).
 
@@ -80,7 +85,8 @@ def companies_nearest_limits(
     gauges), with their companies and plans; the limits. Each company's own period is then
     picked in Python."""
     today = (now or timezone.now()).date()
-    visible = company_list_for_actor(actor).prefetch_related(None).values("pk")
+    companies = company_list_for_actor(actor, reseller_id=reseller_id).prefetch_related(None)
+    visible = companies.order_by().values("pk")
     counters = (
         UsageCounter.objects.filter(company_id__in=visible, used__gt=0)
         .filter(
@@ -111,8 +117,48 @@ def companies_nearest_limits(
                 used=counter.used,
                 value=value,
                 percent=min(percent, 100_000),
+                level=usage_level(counter.used, value),
                 period_start=counter.period_start,
             )
         )
     found.sort(key=lambda n: (-n.percent, n.company_name, n.limit_key))
     return found[:size]
+
+
+@dataclass(frozen=True, slots=True)
+class UsageBar:
+    """One limit's bar on the company page: used of value, amber from 80 %, red over 100 %."""
+
+    key: str
+    name: str
+    kind: str
+    used: int | None
+    value: int | None
+    width: int  # percent of the bar filled, 0..100
+    level: str  # "ok", "warn" (from 80 %) or "over" (over 100 %)
+
+
+def usage_level(used: int, value: int) -> str:
+    if used > value:
+        return "over"
+    return "warn" if used * 100 >= 80 * value and used > 0 else "ok"
+
+
+def usage_bars(usage: dict[str, Any]) -> list[UsageBar]:
+    names = dict(Limit.objects.values_list("key", "name"))
+    bars = []
+    for key, row in usage["limits"].items():
+        used, value = row["used"], row["value"]
+        measured = used is not None and value is not None
+        bars.append(
+            UsageBar(
+                key=key,
+                name=names.get(key, key),
+                kind=row["kind"],
+                used=used,
+                value=value,
+                width=(min(100, 100 * used // value) if value else 100) if measured else 0,
+                level=usage_level(used, value) if measured else "ok",
+            )
+        )
+    return bars
