@@ -164,18 +164,29 @@ def resolve_entitlements(company: Company) -> Entitlements:
     )
 
 
-def resolve_limit_value(company: Company, key: str) -> tuple[int | None, str]:
+def limit_value_from(
+    key: str,
+    *,
+    overrides: dict[str, Any],
+    plan_limits: dict[str, Any] | None,
+    own: dict[str, Any],
+) -> tuple[int | None, str]:
     """(value, source) of one limit: override if set, else the plan's value, else the
-    company's own; unset means unlimited (None). Select the company's plan with it."""
-    plan_limits = company.plan.limits if company.plan_id else {}  # type: ignore[union-attr]
-    for source, values in (
-        ("override", company.limit_overrides),
-        ("plan", plan_limits),
-        ("company", company.own_limits),
-    ):
+    company's own; unset means unlimited (None)."""
+    for source, values in (("override", overrides), ("plan", plan_limits or {}), ("company", own)):
         if key in values:
             return values[key], source
     return None, "unset"
+
+
+def resolve_limit_value(company: Company, key: str) -> tuple[int | None, str]:
+    """limit_value_from for a company; select its plan with it."""
+    return limit_value_from(
+        key,
+        overrides=company.limit_overrides,
+        plan_limits=company.plan.limits if company.plan_id else None,  # type: ignore[union-attr]
+        own=company.own_limits,
+    )
 
 
 def resolve_limits(company: Company) -> dict[str, dict[str, Any]]:

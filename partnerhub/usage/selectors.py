@@ -10,7 +10,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from partnerhub.catalog.models import Limit
-from partnerhub.companies.models import Company
 from partnerhub.companies.selectors import (
     company_get_for_actor,
     company_list_for_actor,
@@ -18,22 +17,24 @@ from partnerhub.companies.selectors import (
 )
 from partnerhub.companies.terms import company_anchor
 from partnerhub.core.actor import Actor
+from partnerhub.usage.lookup import (
+    LimitRow,
+    UsageCompany,
+    counters_of_company,
+    limit_rows,
+    usage_company_get,
+)
 from partnerhub.usage.models import GAUGE_PERIOD_START, UsageCounter, UsageThresholdEvent
 from partnerhub.usage.periods import Period, usage_period
 from partnerhub.usage.services import limit_usage_fields
 
 
-def _limit_rows(company: Company, period: Period, limits: list[Limit]) -> dict[str, Any]:
-    counters = dict(
-        UsageCounter.objects.filter(
-            company_id=company.pk, period_start__in=[period.start, GAUGE_PERIOD_START]
-        ).values_list("limit_id", "used")
-    )
+def _limit_rows(company: UsageCompany, period: Period, limits: list[LimitRow]) -> dict[str, Any]:
+    counters = counters_of_company(company.id, [period.start, GAUGE_PERIOD_START])
     rows = {}
     for limit in limits:
-        value = resolve_limit_value(company, limit.key)[0]
         used = None if limit.kind == Limit.Kind.CAP else counters.get(limit.pk, 0)
-        rows[limit.key] = limit_usage_fields(limit.kind, value, used)
+        rows[limit.key] = limit_usage_fields(limit.kind, company.limit_value(limit.key), used)
     return rows
 
 
@@ -42,14 +43,14 @@ def company_usage(
 ) -> dict[str, Any]:
     """`GET /companies/{id}/usage`: every limit's usage in the period containing `on`
     (default: today). Gauges show their current count whatever the period."""
-    company = company_get_for_actor(actor, company_id)
+    company = usage_company_get(actor, company_id)
     day = on or (now or timezone.now()).date()
-    period = usage_period(company_anchor(company), day)
+    period = usage_period(company.anchor, day)
     return {
-        "company_id": company.pk,
+        "company_id": company.id,
         "period_start": period.start,
         "period_end": period.end,
-        "limits": _limit_rows(company, period, list(Limit.objects.all())),
+        "limits": _limit_rows(company, period, limit_rows()),
     }
 
 

@@ -16,13 +16,12 @@ from partnerhub.audit.services import audit_record
 from partnerhub.catalog.models import Limit
 from partnerhub.companies.models import Company
 from partnerhub.companies.selectors import (
-    company_get_for_actor,
     company_list_for_actor,
     resolve_limit_value,
 )
 from partnerhub.companies.terms import company_anchor
 from partnerhub.core.actor import Actor
-from partnerhub.core.errors import Conflict, NotFound, ValidationFailed
+from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.usage.counters import (
     CounterKey,
     EventRow,
@@ -31,6 +30,7 @@ from partnerhub.usage.counters import (
     counters_add,
     events_insert_new,
 )
+from partnerhub.usage.lookup import LimitRow, limit_by_key, usage_company_get
 from partnerhub.usage.models import (
     GAUGE_PERIOD_START,
     MAX_QUANTITY,
@@ -65,17 +65,10 @@ def limit_usage_fields(kind: str, value: int | None, used: int | None) -> dict[s
     }
 
 
-def limit_by_key(key: str) -> Limit:
-    limit = Limit.objects.filter(key=key).first()
-    if limit is None:
-        raise NotFound("Limit not found.")
-    return limit
-
-
-def current_period_start(company: Company, limit: Limit, now: datetime) -> date:
+def current_period_start(anchor: date, limit: LimitRow, now: datetime) -> date:
     if limit.kind == Limit.Kind.GAUGE:
         return GAUGE_PERIOD_START
-    return usage_period(company_anchor(company), now.date()).start
+    return usage_period(anchor, now.date()).start
 
 
 # --- thresholds ---------------------------------------------------------------------------
@@ -391,25 +384,25 @@ def usage_consume(
 
     A cap is checked with `quantity` as the wanted total and records nothing. A request id
     makes it idempotent: a retry answers as the first call did without counting again."""
-    company = company_get_for_actor(actor, company_id)
+    company = usage_company_get(actor, company_id)
     actor.require_write(company.reseller_id)
     limit = limit_by_key(limit_key)
     quantity = _clean_quantity(quantity)
     if request_id is not None and not 1 <= len(request_id) <= MAX_EVENT_ID_LENGTH:
         raise ValidationFailed.field("id", f"must be 1 to {MAX_EVENT_ID_LENGTH} characters")
-    value = resolve_limit_value(company, limit.key)[0]  # read now: a plan edit applies at once
+    value = company.limit_value(limit.key)  # read now: a plan edit applies at once
     if limit.kind == Limit.Kind.CAP:
         allowed = value is None or quantity <= value
         return {**limit_usage_fields(limit.kind, value, None), "allowed": allowed}
     now = now or timezone.now()
-    key = (company.pk, limit.pk, current_period_start(company, limit, now))
+    key = (company.id, limit.pk, current_period_start(company.anchor, limit, now))
     try:
         with transaction.atomic():
             if request_id is not None:
                 row = EventRow(
                     reseller_id=company.reseller_id,
                     event_id=request_id,
-                    company_id=company.pk,
+                    company_id=company.id,
                     limit_id=limit.pk,
                     quantity=quantity,
                     timestamp=now,
@@ -431,18 +424,18 @@ def usage_consume(
 
 def usage_gauge_set(*, actor: Actor, company_id: int, limit_key: str, value: Any) -> dict[str, Any]:
     """Set a gauge's current count (`PUT …/usage/{limit}`)."""
-    company = company_get_for_actor(actor, company_id)
+    company = usage_company_get(actor, company_id)
     actor.require_write(company.reseller_id)
     limit = limit_by_key(limit_key)
     if limit.kind != Limit.Kind.GAUGE:
         raise ValidationFailed.field("limit", f"{limit.key} is a {limit.kind} limit, not a gauge")
     count = _clean_quantity(value, field="value", minimum=0)
-    key = (company.pk, limit.pk, GAUGE_PERIOD_START)
-    limit_value = resolve_limit_value(company, limit.key)[0]
+    key = (company.id, limit.pk, GAUGE_PERIOD_START)
+    limit_value = company.limit_value(limit.key)
     with transaction.atomic():
         counters_add({key: 0})
         counter = UsageCounter.objects.select_for_update().get(
-            company_id=company.pk, limit_id=limit.pk, period_start=GAUGE_PERIOD_START
+            company_id=company.id, limit_id=limit.pk, period_start=GAUGE_PERIOD_START
         )
         before = counter.used
         counter.used = count
@@ -452,7 +445,7 @@ def usage_gauge_set(*, actor: Actor, company_id: int, limit_key: str, value: Any
             actor=actor,
             action="usage.gauge_set",
             object_type="company",
-            object_id=company.pk,
+            object_id=company.id,
             object_repr=company.name,
             reseller_id=company.reseller_id,
             old={limit.key: before},
