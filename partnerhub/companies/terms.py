@@ -65,15 +65,18 @@ def _clean_anchor(value: Any) -> date:
 
 
 def apply_terms(company: Company, changes: Mapping[str, Any]) -> None:
-    """Set the terms the caller sent, checked against the company's (current) plan."""
+    """Set the terms the caller sent, checked against the company's (current) plan. A value
+    equal to the stored one is kept as it is (a form posting back what it was given), even
+    where the plan was edited since and no longer offers it."""
     plan = company.plan
-    if "billing_cycle" in changes:
+    cycle = changes.get("billing_cycle", company.billing_cycle)
+    if cycle != company.billing_cycle:
         cycles = plan_cycles(plan)
-        if changes["billing_cycle"] not in cycles:
+        if cycle not in cycles:
             raise ValidationFailed.field("billing_cycle", f"must be one of: {', '.join(cycles)}")
-        company.billing_cycle = changes["billing_cycle"]
-    if "billing_currency" in changes:
-        currency = changes["billing_currency"]
+        company.billing_cycle = cycle
+    currency = changes.get("billing_currency", company.billing_currency)
+    if currency != company.billing_currency:
         currencies = plan_currencies(plan)
         if currency not in currencies and not (plan is None and currency == ""):
             allowed = ", ".join(currencies) or "none (the plan has no prices)"

@@ -2,4 +2,4 @@
 re-seed (transactional tests flush the seeded catalog)."""
 
 from partnerhub.api.tests.conftest import api, keys  # noqa: F401
-from partnerhub.web.tests.conftest import browser, catalog_seeded, hub  # noqa: F401
+from partnerhub.web.tests.conftest import catalog_seeded  # noqa: F401

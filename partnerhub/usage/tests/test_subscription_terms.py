@@ -128,3 +128,20 @@ def test_registration_gives_the_default_plans_terms(api, personas) -> None:  # t
     body = response.json()
     assert (body["billing_cycle"], body["billing_currency"]) == ("yearly", "GBP")
     assert body["billing_anchor"] == timezone.now().date().isoformat()
+
+
+def test_stored_terms_the_plan_no_longer_offers_are_kept_when_sent_back(
+    api, keys, personas
+) -> None:  # type: ignore[no-untyped-def]
+    company, plan = personas.company_a, personas.plan_a  # a plan with no prices
+    Company.objects.filter(pk=company.pk).update(billing_cycle="yearly", billing_currency="")
+
+    response = api.patch(
+        f"/api/v1/companies/{company.pk}",
+        keys.admin_a,
+        {"name": "Renamed", "billing_cycle": "yearly"},
+    )
+
+    assert plan.billing_cycles == ["monthly"]
+    assert response.status_code == 200, response.content
+    assert response.json()["billing_cycle"] == "yearly"
