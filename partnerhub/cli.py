@@ -5,7 +5,8 @@ partnerhub serve [--host H] [--port P] [--workers N] [--no-worker]
 partnerhub worker                            the job worker alone
 partnerhub migrate                           create/upgrade the database schema
 partnerhub createadmin [--username U]        the platform operator's account
-partnerhub seed --resellers R --companies C --items I   synthetic data for benchmarks
+partnerhub seed --resellers R --companies C --items I [--usage-events E]   synthetic data
+partnerhub usage purge [--older-than-days N]  delete raw usage events past the retention
 partnerhub recalc …                          fee recalculation jobs
 partnerhub apikey create --platform | --reseller SLUG [--viewer] | --company ID [--name N]
 partnerhub apikey list | revoke PREFIX
@@ -26,6 +27,7 @@ COMMANDS = (
     "createadmin",
     "seed",
     "recalc",
+    "usage",
     "apikey",
     "manage",
 )

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "partnerhub.fees",
     "partnerhub.audit",
     "partnerhub.registration",
+    "partnerhub.usage",
     "partnerhub.web",
     "partnerhub.ops",
 ]
@@ -243,6 +244,9 @@ PARTNERHUB_TRUSTED_PROXIES = env_int("PARTNERHUB_TRUSTED_PROXIES", 0)
 RECALC_CHUNK_COMPANIES = env_int("RECALC_CHUNK_COMPANIES", 100)
 # A running job whose heartbeat is older than this is taken over by another worker.
 RECALC_STALE_SECONDS = env_int("RECALC_STALE_SECONDS", 60)
+# Raw usage events are kept this many days, then `partnerhub usage purge` deletes them
+# (the counters per usage period are kept).
+USAGE_RETENTION_DAYS = env_int("PARTNERHUB_USAGE_RETENTION_DAYS", 400)
 
 LOGGING = {
     "version": 1,

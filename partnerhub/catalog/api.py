@@ -84,6 +84,7 @@ class LimitOut(OutputSchema):
     name: str
     unit: str
     period: Literal["none", "month"]
+    kind: Literal["metered", "gauge", "cap"]
     description: str
 
 
@@ -97,6 +98,9 @@ class LimitIn(InputSchema):
     name: CatalogName
     unit: Unit = ""
     period: Literal["none", "month"] = "none"
+    kind: Literal["metered", "gauge", "cap"] | None = Field(
+        default=None, description="Default: metered for a monthly limit, else gauge."
+    )
     description: Description = ""
 
 

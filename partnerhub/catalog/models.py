@@ -30,10 +30,17 @@ class Limit(models.Model):
         NONE = "none", "No period"
         MONTH = "month", "Per month"
 
+    class Kind(models.TextChoices):
+        # SPEC §13: what Partnerhub counts against the limit.
+        METERED = "metered", "Metered (per usage period)"
+        GAUGE = "gauge", "Gauge (a current count)"
+        CAP = "cap", "Cap (checked on demand)"
+
     key = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=120)
     unit = models.CharField(max_length=40, default="")
     period = models.CharField(max_length=8, choices=Period.choices, default=Period.NONE)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.METERED)
     description = models.TextField(blank=True, default="")
 
     class Meta:

@@ -57,6 +57,7 @@ def limit_serialize(limit: Limit) -> dict[str, Any]:
         "name": limit.name,
         "unit": limit.unit,
         "period": limit.period,
+        "kind": limit.kind,
         "description": limit.description,
     }
 

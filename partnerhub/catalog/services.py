@@ -127,15 +127,22 @@ def limit_create(
     unit: str = "",
     period: str = "none",
     description: str = "",
+    kind: str | None = None,
 ) -> Limit:
     actor.require_platform()
     if period not in Limit.Period.values:
         raise ValidationFailed.field("period", "must be 'none' or 'month'")
+    if kind is None:
+        # A monthly limit counts per usage period; one without a period is a current count.
+        kind = Limit.Kind.METERED if period == Limit.Period.MONTH else Limit.Kind.GAUGE
+    if kind not in Limit.Kind.values:
+        raise ValidationFailed.field("kind", "must be 'metered', 'gauge' or 'cap'")
     data = {
         "key": _key(key),
         "name": _name(name),
         "unit": (unit or "").strip()[:40],
         "period": period,
+        "kind": kind,
         "description": (description or "").strip(),
     }
 

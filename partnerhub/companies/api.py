@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
@@ -44,6 +44,7 @@ from partnerhub.companies.services import (
     company_resync_plan,
     company_update,
 )
+from partnerhub.companies.terms import TERM_FIELDS
 from partnerhub.core.errors import ValidationFailed
 
 router = Router(tags=["companies"])
@@ -72,6 +73,9 @@ class CompanyOut(OutputSchema):
     has_own_fees: bool
     fees: list[FeeEntryOut]
     blended: dict[str, bool]
+    billing_cycle: Literal["monthly", "quarterly", "yearly"]
+    billing_currency: str  # "" while a Custom company has none
+    billing_anchor: date  # usage periods are months counted from this day
     created_at: datetime
 
 
@@ -92,6 +96,13 @@ class CompanyFields(InputSchema):
     direct_features: list[Key] = omitted(max_length=500)
     fees: list[FeeEntryIn] = omitted(max_length=500)
     blended: dict[CurrencyCode, bool] = omitted()
+    billing_cycle: Literal["monthly", "quarterly", "yearly"] = omitted(
+        description="One of the plan's cycles; default the first it offers."
+    )
+    billing_currency: CurrencyCode = omitted(
+        description="One of the plan's price currencies; default the first by code."
+    )
+    billing_anchor: date = omitted(description="Default: the day the company was created.")
 
 
 class CompanyCreateIn(CompanyFields):
@@ -185,7 +196,8 @@ def create_company(request: HttpRequest, payload: CompanyCreateIn) -> Status[dic
     reseller_id = data.pop("reseller_id", None) or actor.reseller_id
     if reseller_id is None:
         raise ValidationFailed.field("reseller_id", "is required for a platform key")
-    company = company_create(actor=actor, reseller_id=reseller_id, **data)
+    terms = {field: data.pop(field) for field in TERM_FIELDS if field in data}
+    company = company_create(actor=actor, reseller_id=reseller_id, terms=terms, **data)
     return Status(201, company_serialize(company))
 
 

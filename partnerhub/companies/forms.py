@@ -23,6 +23,15 @@ class CompanyForm(FeeTableMixin, forms.Form):
     fee_apply_mode = forms.ChoiceField(
         required=False, choices=[("all", "all"), ("new", "new")], widget=forms.RadioSelect
     )
+    # Subscription terms (SPEC §13): choices are the company's plan's cycles and currencies.
+    billing_cycle = forms.ChoiceField(label="Billing cycle", required=False)
+    billing_currency = forms.ChoiceField(label="Billing currency", required=False)
+    billing_anchor = forms.DateField(
+        label="Billing anchor",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Usage periods are months counted from this day.",
+    )
     # Where section-wide service errors are shown.
     limit_overrides = forms.CharField(required=False)
     excluded_features = forms.CharField(required=False)
@@ -37,11 +46,23 @@ class CompanyForm(FeeTableMixin, forms.Form):
         limits: list[tuple[str, str]],
         currencies: list[str],
         fee_types: list[tuple[str, str]],
+        term_choices: tuple[list[str], list[str]] = ([], []),
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.company = company
         set_choices(self, "plan_id", plan_choices)
+        cycles, term_currencies = term_choices
+        # The stored terms stay choosable, so a form posted back unchanged keeps them.
+        cycles = [*cycles, *[c for c in [company.billing_cycle] if c not in cycles]]
+        term_currencies = [
+            *term_currencies,
+            *[c for c in [company.billing_currency] if c not in term_currencies],
+        ]
+        set_choices(self, "billing_cycle", [(c, c.title()) for c in cycles])
+        set_choices(
+            self, "billing_currency", [(c, c or "None (no plan prices)") for c in term_currencies]
+        )
         set_choices(self, "kept_plan_features", plan_features)
         set_choices(self, "direct_features", other_features)
         self.limit_keys = [key for key, _ in limits]
@@ -69,6 +90,9 @@ class CompanyForm(FeeTableMixin, forms.Form):
             "use_plan_fees": company["use_plan_fees"],
             "kept_plan_features": [k for k in plan_feature_keys if k not in excluded],
             "direct_features": company["direct_features"],
+            "billing_cycle": company["billing_cycle"],
+            "billing_currency": company["billing_currency"],
+            "billing_anchor": company["billing_anchor"],
         }
         for key, value in company["limit_overrides"].items():
             if value is None:
@@ -109,6 +133,12 @@ class CompanyForm(FeeTableMixin, forms.Form):
             stored = {f.key for f in self.company.excluded_features.all()}
             changes["excluded_features"] = sorted((plan_keys - kept) | (stored - plan_keys))
             changes["use_plan_fees"] = bool(cd.get("use_plan_fees"))
+        if same_plan:
+            # On a new plan the terms it lacks reset to its defaults; the anchor stays ours.
+            changes["billing_cycle"] = cd.get("billing_cycle") or self.company.billing_cycle
+            changes["billing_currency"] = cd.get("billing_currency") or ""
+        if cd.get("billing_anchor"):
+            changes["billing_anchor"] = cd["billing_anchor"]
         own_fees_apply = plan_id is None or (same_plan and not changes.get("use_plan_fees"))
         if cd.get("fees_editable") and own_fees_apply:
             changes["fees"], changes["blended"] = self.fee_data()

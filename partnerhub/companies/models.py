@@ -36,6 +36,11 @@ class Company(models.Model):
     # True once the company has a schedule of its own (even an empty one); else,
     # off plan fees, it falls back to the reseller's schedule.
     has_own_fees = models.BooleanField(default=False)
+    # Subscription terms (SPEC §13, companies/terms.py): one of the plan's cycles and price
+    # currencies; usage periods are months counted from the anchor's day.
+    billing_cycle = models.CharField(max_length=10, default="monthly")
+    billing_currency = models.CharField(max_length=3, blank=True, default="")
+    billing_anchor = models.DateField(null=True, blank=True)  # null only before the first save
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

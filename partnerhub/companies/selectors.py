@@ -105,6 +105,9 @@ def company_serialize(company: Company) -> dict[str, Any]:
         "has_own_fees": company.has_own_fees,
         "fees": own.entries_as_dicts() if own else [],
         "blended": own.blended_dict() if own else {},
+        "billing_cycle": company.billing_cycle,
+        "billing_currency": company.billing_currency,
+        "billing_anchor": company.billing_anchor or company.created_at.date(),
         "created_at": company.created_at,
     }
 
@@ -164,25 +167,36 @@ def resolve_entitlements(company: Company) -> Entitlements:
     )
 
 
+def limit_value_from(
+    key: str,
+    *,
+    overrides: dict[str, Any],
+    plan_limits: dict[str, Any] | None,
+    own: dict[str, Any],
+) -> tuple[int | None, str]:
+    """(value, source) of one limit: override if set, else the plan's value, else the
+    company's own; unset means unlimited (None)."""
+    for source, values in (("override", overrides), ("plan", plan_limits or {}), ("company", own)):
+        if key in values:
+            return values[key], source
+    return None, "unset"
+
+
+def resolve_limit_value(company: Company, key: str) -> tuple[int | None, str]:
+    """limit_value_from for a company; select its plan with it."""
+    return limit_value_from(
+        key,
+        overrides=company.limit_overrides,
+        plan_limits=company.plan.limits if company.plan_id else None,  # type: ignore[union-attr]
+        own=company.own_limits,
+    )
+
+
 def resolve_limits(company: Company) -> dict[str, dict[str, Any]]:
-    """Override if set, else the plan's value, else the company's own; unset means unlimited."""
-    plan_limits = company.plan.limits if company.plan_id else {}  # type: ignore[union-attr]
     resolved: dict[str, dict[str, Any]] = {}
     for limit in Limit.objects.all():
-        for source, values in (
-            ("override", company.limit_overrides),
-            ("plan", plan_limits),
-            ("company", company.own_limits),
-        ):
-            if limit.key in values:
-                resolved[limit.key] = {
-                    "value": values[limit.key],
-                    "period": limit.period,
-                    "source": source,
-                }
-                break
-        else:
-            resolved[limit.key] = {"value": None, "period": limit.period, "source": "unset"}
+        value, source = resolve_limit_value(company, limit.key)
+        resolved[limit.key] = {"value": value, "period": limit.period, "source": source}
     return resolved
 
 

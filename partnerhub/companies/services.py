@@ -15,6 +15,7 @@ from partnerhub.audit.services import audit_record
 from partnerhub.catalog.models import Feature, Limit
 from partnerhub.companies.models import Company
 from partnerhub.companies.selectors import company_fee_change_recalculation, company_get_for_actor
+from partnerhub.companies.terms import TERM_FIELDS, apply_terms, terms_fit_plan
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import NotFound, ValidationFailed
 from partnerhub.core.validation import (
@@ -50,6 +51,7 @@ COMPANY_FIELDS = (
     "excluded_features",
     "fees",
     "blended",
+    *TERM_FIELDS,
 )
 
 
@@ -76,6 +78,9 @@ def company_state(company: Company) -> dict[str, Any]:
         "own_limits": dict(company.own_limits),
         "has_own_fees": company.has_own_fees,
         "fees": own.as_audit() if own else None,
+        "billing_cycle": company.billing_cycle,
+        "billing_currency": company.billing_currency,
+        "billing_anchor": company.billing_anchor.isoformat() if company.billing_anchor else None,
     }
 
 
@@ -255,8 +260,12 @@ def company_create(
     own_limits: Mapping[str, Any] | None = None,
     fees: list[Mapping[str, Any]] | None = None,
     blended: Mapping[str, Any] | None = None,
+    terms: Mapping[str, Any] | None = None,
 ) -> Company:
+    """`terms`: any of billing_cycle, billing_currency, billing_anchor (default: the plan's
+    first cycle and currency, and today)."""
     actor.require_write(reseller_id)
+    reject_unknown(terms or {}, TERM_FIELDS)
     reseller = Reseller.objects.filter(pk=reseller_id).first()
     if reseller is None:
         raise NotFound("Reseller not found.")
@@ -281,7 +290,10 @@ def company_create(
         company.direct_features.set(_features_by_key(direct))
         if plan is not None:
             _attach_plan(company, plan)
-            company.save()
+        company.billing_anchor = company.created_at.date()
+        terms_fit_plan(company, plan)
+        apply_terms(company, terms or {})
+        company.save()
         versions_bump(reseller.pk)
         audit_record(
             actor=actor,
@@ -308,6 +320,7 @@ def _apply_plan_change(company: Company, changes: Mapping[str, Any]) -> set[str]
         # Replacing one plan by another: the old plan's features and fees go with it.
         company.excluded_features.clear()
     _attach_plan(company, plan)
+    terms_fit_plan(company, plan)
     return set()
 
 
@@ -412,6 +425,7 @@ def company_update(
         old = company_state(company)
         before = schedule_snapshot(company.effective_fee_schedule_id())
         kept_from_plan = _apply_plan_change(company, changes)
+        apply_terms(company, changes)
         if "use_plan_fees" in changes:
             _apply_use_plan_fees(company, changes["use_plan_fees"])
         _apply_own_fees(company, changes)

@@ -25,11 +25,13 @@ from partnerhub.companies.services import (
     company_resync_plan,
     company_update,
 )
+from partnerhub.companies.terms import plan_currencies, plan_cycles
 from partnerhub.core.errors import FeatureUnavailable, ValidationFailed
 from partnerhub.fees.schedules import schedule_snapshot
 from partnerhub.plans.forms import APPLY_ALL, APPLY_NEW
 from partnerhub.plans.selectors import plan_assignable_for_reseller, plan_list_for_actor
 from partnerhub.resellers.selectors import reseller_get_for_actor, reseller_list_for_actor
+from partnerhub.usage.selectors import company_usage, usage_bars
 from partnerhub.web.choices import (
     currency_codes,
     fee_type_choices,
@@ -94,6 +96,7 @@ def _form(company: Any, actor: Any, data: Any = None) -> CompanyForm:
         "limits": [(key, name) for key, name, _ in limit_rows()],
         "currencies": currency_codes(),
         "fee_types": fee_type_choices(),
+        "term_choices": (plan_cycles(company.plan), plan_currencies(company.plan)),
     }
     if data is not None:
         return CompanyForm(data, **kwargs)
@@ -113,6 +116,7 @@ def _page(
 ) -> HttpResponse:
     actor = actor_of(request)
     entitlements = resolve_entitlements(company)
+    usage = company_usage(actor, company.pk)
     plan = company.plan
     plan_fees = schedule_snapshot(plan.fee_schedule_id) if plan else None
     context = {
@@ -143,6 +147,8 @@ def _page(
         "reset_ask": reset_ask,
         "apply_all": APPLY_ALL,
         "apply_new": APPLY_NEW,
+        "usage": usage,
+        "usage_bars": usage_bars(usage),
     }
     return render(request, "companies/edit.html", context, status=status)
 

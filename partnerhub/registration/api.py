@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import date
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Router, Status
@@ -32,6 +33,8 @@ class RegistrationIn(InputSchema):
     contact_email: Annotated[str, bounded(254, min_length=1), VALID_UNICODE]
     # One of GET /register/{reseller_slug}/plans; omitted: the default registration plan.
     plan_id: ObjectId | None = None
+    # One of the plan's cycles; omitted: the first it offers (SPEC §13).
+    billing_cycle: Literal["monthly", "quarterly", "yearly"] | None = None
 
 
 class PublicPriceOut(OutputSchema):
@@ -93,6 +96,9 @@ class RegistrationOut(OutputSchema):
     contact_email: str
     plan: RegisteredPlan | None  # null: the company starts Custom
     use_plan_fees: bool
+    billing_cycle: str
+    billing_currency: str
+    billing_anchor: date
 
 
 @router.post(
@@ -121,5 +127,8 @@ def register(
                 else None
             ),
             "use_plan_fees": company.use_plan_fees,
+            "billing_cycle": company.billing_cycle,
+            "billing_currency": company.billing_currency,
+            "billing_anchor": company.billing_anchor,
         },
     )

@@ -65,7 +65,12 @@ def _chosen_plan(reseller: Reseller, plan_id: object) -> Plan:
 
 
 def company_register(
-    *, reseller_slug: str, company_name: str, contact_email: str, plan_id: int | None = None
+    *,
+    reseller_slug: str,
+    company_name: str,
+    contact_email: str,
+    plan_id: int | None = None,
+    billing_cycle: str | None = None,
 ) -> Company:
     """Create a company for an anonymous visitor; unknown reseller slug -> NotFound.
 
@@ -83,4 +88,6 @@ def company_register(
         name=name,
         contact_email=email,
         plan_id=plan.pk if plan is not None else None,
+        # The subscription terms start from the plan's defaults, anchored today.
+        terms={"billing_cycle": billing_cycle} if billing_cycle else None,
     )

@@ -8,6 +8,7 @@ from django.shortcuts import render
 
 from partnerhub.accounts.login import ThrottledAuthenticationForm
 from partnerhub.resellers.selectors import reseller_list_for_actor
+from partnerhub.usage.selectors import companies_nearest_limits
 from partnerhub.web.charts import bar_chart
 from partnerhub.web.hub import actor_of, hub_view
 from partnerhub.web.money import format_money
@@ -28,6 +29,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if actor.is_platform and request.GET.get("reseller", "").isdigit():
         reseller_id = int(request.GET["reseller"])
     data = dashboard_for_actor(actor, reseller_id)
+    near_limits = companies_nearest_limits(actor, reseller_id=reseller_id)
     plan_chart = bar_chart(
         [(b.label, b.companies, str(b.companies)) for b in data.per_plan], unit="companies"
     )
@@ -61,5 +63,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "fee_charts": fee_charts,
             "resellers": resellers,
             "reseller_id": reseller_id,
+            "near_limits": near_limits,
         },
     )

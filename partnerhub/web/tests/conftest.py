@@ -36,6 +36,8 @@ def catalog_seeded(transactional_db: None) -> None:
 
     seed = importlib.import_module("partnerhub.catalog.migrations.0002_seed_catalog").seed
     seed(apps, None)
+    kinds = importlib.import_module("partnerhub.catalog.migrations.0003_limit_kind").set_kinds
+    kinds(apps, None)
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from partnerhub.fees.terms import gateway_fee_of, rates_sql, reseller_fee_of
 from partnerhub.plans.models import Plan
 from partnerhub.resellers.models import Reseller
 from partnerhub.resellers.versions import versions_bump
+from partnerhub.usage.seed import usage_seed
 
 CURRENCIES = ("GBP", "EUR", "JPY")  # exponents 2, 2, 0
 FEE_TYPES = ("ticket", "product", "donation")
@@ -86,6 +87,12 @@ class Command(BaseCommand):
         parser.add_argument("--resellers", type=int, default=1)
         parser.add_argument("--companies", type=int, default=100, help="per reseller")
         parser.add_argument("--items", type=int, default=100, help="per company")
+        parser.add_argument(
+            "--usage-events",
+            type=int,
+            default=0,
+            help="metered usage events per company, in its current usage period",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         resellers, companies, items = options["resellers"], options["companies"], options["items"]
@@ -96,15 +103,19 @@ class Command(BaseCommand):
                 currency_id=currency, defaults={"percent_bps": bps, "fixed_minor": fixed}
             )
         start = Reseller.objects.filter(slug__startswith="bench-").count() + 1
+        usage_events = options["usage_events"]
+        if usage_events < 0:
+            raise CommandError("--usage-events must be >= 0")
         for n in range(start, start + resellers):
-            plan = self._seed_reseller(n, companies, items)
+            plan = self._seed_reseller(n, companies, items, usage_events)
             self.stdout.write(
                 f"reseller bench-{n} (id {plan.reseller_id}): plan {plan.pk} "
                 f"with {companies} companies x {items} items"
+                + (f" x {usage_events} usage events" if usage_events else "")
             )
 
     @transaction.atomic
-    def _seed_reseller(self, n: int, companies: int, items: int) -> Plan:
+    def _seed_reseller(self, n: int, companies: int, items: int, usage_events: int) -> Plan:
         reseller = Reseller.objects.create(
             name=f"Bench Reseller {n}", slug=f"bench-{n}", fee_schedule=_schedule()
         )
@@ -117,9 +128,16 @@ class Command(BaseCommand):
             fee_schedule=_schedule(PLAN_FEES),
         )
         schedules = FeeSchedule.objects.bulk_create([FeeSchedule() for _ in range(companies)])
-        Company.objects.bulk_create(
+        today = timezone.now().date()
+        created = Company.objects.bulk_create(
             [
-                Company(reseller=reseller, name=f"Bench {n}-{i}", plan=plan, fee_schedule=s)
+                Company(
+                    reseller=reseller,
+                    name=f"Bench {n}-{i}",
+                    plan=plan,
+                    fee_schedule=s,
+                    billing_anchor=today,
+                )
                 for i, s in enumerate(schedules, start=1)
             ],
             batch_size=1000,
@@ -134,6 +152,7 @@ class Command(BaseCommand):
                     items_insert_sql(connection.vendor, items),
                     [now, now, now, reseller.pk, reseller.pk],
                 )
+        events = usage_seed(company_ids=[c.pk for c in created], events_per_company=usage_events)
         audit_record(
             actor=SYSTEM,
             action="seed.create",
@@ -144,6 +163,7 @@ class Command(BaseCommand):
             changes={
                 "companies": {"old": None, "new": companies},
                 "sale_items": {"old": None, "new": companies * items},
+                "usage_events": {"old": None, "new": events},
             },
         )
         # The rows above bypass the services, so the cached lists' versions move here.

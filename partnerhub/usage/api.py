@@ -1,0 +1,135 @@
+"""REST API: usage events, consume, gauges and usage reads (SPEC §13)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router
+from pydantic import AwareDatetime, StringConstraints
+
+from partnerhub.api.auth import actor_of
+from partnerhub.api.schemas import (
+    WRITE_ERRORS,
+    InputSchema,
+    Key,
+    ObjectId,
+    OutputSchema,
+    responses,
+)
+from partnerhub.usage.models import MAX_QUANTITY
+from partnerhub.usage.selectors import company_usage
+from partnerhub.usage.services import (
+    MAX_BATCH,
+    MAX_EVENT_ID_LENGTH,
+    usage_consume,
+    usage_events_record,
+    usage_gauge_set,
+)
+
+router = Router(tags=["usage"])
+
+EventId = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_EVENT_ID_LENGTH, pattern=r"^[^\x00]*$")
+]
+# Metered events take 1..10^12; gauge events move the count by ±10^12 (never 0). The
+# service checks which applies, since it depends on the limit's kind.
+EventQuantity = Annotated[int, Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
+
+
+class UsageEventIn(InputSchema):
+    id: EventId
+    company_id: ObjectId
+    limit: Key
+    quantity: EventQuantity
+    timestamp: AwareDatetime
+
+
+class UsageEventsIn(InputSchema):
+    events: list[UsageEventIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class UsageEventsOut(OutputSchema):
+    accepted: int
+    duplicates: int
+
+
+class LimitUsageOut(OutputSchema):
+    kind: Literal["metered", "gauge", "cap"]
+    value: int | None
+    used: int | None
+    remaining: int | None
+    over: bool
+
+
+class ConsumeOut(LimitUsageOut):
+    allowed: bool
+
+
+class UsageOut(OutputSchema):
+    company_id: int
+    period_start: date
+    period_end: date
+    limits: dict[str, LimitUsageOut]
+
+
+class ConsumeIn(InputSchema):
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+    id: EventId | None = None
+
+
+class GaugeIn(InputSchema):
+    value: Annotated[int, Field(ge=0, le=MAX_QUANTITY)]
+
+
+class UsageQuery(InputSchema):
+    period_start: date | None = Field(
+        default=None, description="A day of the past period to read (default: today)."
+    )
+
+
+@router.post("/usage/events", response=responses({200: UsageEventsOut}, WRITE_ERRORS))
+def record_usage_events(request: HttpRequest, payload: UsageEventsIn) -> dict[str, Any]:
+    """Record what already happened: 1 to 1000 events, all or nothing, deduplicated by id."""
+    events = [e.model_dump() for e in payload.events]
+    result = usage_events_record(actor=actor_of(request), events=events)
+    return {"accepted": result.accepted, "duplicates": result.duplicates}
+
+
+@router.post(
+    "/companies/{company_id}/usage/{limit}/consume",
+    response=responses({200: ConsumeOut}, WRITE_ERRORS),
+)
+def consume_usage(
+    request: HttpRequest, company_id: ObjectId, limit: Key, payload: ConsumeIn
+) -> dict[str, Any]:
+    """Ask before using: `allowed` says whether the quantity fit (and was recorded)."""
+    return usage_consume(
+        actor=actor_of(request),
+        company_id=company_id,
+        limit_key=limit,
+        quantity=payload.quantity,
+        request_id=payload.id,
+    )
+
+
+@router.put(
+    "/companies/{company_id}/usage/{limit}",
+    response=responses({200: LimitUsageOut}, WRITE_ERRORS),
+)
+def set_gauge(
+    request: HttpRequest, company_id: ObjectId, limit: Key, payload: GaugeIn
+) -> dict[str, Any]:
+    """Set a gauge limit's current count."""
+    return usage_gauge_set(
+        actor=actor_of(request), company_id=company_id, limit_key=limit, value=payload.value
+    )
+
+
+@router.get("/companies/{company_id}/usage", response=responses({200: UsageOut}))
+def get_usage(
+    request: HttpRequest, company_id: ObjectId, query: Query[UsageQuery]
+) -> dict[str, Any]:
+    """What the company used of each limit in its current (or a past) usage period."""
+    return company_usage(actor_of(request), company_id, on=query.period_start)

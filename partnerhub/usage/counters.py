@@ -1,0 +1,158 @@
+"""The SQL that keeps usage exact under concurrency, on SQLite and PostgreSQL alike.
+
+Every statement here is one set-based INSERT … ON CONFLICT (both databases speak it, with
+RETURNING): the database, not Python, decides whether a consume fits and which events
+are new, so two clients racing never both win (no read-then-write in Python).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from partnerhub.usage.models import UsageCounter, UsageEvent
+
+CounterKey = tuple[int, int, date]  # (company_id, limit_id, period_start)
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    reseller_id: int
+    event_id: str
+    company_id: int
+    limit_id: int
+    quantity: int
+    timestamp: datetime
+    period_start: date
+    source: str = UsageEvent.Source.EVENT
+
+
+def _date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _values(rows: int, columns: int) -> str:
+    one = "(" + ", ".join(["%s"] * columns) + ")"
+    return ", ".join([one] * rows)
+
+
+def events_insert_new(rows: Sequence[EventRow]) -> set[tuple[int, str]]:
+    """Insert the events whose (reseller, id) is not stored yet; answer the keys inserted.
+
+    Under concurrent retries of one batch, PostgreSQL makes the second insert of a key
+    wait for the first transaction and then skip it; SQLite serialises writers. Rows go
+    in sorted by key so two overlapping batches take the index locks in the same order.
+    """
+    if not rows:
+        return set()
+    ops = connection.ops
+    now = ops.adapt_datetimefield_value(timezone.now())
+    params: list[Any] = []
+    for r in sorted(rows, key=lambda r: (r.reseller_id, r.event_id)):
+        params += [
+            r.reseller_id,
+            r.event_id,
+            r.company_id,
+            r.limit_id,
+            r.quantity,
+            ops.adapt_datetimefield_value(r.timestamp),
+            ops.adapt_datefield_value(r.period_start),
+            r.source,
+            now,
+        ]
+    table = UsageEvent._meta.db_table
+    sql = (
+        f"INSERT INTO {table} (reseller_id, event_id, company_id, limit_id, quantity, "
+        f"timestamp, period_start, source, recorded_at) VALUES {_values(len(rows), 9)} "
+        "ON CONFLICT (reseller_id, event_id) DO NOTHING RETURNING reseller_id, event_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {(int(reseller_id), str(event_id)) for reseller_id, event_id in cursor.fetchall()}
+
+
+def counters_add(deltas: dict[CounterKey, int]) -> dict[CounterKey, int]:
+    """Add each delta to its counter (creating it at the delta); answer the new values.
+
+    One statement whatever the number of counters, in key order (a fixed lock order, so
+    two batches touching the same counters cannot deadlock)."""
+    if not deltas:
+        return {}
+    ops = connection.ops
+    now = ops.adapt_datetimefield_value(timezone.now())
+    params: list[Any] = []
+    for (company_id, limit_id, period_start), delta in sorted(deltas.items()):
+        params += [company_id, limit_id, ops.adapt_datefield_value(period_start), delta, now]
+    table = UsageCounter._meta.db_table
+    sql = (
+        f"INSERT INTO {table} AS c (company_id, limit_id, period_start, used, updated_at) "
+        f"VALUES {_values(len(deltas), 5)} "
+        "ON CONFLICT (company_id, limit_id, period_start) DO UPDATE "
+        "SET used = c.used + excluded.used, updated_at = excluded.updated_at "
+        "RETURNING company_id, limit_id, period_start, used"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {(int(c), int(lim), _date(p)): int(used) for c, lim, p, used in cursor.fetchall()}
+
+
+def counter_try_add(key: CounterKey, quantity: int, value: int | None) -> int | None:
+    """The consume: add `quantity` only if the total stays within `value` (None: no
+    limit). One conditional upsert, atomic on both databases: concurrent consumes queue
+    on the counter row and each sees the total the previous one left. Answers the new
+    total, or None when the quantity does not fit (nothing changed)."""
+    if value is not None and quantity > value:
+        return None
+    company_id, limit_id, period_start = key
+    ops = connection.ops
+    table = UsageCounter._meta.db_table
+    sql = (
+        f"INSERT INTO {table} AS c (company_id, limit_id, period_start, used, updated_at) "
+        "VALUES (%s, %s, %s, %s, %s) "
+        "ON CONFLICT (company_id, limit_id, period_start) DO UPDATE "
+        "SET used = c.used + excluded.used, updated_at = excluded.updated_at"
+    )
+    params: list[Any] = [
+        company_id,
+        limit_id,
+        ops.adapt_datefield_value(period_start),
+        quantity,
+        ops.adapt_datetimefield_value(timezone.now()),
+    ]
+    if value is not None:
+        sql += " WHERE c.used + excluded.used <= %s"
+        params.append(value)
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " RETURNING used", params)
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
+def counter_used(key: CounterKey) -> int:
+    company_id, limit_id, period_start = key
+    used = (
+        UsageCounter.objects.filter(
+            company_id=company_id, limit_id=limit_id, period_start=period_start
+        )
+        .values_list("used", flat=True)
+        .first()
+    )
+    return int(used or 0)
+
+
+def counters_used(keys: Iterable[CounterKey]) -> dict[CounterKey, int]:
+    keys = list(keys)
+    if not keys:
+        return {}
+    rows = UsageCounter.objects.filter(
+        company_id__in={k[0] for k in keys},
+        limit_id__in={k[1] for k in keys},
+        period_start__in={k[2] for k in keys},
+    ).values_list("company_id", "limit_id", "period_start", "used")
+    found = {(c, lim, p): used for c, lim, p, used in rows}
+    return {k: int(found.get(k, 0)) for k in keys}

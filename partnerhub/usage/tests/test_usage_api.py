@@ -1,0 +1,457 @@
+"""Usage over the API (SPEC §13): events, consume, gauges, caps, reads, thresholds, tenancy."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from partnerhub.api.tests.conftest import assert_error
+from partnerhub.audit.models import AuditEvent
+from partnerhub.companies.models import Company
+from partnerhub.usage.models import UsageCounter, UsageEvent, UsageThresholdEvent
+from partnerhub.usage.periods import usage_period
+
+pytestmark = pytest.mark.django_db
+
+
+def _now_iso(minutes_ago: int = 1) -> str:
+    return (timezone.now() - timedelta(minutes=minutes_ago)).isoformat().replace("+00:00", "Z")
+
+
+def event(n: int, company_id: int, limit: str = "messages", quantity: int = 1, **kw: Any) -> dict:
+    return {
+        "id": f"evt-{n}",
+        "company_id": company_id,
+        "limit": limit,
+        "quantity": quantity,
+        "timestamp": kw.pop("timestamp", _now_iso()),
+        **kw,
+    }
+
+
+def _used(company: Company, limit: str = "messages") -> int:
+    return sum(
+        UsageCounter.objects.filter(company_id=company.pk, limit__key=limit).values_list(
+            "used", flat=True
+        )
+    )
+
+
+def _consume(api, key, company_id, limit="messages", **body):  # type: ignore[no-untyped-def]
+    return api.post(f"/api/v1/companies/{company_id}/usage/{limit}/consume", key, body)
+
+
+# --- ingestion ----------------------------------------------------------------------------
+
+
+def test_events_are_counted_once_per_id(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    company = personas.company_a
+    batch = {"events": [event(1, company.pk, quantity=3), event(2, company.pk, quantity=4)]}
+
+    first = api.post("/api/v1/usage/events", keys.admin_a, batch)
+    again = api.post("/api/v1/usage/events", keys.admin_a, batch)
+
+    assert first.status_code == 200, first.content
+    assert first.json() == {"accepted": 2, "duplicates": 0}
+    assert again.json() == {"accepted": 0, "duplicates": 2}
+    assert _used(company) == 7
+    assert UsageEvent.objects.count() == 2
+    assert AuditEvent.objects.filter(action="usage.events_record").count() == 2
+
+
+def test_a_repeat_inside_one_batch_counts_once(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    e = event(1, personas.company_a.pk, quantity=5)
+
+    response = api.post("/api/v1/usage/events", keys.admin_a, {"events": [e, dict(e)]})
+
+    assert response.json() == {"accepted": 1, "duplicates": 1}
+    assert _used(personas.company_a) == 5
+
+
+def test_the_same_id_with_other_content_is_a_conflict_and_stores_nothing(
+    api, keys, personas
+) -> None:  # type: ignore[no-untyped-def]
+    company = personas.company_a
+    api.post("/api/v1/usage/events", keys.admin_a, {"events": [event(1, company.pk, quantity=3)]})
+
+    response = api.post(
+        "/api/v1/usage/events",
+        keys.admin_a,
+        {"events": [event(2, company.pk), event(1, company.pk, quantity=9)]},
+    )
+
+    assert_error(response, 409, "conflict")
+    assert _used(company) == 3
+    assert not UsageEvent.objects.filter(event_id="evt-2").exists()
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        ({"quantity": 0}, "events[1].quantity"),
+        ({"quantity": 10**12 + 1}, "events[1].quantity"),
+        ({"limit": "nope"}, "events[1].limit"),
+        ({"limit": "event_timeslots"}, "events[1].limit"),
+        ({"company_id": 999999}, "events[1].company_id"),
+        ({"timestamp": "yesterday"}, "events[1].timestamp"),
+        ({"timestamp": "2026-11-30T10:00:00"}, "events[1].timestamp"),
+        ({"timestamp": "2000-01-01T00:00:00Z"}, "events[1].timestamp"),
+        ({"extra": 1}, "events[1].extra"),
+    ],
+)
+def test_a_bad_event_is_a_422_naming_its_index_and_nothing_is_stored(
+    api, keys, personas, bad, field
+) -> None:  # type: ignore[no-untyped-def]
+    company = personas.company_a
+    events = [event(1, company.pk), {**event(2, company.pk), **bad}]
+
+    error = assert_error(api.post("/api/v1/usage/events", keys.admin_a, {"events": events}), 422)
+
+    assert field in error["details"], error
+    assert UsageEvent.objects.count() == 0
+    assert UsageCounter.objects.count() == 0
+
+
+def test_a_future_timestamp_is_refused(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    future = (timezone.now() + timedelta(minutes=10)).isoformat()
+    events = [event(1, personas.company_a.pk, timestamp=future)]
+
+    error = assert_error(api.post("/api/v1/usage/events", keys.admin_a, {"events": events}), 422)
+
+    assert "events[0].timestamp" in error["details"]
+
+
+def test_duplicate_ids_with_other_content_inside_a_batch_are_a_422(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    c = personas.company_a.pk
+    events = [event(1, c, quantity=1), event(1, c, quantity=2)]
+
+    error = assert_error(api.post("/api/v1/usage/events", keys.admin_a, {"events": events}), 422)
+
+    assert "events[1].id" in error["details"]
+    assert UsageEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize("size", [0, 1001])
+def test_a_batch_holds_1_to_1000_events(api, keys, personas, size) -> None:  # type: ignore[no-untyped-def]
+    events = [event(n, personas.company_a.pk) for n in range(size)]
+
+    error = assert_error(api.post("/api/v1/usage/events", keys.admin_a, {"events": events}), 422)
+
+    assert "events" in error["details"]
+
+
+def test_events_in_the_previous_period_count_there(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    company = personas.company_a
+    today = timezone.now().date()
+    Company.objects.filter(pk=company.pk).update(
+        billing_anchor=date(2020, 1, today.day if today.day <= 28 else 28)
+    )
+    company.refresh_from_db()
+    current = usage_period(company.billing_anchor, today)
+    last_period_day = current.start - timedelta(days=1)
+    ts = f"{last_period_day.isoformat()}T12:00:00Z"
+
+    response = api.post(
+        "/api/v1/usage/events",
+        keys.admin_a,
+        {"events": [event(1, company.pk, quantity=4, timestamp=ts)]},
+    )
+    usage = api.get(f"/api/v1/companies/{company.pk}/usage", keys.admin_a).json()
+    past = api.get(
+        f"/api/v1/companies/{company.pk}/usage",
+        keys.admin_a,
+        {"period_start": last_period_day.isoformat()},
+    ).json()
+
+    assert response.status_code == 200, response.content
+    assert usage["limits"]["messages"]["used"] == 0
+    assert past["limits"]["messages"]["used"] == 4
+    assert past["period_end"] == current.start.isoformat()
+
+
+def test_gauge_events_move_the_count_never_below_zero(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    c = personas.company_a.pk
+    events = [
+        event(1, c, "team_members", 2),
+        event(2, c, "team_members", -5),
+        event(3, c, "team_members", 3),
+    ]
+
+    api.post("/api/v1/usage/events", keys.admin_a, {"events": events})
+    usage = api.get(f"/api/v1/companies/{c}/usage", keys.admin_a).json()
+
+    assert usage["limits"]["team_members"] == {
+        "kind": "gauge",
+        "value": 5,
+        "used": 3,
+        "remaining": 2,
+        "over": False,
+    }
+
+
+def test_a_gauge_event_of_zero_is_refused(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    events = [event(1, personas.company_a.pk, "team_members", 0)]
+
+    error = assert_error(api.post("/api/v1/usage/events", keys.admin_a, {"events": events}), 422)
+
+    assert "events[0].quantity" in error["details"]
+
+
+# --- consume ------------------------------------------------------------------------------
+
+
+def test_consume_allows_until_the_limit_then_refuses(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    company = personas.company_a
+    Company.objects.filter(pk=company.pk).update(limit_overrides={"messages": 5})
+
+    allowed = _consume(api, keys.admin_a, company.pk, quantity=4)
+    refused = _consume(api, keys.admin_a, company.pk, quantity=2)
+    last = _consume(api, keys.admin_a, company.pk, quantity=1)
+
+    assert allowed.status_code == 200
+    assert allowed.json() == {
+        "kind": "metered",
+        "value": 5,
+        "used": 4,
+        "remaining": 1,
+        "over": False,
+        "allowed": True,
+    }
+    assert refused.status_code == 200
+    assert refused.json()["allowed"] is False
+    assert refused.json()["used"] == 4
+    assert last.json()["allowed"] is True
+    assert _used(company) == 5
+
+
+def test_consume_is_idempotent_by_id(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    company = personas.company_a
+
+    first = _consume(api, keys.admin_a, company.pk, quantity=3, id="req-1")
+    retry = _consume(api, keys.admin_a, company.pk, quantity=3, id="req-1")
+    other = _consume(api, keys.admin_a, company.pk, quantity=2, id="req-1")
+
+    assert first.json()["allowed"] is True
+    assert retry.json()["allowed"] is True
+    assert retry.json()["used"] == 3
+    assert_error(other, 409, "conflict")
+    assert _used(company) == 3
+
+
+def test_a_refused_consume_with_an_id_leaves_no_record(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    company = personas.company_a
+    Company.objects.filter(pk=company.pk).update(limit_overrides={"messages": 1})
+
+    refused = _consume(api, keys.admin_a, company.pk, quantity=2, id="req-big")
+
+    assert refused.json()["allowed"] is False
+    assert not UsageEvent.objects.exists()
+
+
+def test_unlimited_consume_is_always_allowed_and_counted(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    company = personas.company_a
+    Company.objects.filter(pk=company.pk).update(limit_overrides={"messages": None})
+
+    response = _consume(api, keys.admin_a, company.pk, quantity=10**12)
+
+    assert response.json() == {
+        "kind": "metered",
+        "value": None,
+        "used": 10**12,
+        "remaining": None,
+        "over": False,
+        "allowed": True,
+    }
+
+
+def test_a_cap_checks_the_wanted_total_and_records_nothing(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    company = personas.company_a
+    Company.objects.filter(pk=company.pk).update(limit_overrides={"event_timeslots": 12})
+
+    fits = _consume(api, keys.admin_a, company.pk, "event_timeslots", quantity=12)
+    too_many = _consume(api, keys.admin_a, company.pk, "event_timeslots", quantity=13)
+
+    assert fits.json() == {
+        "kind": "cap",
+        "value": 12,
+        "used": None,
+        "remaining": None,
+        "over": False,
+        "allowed": True,
+    }
+    assert too_many.json()["allowed"] is False
+    assert not UsageCounter.objects.exists()
+
+
+def test_a_plan_change_mid_period_applies_on_the_next_consume(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    company, plan = personas.company_a, personas.plan_a
+    plan.limits = {**plan.limits, "messages": 10}
+    plan.save()
+    assert _consume(api, keys.admin_a, company.pk, quantity=8).json()["allowed"] is True
+
+    plan.limits = {**plan.limits, "messages": 5}
+    plan.save()
+    lowered = _consume(api, keys.admin_a, company.pk, quantity=1).json()
+    plan.limits = {**plan.limits, "messages": 20}
+    plan.save()
+    raised = _consume(api, keys.admin_a, company.pk, quantity=1).json()
+
+    assert lowered == {
+        "kind": "metered",
+        "value": 5,
+        "used": 8,
+        "remaining": 0,
+        "over": True,
+        "allowed": False,
+    }
+    assert raised["allowed"] is True
+    assert raised["used"] == 9
+
+
+@pytest.mark.parametrize("quantity", [0, -1, 10**12 + 1])
+def test_consume_quantity_is_1_to_10_12(api, keys, personas, quantity) -> None:  # type: ignore[no-untyped-def]
+    error = assert_error(_consume(api, keys.admin_a, personas.company_a.pk, quantity=quantity), 422)
+
+    assert "quantity" in error["details"]
+    assert not UsageCounter.objects.exists()
+
+
+def test_consume_on_an_unknown_limit_is_404(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    assert_error(_consume(api, keys.admin_a, personas.company_a.pk, "nope", quantity=1), 404)
+
+
+# --- thresholds ---------------------------------------------------------------------------
+
+
+def test_thresholds_are_recorded_once_per_period(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    company = personas.company_a
+    Company.objects.filter(pk=company.pk).update(limit_overrides={"messages": 10})
+
+    for _ in range(7):
+        _consume(api, keys.admin_a, company.pk, quantity=1)
+    assert not UsageThresholdEvent.objects.exists()
+    _consume(api, keys.admin_a, company.pk, quantity=1)  # 8 of 10: 80 %
+    _consume(api, keys.admin_a, company.pk, quantity=1)
+    api.post("/api/v1/usage/events", keys.admin_a, {"events": [event(1, company.pk, quantity=5)]})
+
+    rows = list(UsageThresholdEvent.objects.values_list("threshold", "used", "value"))
+    assert rows == [(80, 8, 10), (100, 14, 10)]
+    usage = api.get(f"/api/v1/companies/{company.pk}/usage", keys.admin_a).json()
+    assert usage["limits"]["messages"] == {
+        "kind": "metered",
+        "value": 10,
+        "used": 14,
+        "remaining": 0,
+        "over": True,
+    }
+
+
+# --- gauges -------------------------------------------------------------------------------
+
+
+def test_put_sets_a_gauge(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    c = personas.company_a.pk
+
+    response = api.put(f"/api/v1/companies/{c}/usage/team_members", keys.admin_a, {"value": 4})
+    lowered = api.put(f"/api/v1/companies/{c}/usage/team_members", keys.admin_a, {"value": 0})
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {
+        "kind": "gauge",
+        "value": 5,
+        "used": 4,
+        "remaining": 1,
+        "over": False,
+    }
+    assert lowered.json()["used"] == 0
+    assert AuditEvent.objects.filter(action="usage.gauge_set").count() == 2
+    assert list(UsageThresholdEvent.objects.values_list("threshold", flat=True)) == [80]
+
+
+def test_put_on_a_metered_limit_is_a_422(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    c = personas.company_a.pk
+
+    assert_error(api.put(f"/api/v1/companies/{c}/usage/messages", keys.admin_a, {"value": 4}), 422)
+
+
+def test_usage_lists_every_limit_with_its_kind(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    c = personas.company_a.pk
+
+    body = api.get(f"/api/v1/companies/{c}/usage", keys.company_a).json()
+
+    assert body["company_id"] == c
+    assert {k: v["kind"] for k, v in body["limits"].items()} == {
+        "messages": "metered",
+        "whatsapp_conversations": "metered",
+        "team_members": "gauge",
+        "event_timeslots": "cap",
+    }
+    assert body["limits"]["messages"] == {
+        "kind": "metered",
+        "value": 10000,
+        "used": 0,
+        "remaining": 10000,
+        "over": False,
+    }
+
+
+# --- tenancy (SPEC §1) --------------------------------------------------------------------
+
+
+def _writes(c: int) -> list[tuple[str, str, dict]]:
+    return [
+        ("post", f"/api/v1/companies/{c}/usage/messages/consume", {"quantity": 1}),
+        ("put", f"/api/v1/companies/{c}/usage/team_members", {"value": 1}),
+    ]
+
+
+def test_another_resellers_company_is_404_like_a_missing_one(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    c = personas.company_a.pk
+    for method, path, body in [*_writes(c), ("get", f"/api/v1/companies/{c}/usage", None)]:
+        foreign = api.request(method, path, keys.admin_b, body)
+        missing = api.request(method, path.replace(f"/{c}/", "/999999/"), keys.admin_a, body)
+        assert_error(foreign, 404, "not_found")
+        assert foreign.json() == missing.json()
+    events = {"events": [event(1, c)]}
+    foreign = assert_error(api.post("/api/v1/usage/events", keys.admin_b, events), 422)
+    missing = assert_error(
+        api.post("/api/v1/usage/events", keys.admin_a, {"events": [event(1, 999999)]}), 422
+    )
+    assert foreign == missing
+    assert not UsageCounter.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["viewer_a", "company_a"])
+def test_viewer_and_company_keys_cannot_write_usage(api, keys, personas, who) -> None:  # type: ignore[no-untyped-def]
+    c = personas.company_a.pk
+    key = getattr(keys, who)
+    for method, path, body in [
+        *_writes(c),
+        ("post", "/api/v1/usage/events", {"events": [event(1, c)]}),
+    ]:
+        assert_error(api.request(method, path, key, body), 403, "forbidden")
+    assert not UsageCounter.objects.exists()
+    assert not UsageEvent.objects.exists()
+
+
+def test_a_company_key_reads_its_own_usage_only(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    from partnerhub.testing.factories import CompanyFactory
+
+    sibling = CompanyFactory(reseller=personas.reseller_a)
+
+    own = api.get(f"/api/v1/companies/{personas.company_a.pk}/usage", keys.company_a)
+    other = api.get(f"/api/v1/companies/{sibling.pk}/usage", keys.company_a)
+
+    assert own.status_code == 200
+    assert_error(other, 404, "not_found")
+
+
+def test_platform_key_records_events_for_any_reseller(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    response = api.post(
+        "/api/v1/usage/events", keys.platform, {"events": [event(1, personas.company_a.pk)]}
+    )
+
+    assert response.json() == {"accepted": 1, "duplicates": 0}
