@@ -108,12 +108,12 @@ def _client(http: Http, world: dict[str, Any], item_ids: list[int], seed: int) -
         elif op == "leave":
             status = _leave(http, company)
         elif op == "reset":
-            body = {"fee_apply_mode": "all"}
-            status = http.call("POST", f"/companies/{company}/reset-plan-fees", body)[0]
+            reset = {"fee_apply_mode": "all"}
+            status = http.call("POST", f"/companies/{company}/reset-plan-fees", reset)[0]
         else:
             item = rng.choice(item_ids)
-            body = {"price_minor": rng.randrange(0, 400_000)}
-            status = http.call("PATCH", f"/sale-items/{item}", body)[0]
+            price = {"price_minor": rng.randrange(0, 400_000)}
+            status = http.call("PATCH", f"/sale-items/{item}", price)[0]
         seen[(op, status)] += 1
     return seen
 
