@@ -76,11 +76,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _edit_plan(http: Http, plan_id: int, rng: random.Random) -> int:
+def _edit_plan(http: Http, plan_id: int, rng: random.Random, *, change: bool = False) -> int:
+    """A GBP fee edit (with `change`, always a different one) applied to all items."""
     status, plan = http.call("GET", f"/plans/{plan_id}")
     assert status == 200, plan
     fees = [
-        {**f, "percent_bps": rng.choice([100, 250, 400])} if f["currency"] == "GBP" else f
+        {**f, "percent_bps": f["percent_bps"] + 1 if change else rng.choice([100, 250, 400])}
+        if f["currency"] == "GBP"
+        else f
         for f in plan["fees"]
     ]
     blended = {**plan["blended"], "JPY": rng.random() < 0.3}
@@ -115,6 +118,13 @@ def _client(http: Http, world: dict[str, Any], item_ids: list[int], seed: int) -
             price = {"price_minor": rng.randrange(0, 400_000)}
             status = http.call("PATCH", f"/sale-items/{item}", price)[0]
         seen[(op, status)] += 1
+    # Last, each client plays the issue's pattern on a company of its own: back on plan
+    # fees, a plan edit applied to all, and the company off plan fees right after.
+    company = world["companies"][seed % len(world["companies"])]
+    reset = {"fee_apply_mode": "all"}
+    seen[("final reset", http.call("POST", f"/companies/{company}/reset-plan-fees", reset)[0])] += 1
+    seen[("final plan", _edit_plan(http, world["plan"], rng, change=True))] += 1
+    seen[("final leave", _leave(http, company))] += 1
     return seen
 
 
@@ -172,10 +182,10 @@ def test_mixed_load_over_loopback_leaves_every_item_equal_to_a_fresh_quote(
         assert not errors, errors
         seen = sum(results, Counter[Any]())
         assert {status for _op, status in seen} <= ALLOWED, seen
-        assert sum(n for (op, _s), n in seen.items() if op != "plan before leave") == (
-            CLIENTS * ROUNDS
-        )
-        assert any(op.startswith("plan") and status == 200 for op, status in seen), seen
+        extra = ("plan before leave", "final reset", "final plan", "final leave")
+        counted = [n for (op, _s), n in seen.items() if op not in extra]
+        assert sum(counted) == CLIENTS * ROUNDS
+        assert any("plan" in op and status == 200 for op, status in seen), seen
 
         wait_for(
             lambda: (
