@@ -13,6 +13,7 @@ from django_tasks_db.models import DBTaskResult
 
 from partnerhub.audit.models import AuditEvent
 from partnerhub.companies.models import Company
+from partnerhub.companies.services import company_update
 from partnerhub.core.actor import SYSTEM
 from partnerhub.core.errors import NotFound
 from partnerhub.fees import recalc
@@ -205,6 +206,32 @@ def test_later_job_for_the_same_plan_supersedes_an_unstarted_one(plan_world) -> 
     )
     assert (second.status, second.items_done) == (Status.SUCCEEDED, 15)
     assert {f[0] for c in p.on_plan for f in _fees(c)} == {2}  # the last edit
+
+
+def test_a_later_plan_job_missing_a_company_does_not_supersede_one_that_has_it(plan_world) -> None:
+    # The company leaves plan fees between the two edits (its own fees a copy of the
+    # first edit, so no job of its own): only the first job still reprices it.
+    p = plan_world
+    add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 1)
+    first = _enqueue_plan_job(p)
+    leaver = p.on_plan[-1]
+    left = company_update(
+        actor=p.admin_a,
+        company_id=leaver.pk,
+        changes={"use_plan_fees": False},
+        fee_apply_mode="all",
+    )
+    assert left.job is None
+    add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 2)
+    second = _enqueue_plan_job(p)
+
+    recalc.recalculation_run(job_id=first.pk)
+    recalc.recalculation_run(job_id=second.pk)
+
+    first.refresh_from_db()
+    assert (first.superseded_by_id, first.items_done) == (None, 15)
+    assert {f[0] for f in _fees(leaver)} == {1}  # its own copy of the first edit
+    assert {f[0] for c in p.on_plan[:-1] for f in _fees(c)} == {2}
 
 
 def test_running_job_followed_by_a_later_one_ends_on_the_last_edit(plan_world) -> None:
