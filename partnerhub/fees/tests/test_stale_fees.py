@@ -16,14 +16,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -109,6 +111,53 @@ def test_company_leaving_plan_fees_while_the_plan_job_is_queued_gets_the_new_fee
     item.refresh_from_db()
     assert (item.reseller_fee_minor, item.gateway_fee_minor, item.fee_revision) == (100, 48, 2)
     assert stale_items([item.pk]) == []
+
+
+@pytest.mark.skipif(
+    not django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+    reason="SQLite runs one writer at a time; the row lock is PostgreSQL's",
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_fee_source_change_waits_for_a_plan_edit_in_flight(catalog_seeded, personas) -> None:  # type: ignore[no-untyped-def]
+    """The plan edit decides its job's companies while holding the plan row; a company
+    leaving the plan's fees meanwhile must wait, or the job could miss it."""
+    p = personas
+    add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 250, 30)
+    locked, release, left = threading.Event(), threading.Event(), threading.Event()
+
+    def plan_edit_in_flight() -> None:
+        try:
+            with transaction.atomic():
+                Plan.objects.select_for_update().get(pk=p.plan_a.pk)
+                locked.set()
+                release.wait(20)
+        finally:
+            connection.close()
+
+    def leave_plan_fees() -> None:
+        try:
+            company_update(
+                actor=p.admin_a,
+                company_id=p.company_a.pk,
+                changes={"use_plan_fees": False},
+                fee_apply_mode="all",
+            )
+            left.set()
+        finally:
+            connection.close()
+
+    editor = threading.Thread(target=plan_edit_in_flight)
+    editor.start()
+    assert locked.wait(20)
+    leaver = threading.Thread(target=leave_plan_fees)
+    leaver.start()
+    try:
+        assert not left.wait(1.5)  # blocked on the plan row
+    finally:
+        release.set()
+        editor.join(20)
+        leaver.join(20)
+    assert left.is_set()
 
 
 # --- Stateful: every interleaving of edits, fee-source changes and job starts -------
