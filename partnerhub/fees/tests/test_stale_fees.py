@@ -352,7 +352,7 @@ def _run(machine: type[FeeMachine], personas: Any, examples: int, steps: int) ->
 
 
 def test_stored_fees_equal_fresh_quotes_once_the_queue_is_empty_in_process(personas) -> None:  # type: ignore[no-untyped-def]
-    _run(InProcessFeeMachine, personas, examples=int(os.environ.get("X_EX", 40)), steps=25)
+    _run(InProcessFeeMachine, personas, examples=12, steps=15)
 
 
 def _worker_database_url() -> str | None:
