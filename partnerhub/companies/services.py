@@ -230,6 +230,25 @@ def _attach_plan(company: Company, plan: Plan) -> None:
     _take_over_direct_features(company, plan)
 
 
+def _lock_fee_sources(company: Company, changes: Mapping[str, Any]) -> None:
+    """Share-lock the plan(s) a change of fee source reads (PostgreSQL; SQLite runs one
+    writer at a time). A plan fee edit holds its plan row and decides its job's companies
+    from those on the plan's fees (fees/jobs.py), so the two edits are ordered: the plan
+    job either includes this company or sees it already gone (docs/architecture.md)."""
+    if connection.vendor != "postgresql":
+        return
+    if "plan_id" not in changes and "use_plan_fees" not in changes:
+        return
+    new_plan = changes.get("plan_id")
+    valid = isinstance(new_plan, int) and not isinstance(new_plan, bool)
+    ids = {company.plan_id, new_plan if valid else None} - {None}
+    if ids:
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT id FROM plans_plan WHERE id = ANY(%s) ORDER BY id FOR SHARE", [sorted(ids)]
+            )
+
+
 def _fee_change_job(
     *,
     actor: Actor,
@@ -422,6 +441,7 @@ def company_update(
             .select_related("reseller", "plan")
             .get(pk=company.pk)
         )
+        _lock_fee_sources(company, changes)
         old = company_state(company)
         before = schedule_snapshot(company.effective_fee_schedule_id())
         kept_from_plan = _apply_plan_change(company, changes)

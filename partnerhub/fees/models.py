@@ -127,7 +127,10 @@ class RecalcJob(models.Model):
     reseller = models.ForeignKey(
         "resellers.Reseller", on_delete=models.CASCADE, related_name="recalc_jobs"
     )
-    # Scope: every company on `plan` that uses plan fees, or exactly `company_ids`.
+    # Scope: exactly `company_ids`, decided when the change that needs the job commits
+    # (for a plan edit: every company then on `plan` using plan fees; fees/jobs.py).
+    # `plan` names the edited plan (display, supersession); a job enqueued before
+    # scopes were decided at commit has company_ids None and takes the plan's then.
     plan = models.ForeignKey(
         "plans.Plan", null=True, blank=True, on_delete=models.SET_NULL, related_name="recalc_jobs"
     )
@@ -146,9 +149,9 @@ class RecalcJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # Frozen when the job first starts: the companies it covers (sorted) and the
-    # newest item id then. Items created later were priced at creation from the
-    # same or a newer schedule, so they are left alone and the counts stay exact.
+    # Frozen when the job first starts: the companies it covers (sorted: company_ids
+    # that still exist and belong to the reseller) and the newest item id then (for
+    # the record only: chunks reprice every item of their companies, see recalc.py).
     scope_company_ids = models.JSONField(null=True, blank=True)
     max_item_id = models.BigIntegerField(null=True, blank=True)
     # {company id: items counted at start}; a chunk whose UPDATE finds a different

@@ -1,15 +1,18 @@
 """Running fee recalculation jobs: chunked, set-based, resumable (SPEC §6, §11).
 
-A job covers a frozen list of companies. Each chunk of companies is one
-`UPDATE … FROM` in its own transaction, and that transaction also advances the
-job's cursor and done counters while holding the job row's lock. So whatever
-kills a worker, the job row says exactly which companies are done: a restarted
-worker continues after the cursor and nothing is counted twice.
+A job covers a fixed list of companies, decided when the change that needs it
+commits (fees/jobs.py). Each chunk of companies is one `UPDATE … FROM` in its
+own transaction, and that transaction also advances the job's cursor and done
+counters while holding the job row's lock. So whatever kills a worker, the job
+row says exactly which companies are done: a restarted worker continues after
+the cursor and nothing is counted twice.
 
-The statement prices every item from its company's *current* effective
-schedule (plan, own or reseller's, as Company.effective_fee_schedule_id), so
-any job that runs after an edit leaves fees reflecting that edit, whatever
-scope or order jobs run in.
+The statement prices every item of the chunk's companies from its company's
+*current* effective schedule (plan, own or reseller's, as
+Company.effective_fee_schedule_id), with the companies locked, so any chunk that
+runs after an edit leaves fees reflecting that edit, whatever scope or order
+jobs (or, later, parallel chunks) run in. Why that makes stored fees exact once
+the queue is empty: docs/architecture.md, "Stored fees never go stale".
 
 An item whose (currency, fee type) has no entry in the effective schedule
 gets a reseller fee of 0 and blended false: creating such an item is refused
@@ -70,7 +73,11 @@ def recalculation_sql(company_filter: str) -> str:
     """One set-based UPDATE over the items of the companies matching `company_filter`
     (a predicate on `{col}`, applied to the rates and to `fees_saleitem.company_id`).
 
-    Parameters: fees_updated_at, updated_at, filter params (twice), max item id.
+    Parameters: fees_updated_at, updated_at, filter params (twice).
+
+    Every item of the companies, including items created after the job started: an
+    item created from old terms may commit (its id drawn before the job looked) just
+    before the chunk takes the company lock, and only this statement can reprice it.
     """
     price = "fees_saleitem.price_minor"
     return f"""
@@ -86,7 +93,6 @@ def recalculation_sql(company_filter: str) -> str:
           AND fees_saleitem.currency = r.currency
           AND fees_saleitem.fee_type = r.fee_type
           AND {company_filter.format(col="fees_saleitem.company_id")}
-          AND fees_saleitem.id <= %s
     """
 
 
@@ -97,12 +103,13 @@ def company_id_filter(company_ids: Sequence[int]) -> tuple[str, list[Any]]:
     return "{col} IN (" + ", ".join(["%s"] * len(company_ids)) + ")", list(company_ids)
 
 
-def recalculate_items(company_ids: Sequence[int], max_item_id: int) -> int:
-    """Rewrite the fees of the companies' items up to `max_item_id`; returns the row count.
+def recalculate_items(company_ids: Sequence[int]) -> int:
+    """Rewrite the fees of every item of the companies; returns the row count.
 
     Call inside a transaction. On PostgreSQL the companies are locked first (in id
     order) so two jobs touching one company run their chunks one after the other:
-    the later chunk's statement then sees every schedule edit committed before it.
+    the later chunk's statement then sees every schedule edit committed before it, and
+    every item written under the company's share lock (fees/terms.py::item_terms).
     """
     if not company_ids:
         return 0
@@ -118,7 +125,7 @@ def recalculate_items(company_ids: Sequence[int], max_item_id: int) -> int:
                 "SELECT id FROM companies_company WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
                 [list(company_ids)],
             )
-        cur.execute(recalculation_sql(where), [now, now, *params, *params, max_item_id])
+        cur.execute(recalculation_sql(where), [now, now, *params, *params])
         return cur.rowcount
 
 
@@ -172,8 +179,11 @@ def _item_counts(company_ids: list[int]) -> dict[str, int]:
 
 
 def _freeze_scope(job: RecalcJob) -> None:
+    """Fix the job's company list (the reseller's own companies among those named when
+    the change committed) and count its items."""
     companies = Company.objects.filter(reseller_id=job.reseller_id)
-    if job.plan_id is not None:
+    if job.company_ids is None and job.plan_id is not None:
+        # A plan job enqueued by an older release, before scopes were decided at commit.
         ids = list(
             companies.filter(plan_id=job.plan_id, use_plan_fees=True)
             .order_by("id")
@@ -194,15 +204,26 @@ def _freeze_scope(job: RecalcJob) -> None:
     job.items_total = sum(job.scope_item_counts.values())
 
 
-def _later_job_for_same_plan(job: RecalcJob) -> RecalcJob | None:
-    if job.plan_id is None:
+def _later_job_covering(job: RecalcJob) -> RecalcJob | None:
+    """A later job for the same plan whose scope holds every company of this one's.
+
+    Such a job commits after this one's edit and reprices each of those companies
+    from a schedule at least as new, so this one's work is redundant. A later job
+    that lacks a company (it left the plan's fees in between) does not cover it.
+    """
+    if job.plan_id is None or job.company_ids is None:
         return None
-    return (
+    wanted = set(job.company_ids)
+    later = (
         RecalcJob.objects.filter(plan_id=job.plan_id, pk__gt=job.pk)
         .exclude(status=Status.FAILED)
+        .filter(company_ids__isnull=False)
         .order_by("-pk")
-        .first()
     )
+    for candidate in later[:20]:
+        if wanted <= set(candidate.company_ids or ()):
+            return candidate
+    return None
 
 
 def _finish(job: RecalcJob, status: str, *, error: str | None = None) -> None:
@@ -242,10 +263,10 @@ def _claim(job_id: int, worker_id: str) -> RecalcJob | None:
         if job.status == Status.RUNNING and job.worker_id != worker_id and not job_is_stale(job):
             return None
         if job.scope_company_ids is None:
-            later = _later_job_for_same_plan(job)
+            later = _later_job_covering(job)
             if later is not None:
-                # Not started, and a later job recalculates the same plan from
-                # a newer schedule: running this one would be wasted work.
+                # Not started, and a later job reprices every company of this one
+                # from a newer schedule: running this one would be wasted work.
                 job.superseded_by = later
                 _finish(job, Status.SUCCEEDED)
                 return None
@@ -285,7 +306,7 @@ def _run_chunk(job_id: int, worker_id: str) -> bool:
             # "succeeded" commit is synchronous and flushes every chunk before it.
             with connection.cursor() as cur:
                 cur.execute("SET LOCAL synchronous_commit TO OFF")
-        done = recalculate_items(company_ids, job.max_item_id or 0)
+        done = recalculate_items(company_ids)
         counted = sum((job.scope_item_counts or {}).get(str(c), 0) for c in company_ids)
         job.items_total += done - counted  # usually 0: see scope_item_counts
         job.cursor_company_id = company_ids[-1]

@@ -13,6 +13,7 @@ from django_tasks_db.models import DBTaskResult
 
 from partnerhub.audit.models import AuditEvent
 from partnerhub.companies.models import Company
+from partnerhub.companies.services import company_update
 from partnerhub.core.actor import SYSTEM
 from partnerhub.core.errors import NotFound
 from partnerhub.fees import recalc
@@ -207,6 +208,32 @@ def test_later_job_for_the_same_plan_supersedes_an_unstarted_one(plan_world) -> 
     assert {f[0] for c in p.on_plan for f in _fees(c)} == {2}  # the last edit
 
 
+def test_a_later_plan_job_missing_a_company_does_not_supersede_one_that_has_it(plan_world) -> None:
+    # The company leaves plan fees between the two edits (its own fees a copy of the
+    # first edit, so no job of its own): only the first job still reprices it.
+    p = plan_world
+    add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 1)
+    first = _enqueue_plan_job(p)
+    leaver = p.on_plan[-1]
+    left = company_update(
+        actor=p.admin_a,
+        company_id=leaver.pk,
+        changes={"use_plan_fees": False},
+        fee_apply_mode="all",
+    )
+    assert left.job is None
+    add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 2)
+    second = _enqueue_plan_job(p)
+
+    recalc.recalculation_run(job_id=first.pk)
+    recalc.recalculation_run(job_id=second.pk)
+
+    first.refresh_from_db()
+    assert (first.superseded_by_id, first.items_done) == (None, 15)
+    assert {f[0] for f in _fees(leaver)} == {1}  # its own copy of the first edit
+    assert {f[0] for c in p.on_plan[:-1] for f in _fees(c)} == {2}
+
+
 def test_running_job_followed_by_a_later_one_ends_on_the_last_edit(plan_world) -> None:
     p = plan_world
     add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 1)
@@ -259,19 +286,24 @@ def test_company_job_prices_like_the_python_rule_for_every_schedule_source(plan_
         assert [f[:3] for f in _fees(c)] == [f[:3] for f in expected[c.pk]]
 
 
-def test_items_created_after_the_job_started_are_not_counted(plan_world) -> None:
+def test_items_committed_after_the_job_started_are_repriced_and_counted_exactly(plan_world) -> None:
+    # A create that read the old terms before the edit committed can commit after the
+    # job started, with an id above the job's high-water mark: its chunk must still
+    # reprice it (the fees below stand for the old terms it was priced from).
     p = plan_world
+    add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 5)
     job = _enqueue_plan_job(p)
     recalc._claim(job.pk, "w:1:x")
     late = sale_item_create(actor=p.admin_a, company_id=p.on_plan[-1].pk, data=ITEM)
+    SaleItem.objects.filter(pk=late.pk).update(reseller_fee_minor=80)
 
     while recalc._run_chunk(job.pk, "w:1:x"):
         pass
 
     job.refresh_from_db()
     late.refresh_from_db()
-    assert (job.items_total, job.items_done) == (15, 15)
-    assert late.fee_revision == 1
+    assert (job.items_total, job.items_done) == (16, 16)
+    assert (late.reseller_fee_minor, late.fee_revision) == (5, 2)
 
 
 def test_job_reads_are_tenant_scoped(plan_world) -> None:
@@ -382,7 +414,7 @@ def test_a_chunk_is_planned_for_its_own_companies_on_postgresql(plan_world) -> N
 
     ids = [c.pk for c in plan_world.on_plan]
     with transaction.atomic():
-        recalc.recalculate_items(ids, max_item_id=10**12)
+        recalc.recalculate_items(ids)
         with connection.cursor() as cur:
             cur.execute("SHOW plan_cache_mode")
             mode = cur.fetchone()[0]
