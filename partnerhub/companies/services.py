@@ -35,6 +35,7 @@ from partnerhub.fees.schedules import (
 from partnerhub.plans.models import Plan
 from partnerhub.resellers.models import Reseller
 from partnerhub.resellers.versions import versions_bump
+from partnerhub.webhooks import announce
 
 COMPANY_FIELDS = (
     "name",
@@ -211,6 +212,7 @@ def company_create(
             old={},
             new=company_state(company),
         )
+        announce.company_changed_announce(company, None, created=True)
     return company
 
 
@@ -319,6 +321,7 @@ def company_update(
             .get(pk=company.pk)
         )
         old = company_state(company)
+        entitlements_before = announce.company_entitlements_before(company)
         before = schedule_snapshot(company.effective_fee_schedule_id())
         _apply_plan_change(company, changes)
         if "use_plan_fees" in changes:
@@ -345,6 +348,7 @@ def company_update(
             old=old,
             new=company_state(company),
         )
+        announce.company_changed_announce(company, entitlements_before)
     return CompanyUpdateResult(company=company, job=job)
 
 

@@ -44,6 +44,7 @@ from partnerhub.plans.models import BILLING_CYCLE_ORDER, Plan, PlanPrice, PlanTy
 from partnerhub.plans.selectors import plan_get_for_actor, require_plans_feature
 from partnerhub.resellers.models import Reseller
 from partnerhub.resellers.versions import versions_bump
+from partnerhub.webhooks import announce
 
 PLAN_FIELDS = (
     "plan_type",
@@ -326,6 +327,7 @@ def _insert_plan(
                 old={},
                 new={**draft.as_audit(), **audit_extra},
             )
+            announce.plan_announce(action, plan)
     except IntegrityError:  # a concurrent save took the name after our check
         _ensure_name_free(reseller.pk, draft.name)
         raise
@@ -415,6 +417,9 @@ def plan_update(
         if draft.name != plan.name:
             _ensure_name_free(plan.reseller_id, draft.name, exclude_pk=plan.pk)
         preview = _preview(plan, current, draft)
+        before = announce.plan_before(
+            plan, added=preview.added_features, removed=preview.removed_features
+        )
         plan.version += 1
         _save_draft(plan, draft)
         _propagate_features(plan, preview)
@@ -432,6 +437,7 @@ def plan_update(
             old=current.as_audit(),
             new=draft.as_audit(),
         )
+        announce.plan_update_announce(plan, before)
     return PlanUpdateResult(plan=plan, job=job, preview=preview)
 
 
@@ -456,6 +462,7 @@ def _set_flag(actor: Actor, plan_id: int, action: str, **values: Any) -> Plan:
             old=old,
             new=values,
         )
+        announce.plan_announce(action, plan)
     return plan
 
 
@@ -512,6 +519,7 @@ def plan_delete(*, actor: Actor, plan_id: int) -> Plan:
             old={"deleted": False, "company_ids": [c.pk for c in companies]},
             new={"deleted": True, "company_ids": []},
         )
+        announce.plan_delete_announce(plan, [c.pk for c in companies])
     return plan
 
 
@@ -543,4 +551,5 @@ def plan_restore(*, actor: Actor, plan_id: int, new_name: str | None = None) -> 
             old={"deleted": True, "name": old_name},
             new={"deleted": False, "name": name},
         )
+        announce.plan_announce("plan.restore", plan)
     return plan
