@@ -7,10 +7,11 @@ events; the platform sees everything; a company key sees none of it (403 on a li
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -141,6 +142,8 @@ def event_list_for_actor(
     if type:
         qs = qs.filter(type=type)
     if since is not None:
+        if timezone.is_naive(since):
+            since = timezone.make_aware(since, UTC)
         qs = qs.filter(created_at__gt=since)
     return qs.order_by("id")
 

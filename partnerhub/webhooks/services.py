@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,7 +47,11 @@ class EndpointWithSecret:
 
 def _clean_url(value: Any) -> str:
     url = clean_str(value, "url", max_length=2000)
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises on a port that is not a number in range
+    except ValueError:
+        raise ValidationFailed.field("url", "is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationFailed.field("url", "must be an http:// or https:// URL with a host")
     if parts.username or parts.password:
@@ -157,11 +161,14 @@ def endpoint_update(*, actor: Actor, endpoint_id: int, changes: Mapping[str, Any
     return endpoint
 
 
-def endpoint_delete(*, actor: Actor, endpoint_id: int) -> None:
+def endpoint_delete(*, actor: Actor, endpoint_id: int) -> Endpoint:
     with transaction.atomic():
         endpoint = _locked(actor, endpoint_id)
         _audit(actor, "webhook_endpoint.delete", endpoint, endpoint_state(endpoint), {})
+        pk = endpoint.pk
         endpoint.delete()
+        endpoint.pk = pk  # the answer names what was deleted
+    return endpoint
 
 
 def endpoint_rotate_secret(*, actor: Actor, endpoint_id: int) -> EndpointWithSecret:
@@ -239,6 +246,8 @@ def delivery_resend(*, actor: Actor, delivery_id: int) -> Delivery:
 
 def delivery_resend_failed(*, actor: Actor, endpoint_id: int, since: datetime) -> int:
     """Send again every failed delivery of the endpoint created since `since`."""
+    if timezone.is_naive(since):
+        since = timezone.make_aware(since, UTC)
     with transaction.atomic():
         endpoint = _locked(actor, endpoint_id)
         count = Delivery.objects.filter(
