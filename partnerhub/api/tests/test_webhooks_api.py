@@ -43,6 +43,7 @@ def test_rotate_answers_a_new_secret_and_keeps_the_old_for_24_hours(api, keys):
     endpoint = Endpoint.objects.get()
     assert rotated["secret"] != created["secret"] and rotated["secret"] == endpoint.secret
     assert endpoint.previous_secret == created["secret"]
+    assert endpoint.previous_secret_expires_at is not None
     left = endpoint.previous_secret_expires_at - timezone.now()
     assert timedelta(hours=23, minutes=59) < left <= timedelta(hours=24)
     assert rotated["secret"] not in str(list(AuditEvent.objects.values_list("changes", flat=True)))
@@ -103,7 +104,7 @@ def test_another_resellers_endpoint_delivery_and_event_are_404_like_missing_ones
         ("post", f"{ENDPOINTS}/{created['id']}/test"),
         ("post", f"/api/v1/webhook-deliveries/{delivery.pk}/resend"),
     ):
-        body = {} if method == "patch" else None
+        body: dict[str, object] | None = {} if method == "patch" else None
         assert_error(api.request(method, path, keys.admin_b, body), 404)
     assert api.get(ENDPOINTS, keys.admin_b).json() == {"items": [], "count": 0}
     assert api.get("/api/v1/webhook-deliveries", keys.admin_b).json()["count"] == 0

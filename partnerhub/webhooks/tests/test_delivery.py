@@ -99,6 +99,7 @@ def test_a_failure_is_retried_on_the_schedule_with_the_same_webhook_id(personas,
         delivery = Delivery.objects.get()
         assert delivery.status == "pending" and delivery.attempts == 1
         assert delivery.last_response_code == 500
+        assert delivery.next_attempt_at and delivery.last_attempt_at
         wait = (delivery.next_attempt_at - delivery.last_attempt_at).total_seconds()
         assert 4.5 <= wait <= 5.5  # 5 s ± 10 %
         assert delivery.last_attempt_at >= before
