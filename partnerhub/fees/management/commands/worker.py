@@ -60,8 +60,9 @@ class Command(DbWorkerCommand):
             target=_recovery_loop, args=(every, stop), name="recalc-recovery", daemon=True
         )
         thread.start()
-        webhooks_thread(stop)  # webhook fan-outs and deliveries (SPEC §14)
+        hooks = webhooks_thread(stop)  # webhook fan-outs and deliveries (SPEC §14)
         try:
             super().handle(*args, **options)
         finally:
             stop.set()
+            hooks.join(timeout=15)  # let a round in flight record its outcomes
