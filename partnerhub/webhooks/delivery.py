@@ -111,10 +111,13 @@ def http_client(concurrency: int) -> httpx.Client:
 def deliveries_claim(*, limit: int) -> list[Delivery]:
     """Due deliveries of enabled endpoints, leased to this worker."""
     now = timezone.now()
+    due = Delivery.objects.filter(
+        status=Delivery.Status.PENDING, next_attempt_at__lte=now, endpoint__enabled=True
+    ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    if not due.exists():
+        return []  # the common idle case, without taking a write lock (SQLite)
     with transaction.atomic():
-        qs = Delivery.objects.filter(
-            status=Delivery.Status.PENDING, next_attempt_at__lte=now, endpoint__enabled=True
-        ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        qs = due
         if connection.features.has_select_for_update_skip_locked:
             qs = qs.select_for_update(skip_locked=True, of=("self",))
         ids = list(qs.order_by("next_attempt_at", "id").values_list("pk", flat=True)[:limit])

@@ -41,6 +41,8 @@ def _lease() -> timedelta:
 def fanout_claim(worker_id: str) -> FanOut | None:
     """The oldest unfinished fan-out nobody else holds (a dead worker's lease runs out)."""
     now = timezone.now()
+    if not FanOut.objects.filter(done=False).exists():
+        return None  # the common idle case, without taking a write lock (SQLite)
     with transaction.atomic():
         qs = FanOut.objects.filter(done=False).filter(
             Q(claimed_until__isnull=True) | Q(claimed_until__lt=now) | Q(claimed_by=worker_id)
