@@ -26,7 +26,7 @@ from partnerhub.testing.factories import CompanyFactory, PlanFactory
 from partnerhub.webhooks.announce import etag_for
 from partnerhub.webhooks.entitlements import EntitlementsBatch, companies_for_resolution
 from partnerhub.webhooks.models import Delivery, Event, FanOut
-from partnerhub.webhooks.services import endpoint_create
+from partnerhub.webhooks.services import endpoint_create, usage_threshold_reached_emit
 from partnerhub.webhooks.tests.helpers import (
     entitlement_events_by_company,
     events_of,
@@ -269,3 +269,60 @@ def test_deliveries_go_to_matching_endpoints_only(personas):
 
     assert set(Delivery.objects.values_list("endpoint_id", flat=True)) == {every.pk, platform.pk}
     assert not Delivery.objects.filter(endpoint__in=[plans_only, outsider]).exists()
+
+
+def test_usage_threshold_event_for_the_usage_app(personas):
+    endpoint = endpoint_create(
+        actor=personas.admin_a,
+        reseller_id=personas.reseller_a.pk,
+        url="https://a.example/h",
+        event_types=["usage.threshold_reached"],
+    ).endpoint
+    usage_threshold_reached_emit(
+        reseller_id=personas.reseller_a.pk,
+        company_id=personas.company_a.pk,
+        limit="messages",
+        threshold=80,
+        used=8000,
+        value=10000,
+        period_start="2026-11-01T00:00:00Z",
+    )
+
+    (event,) = events_of("usage.threshold_reached")
+    assert event.data == {
+        "company_id": personas.company_a.pk,
+        "limit": "messages",
+        "threshold": 80,
+        "used": 8000,
+        "value": 10000,
+        "period_start": "2026-11-01T00:00:00Z",
+    }
+    assert Delivery.objects.get().endpoint_id == endpoint.pk
+    with pytest.raises(ValueError):
+        usage_threshold_reached_emit(
+            reseller_id=personas.reseller_a.pk,
+            company_id=personas.company_a.pk,
+            limit="messages",
+            threshold=50,
+            used=1,
+            value=2,
+            period_start=None,
+        )
+
+
+def test_reseller_fee_change_reaches_companies_on_reseller_fees_only(personas):
+    on_reseller_fees = CompanyFactory(reseller=personas.reseller_a, plan=None)
+    reseller_update(
+        actor=personas.admin_a,
+        reseller_id=personas.reseller_a.pk,
+        changes={
+            "fees": [
+                {"currency": "GBP", "fee_type": "ticket", "percent_bps": 120, "fixed_minor": 5}
+            ],
+            "fee_apply_mode": "new",
+        },
+    )
+    run_fanouts()
+
+    # company_a is on a plan with plan fees: its entitlements did not change.
+    assert entitlement_events_by_company() == {on_reseller_fees.pk: 1}
