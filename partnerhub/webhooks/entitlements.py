@@ -18,9 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch
-
-from partnerhub.catalog.models import Feature, Limit
+from partnerhub.catalog.models import Limit
 from partnerhub.companies.models import Company
 from partnerhub.fees.models import FeeScheduleEntry
 from partnerhub.fees.schedules import ScheduleSnapshot, snapshot_from_entries
@@ -156,22 +154,39 @@ def _schedules(schedule_ids: Iterable[int]) -> dict[int, FeesBody]:
 
 
 def companies_for_resolution(ids: Iterable[int] | None = None) -> Any:
-    """Companies with what `EntitlementsBatch` reads prefetched."""
-    qs = Company.objects.select_related("plan").prefetch_related(
-        Prefetch("direct_features", queryset=Feature.objects.only("id", "key")),
-        Prefetch("excluded_features", queryset=Feature.objects.only("id", "key")),
+    """Companies with just the columns `EntitlementsBatch` reads."""
+    qs = Company.objects.only(
+        "id",
+        "reseller_id",
+        "plan_id",
+        "use_plan_fees",
+        "has_own_fees",
+        "fee_schedule_id",
+        "limit_overrides",
+        "own_limits",
     )
     return qs if ids is None else qs.filter(pk__in=list(ids))
 
 
 class EntitlementsBatch:
-    """Now and before for a list of companies loaded by `companies_for_resolution`."""
+    """Now and before for a list of companies loaded by `companies_for_resolution`.
+
+    Every relation is read by one query for the whole batch into plain sets (a related
+    manager per company costs more than the comparison itself)."""
 
     def __init__(self, companies: Sequence[Company]) -> None:
         self.companies = companies
-        plans: dict[int, Plan] = {c.plan.pk: c.plan for c in companies if c.plan is not None}
+        company_ids = [c.pk for c in companies]
         reseller_ids = {c.reseller_id for c in companies}
+        plans = {
+            p.pk: p
+            for p in Plan.objects.filter(
+                pk__in={c.plan_id for c in companies if c.plan_id is not None}
+            ).only("id", "name", "display_name", "limits", "fee_schedule_id")
+        }
         plan_keys = _keys_by(Plan.features.through, "plan", plans)
+        self.excluded = _keys_by(Company.excluded_features.through, "company", company_ids)
+        self.direct = _keys_by(Company.direct_features.through, "company", company_ids)
         self.reseller_keys = _keys_by(Reseller.features.through, "reseller", reseller_ids)
         reseller_schedule = dict(
             Reseller.objects.filter(pk__in=reseller_ids).values_list("pk", "fee_schedule_id")
@@ -213,10 +228,10 @@ class EntitlementsBatch:
         reseller_fees = self.reseller_fees[company.reseller_id]
         if mine and subs.reseller_fees is not None:
             reseller_fees = subs.reseller_fees
-        excluded = {f.key for f in company.excluded_features.all()}
-        excluded |= subs.excluded_removed.get(company.pk, set())
-        direct = {f.key for f in company.direct_features.all()}
-        direct |= subs.direct_removed.get(company.pk, set())
+        excluded = self.excluded.get(company.pk, set()) | subs.excluded_removed.get(
+            company.pk, set()
+        )
+        direct = self.direct.get(company.pk, set()) | subs.direct_removed.get(company.pk, set())
         return entitlements_body(
             company=company,
             plan=plan,

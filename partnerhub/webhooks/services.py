@@ -193,8 +193,8 @@ def endpoint_rotate_secret(*, actor: Actor, endpoint_id: int) -> EndpointWithSec
 
 
 def endpoint_send_test(*, actor: Actor, endpoint_id: int) -> Delivery:
-    """A `webhook.test` event delivered to this endpoint alone (even if it is disabled:
-    the point is to check it)."""
+    """A `webhook.test` event delivered to this endpoint alone (a disabled endpoint's
+    test waits, like its other deliveries, until it is enabled again)."""
     with transaction.atomic():
         endpoint = _locked(actor, endpoint_id)
         event = Event.objects.create(
