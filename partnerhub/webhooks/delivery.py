@@ -9,7 +9,6 @@ that runs out: they are sent again (same `webhook-id`) — at least once, never 
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -23,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from partnerhub.webhooks.events import event_body
 from partnerhub.webhooks.guard import TargetRefused, resolve_target
 from partnerhub.webhooks.models import Delivery, Endpoint, Event
 from partnerhub.webhooks.signing import signature_header
@@ -33,16 +33,6 @@ TIMEOUT_SECONDS = 10.0
 # An endpoint that has answered nothing but failures for this long is disabled.
 FAILING_DISABLES_AFTER = timedelta(days=5)
 USER_AGENT = "Partnerhub-Webhooks/1"
-
-
-def event_body(event: Event) -> bytes:
-    """`{"type", "timestamp", "data"}`; the same bytes on every attempt."""
-    payload = {
-        "type": event.type,
-        "timestamp": event.created_at.isoformat().replace("+00:00", "Z"),
-        "data": event.data,
-    }
-    return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 
 
 def signing_secrets(endpoint: Endpoint) -> list[str]:

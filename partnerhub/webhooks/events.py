@@ -112,3 +112,13 @@ def usage_threshold_reached_emit(
             "period_start": period_start,
         },
     )
+
+
+def event_body(event: Event) -> bytes:
+    """`{"type", "timestamp", "data"}`; the same bytes on every attempt."""
+    payload = {
+        "type": event.type,
+        "timestamp": event.created_at.isoformat().replace("+00:00", "Z"),
+        "data": event.data,
+    }
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()

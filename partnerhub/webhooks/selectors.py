@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import NotFound, PermissionDenied, ValidationFailed
-from partnerhub.webhooks.delivery import event_body
+from partnerhub.webhooks.events import event_body
 from partnerhub.webhooks.models import Delivery, Endpoint, Event
 
 
