@@ -51,6 +51,8 @@ def _prepare_demo_environment() -> None:
     """
     os.environ["PARTNERHUB_DEV"] = "1"
     os.environ.setdefault("SECURE_COOKIES", "0")
+    # The demo's webhook receiver listens on 127.0.0.1, which the SSRF guard refuses otherwise.
+    os.environ.setdefault("PARTNERHUB_WEBHOOK_ALLOW_PRIVATE", "1")
     database = demo_database_path()
     database.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm", "-journal"):

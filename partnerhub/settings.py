@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "partnerhub.audit",
     "partnerhub.registration",
     "partnerhub.usage",
+    "partnerhub.webhooks",
     "partnerhub.web",
     "partnerhub.ops",
 ]
@@ -248,10 +249,42 @@ RECALC_STALE_SECONDS = env_int("RECALC_STALE_SECONDS", 60)
 # (the counters per usage period are kept).
 USAGE_RETENTION_DAYS = env_int("PARTNERHUB_USAGE_RETENTION_DAYS", 400)
 
+
+def _retry_schedule() -> list[float]:
+    raw = env_str("PARTNERHUB_WEBHOOK_RETRY_SCHEDULE")
+    if not raw:
+        return [5, 300, 1800, 7200, 18000, 36000, 36000]  # Standard Webhooks / Svix
+    try:
+        values = [float(part) for part in raw.split(",")]
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            "PARTNERHUB_WEBHOOK_RETRY_SCHEDULE must be comma-separated seconds, e.g. 1,1,2"
+        ) from exc
+    if not values or any(v < 0 for v in values):
+        raise ImproperlyConfigured("PARTNERHUB_WEBHOOK_RETRY_SCHEDULE needs non-negative seconds")
+    return values
+
+
+# Webhooks (SPEC §14): seconds between a failed attempt and the next, one per retry.
+WEBHOOK_RETRY_SCHEDULE = _retry_schedule()
+# Deliveries to loopback, private or link-local addresses (tests and the demo only).
+WEBHOOK_ALLOW_PRIVATE = env_bool("PARTNERHUB_WEBHOOK_ALLOW_PRIVATE", False)
+# Deliveries in flight at once per worker, and deliveries claimed per round.
+WEBHOOK_CONCURRENCY = env_int("PARTNERHUB_WEBHOOK_CONCURRENCY", 16)
+# Seconds a worker owns what it claimed; after a crash the rest is due again then.
+WEBHOOK_LEASE_SECONDS = env_int("PARTNERHUB_WEBHOOK_LEASE_SECONDS", 60)
+# Companies compared per fan-out transaction.
+WEBHOOK_FANOUT_BATCH = env_int("PARTNERHUB_WEBHOOK_FANOUT_BATCH", 500)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # One INFO line per webhook request is noise; failures are logged by the app.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }

@@ -11,6 +11,7 @@ from ninja.openapi.schema import OpenAPISchema
 
 from partnerhub.accounts import api as accounts_api
 from partnerhub.api import system
+from partnerhub.api import webhooks as webhooks_api
 from partnerhub.api.auth import ApiKeyAuth, HubSessionAuth
 from partnerhub.api.errors import JsonOnlyParser, error_response, install_error_handlers
 from partnerhub.audit import api as audit_api
@@ -103,3 +104,4 @@ api.add_router("v1/", registration_api.router)
 api.add_router("v1/", audit_api.router)
 api.add_router("v1/", accounts_api.router)
 api.add_router("v1/", usage_api.router)
+api.add_router("v1/", webhooks_api.router)

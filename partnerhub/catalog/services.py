@@ -150,6 +150,9 @@ def limit_create(
         limit = Limit.objects.create(**data)
         _audit(actor, "limit.create", limit, data)
         _catalog_changed()
+        from partnerhub.webhooks.announce import limit_created_announce  # as _catalog_changed
+
+        limit_created_announce(limit)
         return limit
 
     return _create_unique(create, "limit", data["key"])  # type: ignore[no-any-return]

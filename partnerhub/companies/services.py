@@ -39,6 +39,7 @@ from partnerhub.fees.schedules import (
 from partnerhub.plans.models import Plan
 from partnerhub.resellers.models import Reseller
 from partnerhub.resellers.versions import versions_bump
+from partnerhub.webhooks import announce
 
 COMPANY_FIELDS = (
     "name",
@@ -324,6 +325,7 @@ def company_create(
             old={},
             new=company_state(company),
         )
+        announce.company_changed_announce(company, None, created=True)
     return company
 
 
@@ -443,6 +445,7 @@ def company_update(
         )
         _lock_fee_sources(company, changes)
         old = company_state(company)
+        entitlements_before = announce.company_entitlements_before(company)
         before = schedule_snapshot(company.effective_fee_schedule_id())
         kept_from_plan = _apply_plan_change(company, changes)
         apply_terms(company, changes)
@@ -473,6 +476,7 @@ def company_update(
             old=old,
             new=new,
         )
+        announce.company_changed_announce(company, entitlements_before)
     return CompanyUpdateResult(company=company, job=job)
 
 

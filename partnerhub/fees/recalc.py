@@ -43,6 +43,7 @@ from partnerhub.companies.models import Company
 from partnerhub.core.actor import Actor, Role
 from partnerhub.fees.models import RecalcJob, SaleItem
 from partnerhub.fees.terms import gateway_fee_of, rates_sql, reseller_fee_of
+from partnerhub.webhooks import announce
 
 logger = logging.getLogger(__name__)
 
@@ -252,6 +253,7 @@ def _finish(job: RecalcJob, status: str, *, error: str | None = None) -> None:
             **({"error": {"old": None, "new": error}} if error else {}),
         },
     )
+    announce.recalculation_announce(job)
 
 
 def _claim(job_id: int, worker_id: str) -> RecalcJob | None:

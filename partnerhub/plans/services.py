@@ -45,6 +45,7 @@ from partnerhub.plans.models import BILLING_CYCLE_ORDER, Plan, PlanPrice, PlanTy
 from partnerhub.plans.selectors import plan_get_for_actor, require_plans_feature
 from partnerhub.resellers.models import Reseller
 from partnerhub.resellers.versions import versions_bump
+from partnerhub.webhooks import announce
 
 PLAN_FIELDS = (
     "plan_type",
@@ -349,6 +350,7 @@ def _insert_plan(
                 old={},
                 new={**draft.as_audit(), **audit_extra},
             )
+            announce.plan_announce(action, plan)
     except IntegrityError:  # a concurrent save took the name after our check
         _ensure_name_free(reseller.pk, draft.name)
         raise
@@ -469,6 +471,9 @@ def plan_update(
             # Nothing changes (a funnelled-out feature still stored is a change: saving
             # drops it): no version, no audit row, no job.
             return PlanUpdateResult(plan=plan, job=None, preview=preview)
+        before = announce.plan_before(
+            plan, added=preview.added_features, removed=preview.removed_features
+        )
         plan.version += 1
         _save_draft(plan, draft)
         _propagate_features(plan, preview)
@@ -486,6 +491,7 @@ def plan_update(
             old=current.as_audit(),
             new=draft.as_audit(),
         )
+        announce.plan_update_announce(plan, before)
     return PlanUpdateResult(plan=plan, job=job, preview=preview)
 
 
@@ -519,6 +525,7 @@ def _set_flag(
             old=old,
             new=values,
         )
+        announce.plan_announce(action, plan)
     return plan
 
 
@@ -581,6 +588,7 @@ def plan_delete(*, actor: Actor, plan_id: int) -> Plan:
             old={"deleted": False, "company_ids": company_ids},
             new={"deleted": True, "company_ids": []},
         )
+        announce.plan_delete_announce(plan, company_ids)
     return plan
 
 
@@ -620,4 +628,5 @@ def plan_restore(*, actor: Actor, plan_id: int, new_name: str | None = None) -> 
             old=old,
             new={"deleted": False, "name": name, "enabled": True, "archived": False},
         )
+        announce.plan_announce("plan.restore", plan)
     return plan

@@ -29,6 +29,7 @@ from partnerhub.fees.schedules import (
 from partnerhub.plans.models import Plan
 from partnerhub.resellers.models import Reseller
 from partnerhub.resellers.versions import versions_bump
+from partnerhub.webhooks import announce
 
 RESELLER_FIELDS = (
     "name",
@@ -229,6 +230,7 @@ def reseller_update(
         if reseller is None:
             raise NotFound("Not found.")
         old = reseller_state(reseller)
+        entitlements_before = announce.reseller_before(reseller)
         before = schedule_snapshot(reseller.fee_schedule_id)
         _apply_identity(reseller, changes)
         if "default_registration_plan_id" in changes:
@@ -266,4 +268,5 @@ def reseller_update(
             versions_bump(
                 reseller.pk, entitlements=new["features"] != old["features"] or after != before
             )
+        announce.reseller_update_announce(reseller, entitlements_before)
     return ResellerUpdateResult(reseller=reseller, job=job)

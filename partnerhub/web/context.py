@@ -45,6 +45,8 @@ def _items(actor: Actor, reseller: Reseller | None) -> list[tuple[str, list[NavI
         )
     if actor.can_write:
         settings_items.append(NavItem("API keys", reverse("accounts:api_keys"), "/api-keys/"))
+    if actor.is_platform or actor.is_reseller_member:
+        settings_items.append(NavItem("Webhooks", reverse("webhooks:page"), "/webhooks/"))
     if actor.is_platform:
         sections.append(
             (

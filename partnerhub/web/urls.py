@@ -24,5 +24,6 @@ urlpatterns = [
     path("catalog/", include("partnerhub.catalog.urls")),
     path("audit/", include("partnerhub.audit.urls")),
     path("api-keys/", include("partnerhub.accounts.urls")),
+    path("webhooks/", include("partnerhub.web.webhooks")),
     path("r/", include("partnerhub.registration.urls")),
 ]

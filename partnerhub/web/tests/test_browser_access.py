@@ -43,6 +43,7 @@ def test_navigation_per_role(hub: Any, personas: Any) -> None:
         "Catalog",
         "Audit log",
         "API keys",
+        "Webhooks",
     ]
     hub.get_by_role("button", name="Log out").click()
     login(hub, "viewer-a")
@@ -53,6 +54,7 @@ def test_navigation_per_role(hub: Any, personas: Any) -> None:
         "Recalculation jobs",
         "Reseller settings",
         "Audit log",
+        "Webhooks",
     ]
 
 

@@ -18,6 +18,7 @@ from django.db import close_old_connections, connection
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
 from partnerhub.fees.recalc import recalculation_recover_stale
+from partnerhub.webhooks.worker import webhooks_thread
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,9 @@ class Command(DbWorkerCommand):
             target=_recovery_loop, args=(every, stop), name="recalc-recovery", daemon=True
         )
         thread.start()
+        hooks = webhooks_thread(stop)  # webhook fan-outs and deliveries (SPEC §14)
         try:
             super().handle(*args, **options)
         finally:
             stop.set()
+            hooks.join(timeout=15)  # let a round in flight record its outcomes

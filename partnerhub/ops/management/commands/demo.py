@@ -19,6 +19,8 @@ from partnerhub.ops.demo_data import DemoSummary, demo_data_load
 from partnerhub.ops.management.commands.serve import add_serve_arguments, serve_options
 from partnerhub.ops.processes import run_services
 from partnerhub.resellers.models import Reseller
+from partnerhub.webhooks.demo import DemoReceiver, demo_receiver_start, demo_webhooks_setup
+from partnerhub.webhooks.models import Endpoint
 
 
 class Command(BaseCommand):
@@ -45,14 +47,27 @@ class Command(BaseCommand):
             self._print_summary(summary, url)
             return
         call_command("collectstatic", interactive=False, verbosity=0)
+        receiver = self._start_webhook_receiver()
 
         def ready() -> None:
             self._print_summary(summary, url)
             self.stdout.write("Press Ctrl-C to stop.")
 
-        code = run_services(serve, write=self.stdout.write, on_ready=ready)
+        try:
+            code = run_services(serve, write=self.stdout.write, on_ready=ready)
+        finally:
+            receiver.stop()
         if code:
             sys.exit(code)
+
+    def _start_webhook_receiver(self) -> DemoReceiver:
+        """A local receiver and Northwind's endpoint pointing at it (SPEC §14): edit a plan
+        and watch the Webhooks page's delivery log (and this terminal)."""
+        endpoint: list[Endpoint] = []
+        receiver = demo_receiver_start(lambda: endpoint[0].secret, self.stdout.write)
+        endpoint.append(demo_webhooks_setup("northwind", receiver.url))
+        self.webhook_url = receiver.url
+        return receiver
 
     def _print_summary(self, summary: DemoSummary, url: str) -> None:
         write = self.stdout.write
@@ -69,3 +84,8 @@ class Command(BaseCommand):
         write(f"API (Northwind admin key): curl -H 'Authorization: Bearer {summary.api_key}' \\")
         write(f"    {url}api/v1/plans")
         write(f"API docs: {url}api/docs · Self-service registration: {url}r/northwind/register")
+        if getattr(self, "webhook_url", None):
+            write(
+                f"Webhooks: Northwind's endpoint posts to a demo receiver at {self.webhook_url}; "
+                f"edit a plan and watch {url}webhooks/ (and this terminal)."
+            )
