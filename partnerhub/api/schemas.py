@@ -7,10 +7,18 @@ service as something the database would reject with a 500.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+)
 
 from partnerhub.fees.arithmetic import MAX_PRICE_MINOR
 
@@ -89,6 +97,18 @@ class InputSchema(Schema):
     # strict: JSON types as sent, never coerced — `true` is not an id, `"12"` is not a number,
     # `0` is not a boolean (a client bug is a 422, not a silent guess).
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _iso_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 string")
+    return value
+
+
+# Dates and times travel as ISO 8601 text in JSON and in query strings: strict mode would
+# refuse the text, lax mode would also take a number; these take the text and only the text.
+IsoDate = Annotated[date, BeforeValidator(_iso_text), Field(strict=False)]
+IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_text), Field(strict=False)]
 
 
 class PageParams(Schema):

@@ -20,6 +20,7 @@ from partnerhub.api.schemas import (
     VALID_UNICODE,
     WRITE_ERRORS,
     InputSchema,
+    IsoDatetime,
     ObjectId,
     OutputSchema,
     PageParams,
@@ -127,7 +128,7 @@ class DeliveryFilters(PageParams):
 
 
 class ResendFailedIn(InputSchema):
-    since: datetime
+    since: IsoDatetime
 
 
 class ResendCount(OutputSchema):

@@ -20,6 +20,7 @@ from partnerhub.api.schemas import (
     FeeEntryIn,
     FeeEntryOut,
     InputSchema,
+    IsoDate,
     Key,
     LimitValue,
     Name,
@@ -102,7 +103,7 @@ class CompanyFields(InputSchema):
     billing_currency: CurrencyCode = omitted(
         description="One of the plan's price currencies; default the first by code."
     )
-    billing_anchor: date = omitted(description="Default: the day the company was created.")
+    billing_anchor: IsoDate = omitted(description="Default: the day the company was created.")
 
 
 class CompanyCreateIn(CompanyFields):

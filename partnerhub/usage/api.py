@@ -7,12 +7,14 @@ from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router
-from pydantic import AwareDatetime, StringConstraints
+from pydantic import StringConstraints
 
 from partnerhub.api.auth import actor_of
 from partnerhub.api.schemas import (
     WRITE_ERRORS,
     InputSchema,
+    IsoDate,
+    IsoDatetime,
     Key,
     ObjectId,
     OutputSchema,
@@ -43,7 +45,7 @@ class UsageEventIn(InputSchema):
     company_id: ObjectId
     limit: Key
     quantity: EventQuantity
-    timestamp: AwareDatetime
+    timestamp: IsoDatetime
 
 
 class UsageEventsIn(InputSchema):
@@ -84,7 +86,7 @@ class GaugeIn(InputSchema):
 
 
 class UsageQuery(InputSchema):
-    period_start: date | None = Field(
+    period_start: IsoDate | None = Field(
         default=None, description="A day of the past period to read (default: today)."
     )
 

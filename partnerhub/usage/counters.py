@@ -15,7 +15,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from partnerhub.usage.models import UsageCounter, UsageEvent
+from partnerhub.usage.models import UsageCounter, UsageEvent, UsageThresholdEvent
 
 CounterKey = tuple[int, int, date]  # (company_id, limit_id, period_start)
 
@@ -74,6 +74,46 @@ def events_insert_new(rows: Sequence[EventRow]) -> set[tuple[int, str]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {(int(reseller_id), str(event_id)) for reseller_id, event_id in cursor.fetchall()}
+
+
+ThresholdRow = tuple[int, int, date, int, int, int]
+"""(company_id, limit_id, period_start, threshold, used, value)"""
+
+
+def thresholds_insert_new(rows: Sequence[ThresholdRow]) -> list[ThresholdRow]:
+    """Insert the threshold crossings not recorded yet; answer the rows this call inserted.
+
+    The unique (company, limit, period, threshold) constraint keeps each once however many
+    writers cross together; RETURNING tells the one that won, so exactly one webhook event
+    is written per crossing (SPEC §14), in the same transaction as the crossing."""
+    if not rows:
+        return []
+    ops = connection.ops
+    now = ops.adapt_datetimefield_value(timezone.now())
+    params: list[Any] = []
+    for company_id, limit_id, period_start, threshold, used, value in sorted(rows):
+        params += [
+            company_id,
+            limit_id,
+            ops.adapt_datefield_value(period_start),
+            threshold,
+            used,
+            value,
+            now,
+        ]
+    table = UsageThresholdEvent._meta.db_table
+    sql = (
+        f"INSERT INTO {table} (company_id, limit_id, period_start, threshold, used, value, "
+        f"created_at) VALUES {_values(len(rows), 7)} "
+        "ON CONFLICT (company_id, limit_id, period_start, threshold) DO NOTHING "
+        "RETURNING company_id, limit_id, period_start, threshold, used, value"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [
+            (int(c), int(lim), _date(p), int(t), int(u), int(v))
+            for c, lim, p, t, u, v in cursor.fetchall()
+        ]
 
 
 def counters_add(deltas: dict[CounterKey, int]) -> dict[CounterKey, int]:

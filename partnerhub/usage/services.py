@@ -25,10 +25,12 @@ from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.usage.counters import (
     CounterKey,
     EventRow,
+    ThresholdRow,
     counter_try_add,
     counter_used,
     counters_add,
     events_insert_new,
+    thresholds_insert_new,
 )
 from partnerhub.usage.lookup import LimitRow, limit_by_key, usage_company_get
 from partnerhub.usage.models import (
@@ -36,9 +38,9 @@ from partnerhub.usage.models import (
     MAX_QUANTITY,
     UsageCounter,
     UsageEvent,
-    UsageThresholdEvent,
 )
 from partnerhub.usage.periods import previous_usage_period, usage_period
+from partnerhub.webhooks.events import usage_threshold_reached_emit
 
 MAX_BATCH = 1000
 MAX_EVENT_ID_LENGTH = 200
@@ -79,26 +81,41 @@ def _reached(used: int, value: int, threshold: int) -> bool:
 
 
 def thresholds_record(crossings: Sequence[tuple[CounterKey, int, int, int | None]]) -> None:
-    """Record each 80 %/100 % threshold a counter went past: (key, before, after, value).
+    """Record each 80 %/100 % threshold a counter went past: (key, before, after, value),
+    and announce each one recorded as a `usage.threshold_reached` event (SPEC §14).
 
     The unique (company, limit, period, threshold) constraint keeps it once, however many
-    writers cross at the same moment (the loser's insert is ignored)."""
+    writers cross at the same moment (the loser's insert is ignored, and announces nothing)."""
     rows = [
-        UsageThresholdEvent(
-            company_id=company_id,
-            limit_id=limit_id,
-            period_start=period_start,
-            threshold=threshold,
-            used=after,
-            value=value,
-        )
+        (company_id, limit_id, period_start, threshold, after, value)
         for (company_id, limit_id, period_start), before, after, value in crossings
         if value is not None
         for threshold in THRESHOLDS
         if _reached(after, value, threshold) and not _reached(before, value, threshold)
     ]
-    if rows:
-        UsageThresholdEvent.objects.bulk_create(rows, ignore_conflicts=True)
+    recorded = thresholds_insert_new(rows)
+    if recorded:
+        _thresholds_announce(recorded)
+
+
+def _thresholds_announce(recorded: Sequence[ThresholdRow]) -> None:
+    resellers = dict(
+        Company.objects.filter(pk__in={r[0] for r in recorded}).values_list("pk", "reseller_id")
+    )
+    limit_keys = dict(
+        Limit.objects.filter(pk__in={r[1] for r in recorded}).values_list("pk", "key")
+    )
+    for company_id, limit_id, period_start, threshold, used, value in recorded:
+        usage_threshold_reached_emit(
+            reseller_id=resellers[company_id],
+            company_id=company_id,
+            limit=limit_keys[limit_id],
+            threshold=threshold,
+            used=used,
+            value=value,
+            # A gauge has no usage period (its counter sits at GAUGE_PERIOD_START).
+            period_start=None if period_start == GAUGE_PERIOD_START else period_start.isoformat(),
+        )
 
 
 # --- ingestion ------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from partnerhub.core.actor import platform_actor
 from partnerhub.testing.factories import CompanyFactory, ResellerFactory
 from partnerhub.usage.models import UsageCounter, UsageEvent, UsageThresholdEvent
 from partnerhub.usage.services import usage_consume, usage_events_record
+from partnerhub.webhooks.models import Event
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,6 +67,12 @@ def test_64_threads_consuming_never_exceed_the_limit(shared_db: None) -> None:
     assert UsageCounter.objects.get(company_id=company.pk).used == 5000
     thresholds = UsageThresholdEvent.objects.filter(company_id=company.pk)
     assert sorted(thresholds.values_list("threshold", "used")) == [(80, 4000), (100, 5000)]
+    # Exactly one webhook event per crossing, however many consumes crossed together.
+    announced = Event.objects.filter(type="usage.threshold_reached")
+    assert sorted((e.data["threshold"], e.data["used"]) for e in announced) == [
+        (80, 4000),
+        (100, 5000),
+    ]
 
 
 def test_concurrent_retries_of_one_consume_id_count_once(shared_db: None) -> None:

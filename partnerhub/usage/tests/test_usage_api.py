@@ -13,6 +13,7 @@ from partnerhub.audit.models import AuditEvent
 from partnerhub.companies.models import Company
 from partnerhub.usage.models import UsageCounter, UsageEvent, UsageThresholdEvent
 from partnerhub.usage.periods import usage_period
+from partnerhub.webhooks.models import Event
 
 pytestmark = pytest.mark.django_db
 
@@ -339,6 +340,20 @@ def test_thresholds_are_recorded_once_per_period(api, keys, personas) -> None:  
 
     rows = list(UsageThresholdEvent.objects.values_list("threshold", "used", "value"))
     assert rows == [(80, 8, 10), (100, 14, 10)]
+    # Each crossing is announced once, as SPEC §14's usage.threshold_reached.
+    announced = [e.data for e in Event.objects.filter(type="usage.threshold_reached")]
+    period_start = usage_period(company.billing_anchor, timezone.now().date()).start.isoformat()
+    assert announced == [
+        {
+            "company_id": company.pk,
+            "limit": "messages",
+            "threshold": t,
+            "used": u,
+            "value": 10,
+            "period_start": period_start,
+        }
+        for t, u in [(80, 8), (100, 14)]
+    ]
     usage = api.get(f"/api/v1/companies/{company.pk}/usage", keys.admin_a).json()
     assert usage["limits"]["messages"] == {
         "kind": "metered",
