@@ -16,6 +16,15 @@ def personas(db):  # type: ignore[no-untyped-def]
     return build_personas()
 
 
+@pytest.fixture
+def catalog_seeded(transactional_db):  # type: ignore[no-untyped-def]
+    """Transactional and live-server tests flush the database, seeded catalog included:
+    put it back as a fresh installation has it."""
+    from partnerhub.testing.catalog import catalog_reseed
+
+    catalog_reseed()
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():  # type: ignore[no-untyped-def]
     """Every test starts with an empty cache: a rolled-back database can hand out the same

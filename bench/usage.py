@@ -55,7 +55,7 @@ from bench.api import (
     _wait_ready,
     _wrk,
 )
-from bench.common import ROOT, machine, manage, scratch_database_url
+from bench.common import machine, manage, scratch_database_url, write_result
 
 DB_NAME = "bench_usage"
 BATCH = 1000
@@ -311,7 +311,7 @@ def main() -> None:
 
     wrk = _ensure_wrk()
     sqlite = args.database == "sqlite"
-    data_dir = ROOT / "data" / "bench" / "usage"
+    data_dir = OUTPUT_DIR / "usage"
     data_dir.mkdir(parents=True, exist_ok=True)
     url = scratch_database_url(args.database, DB_NAME, reuse=args.reuse)
     companies = _prepare(url, args)
@@ -365,8 +365,7 @@ def main() -> None:
         "results": [asdict(r) for r in [*results.values(), ingest]],
         "verdict": _verdict(results, ingest, raw_rate, sqlite, exact),
     }
-    out = ROOT / "data" / "bench" / f"usage{'-sqlite' if sqlite else ''}.json"
-    out.write_text(json.dumps(report, indent=2))
+    out = write_result(f"usage{'-sqlite' if sqlite else ''}", report)
     print(json.dumps(report["verdict"], indent=2))
     print(f"written to {out}")
 

@@ -28,7 +28,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.sharedctypes import Synchronized
 from typing import Any
 
-from bench.common import ROOT, django_env, machine, manage, peak_rss_mb, scratch_database_url
+from bench.common import (
+    ROOT,
+    django_env,
+    machine,
+    manage,
+    peak_rss_mb,
+    scratch_database_url,
+    write_result,
+)
 
 
 def _receive(port: int, secret: str, stats: dict[str, Synchronized[Any]]) -> None:
@@ -185,9 +193,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     print(json.dumps(result, indent=2))
-    out = ROOT / "data" / "bench" / f"{name}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    write_result(name, result)
 
 
 if __name__ == "__main__":

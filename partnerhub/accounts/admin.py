@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from partnerhub.accounts.login import ThrottledAdminAuthenticationForm
-from partnerhub.accounts.models import ApiKey, Membership
+from partnerhub.accounts.models import ApiKey, Membership, RateCounter
 from partnerhub.ops.admin_base import ReadOnlyAdmin
 
 # /admin/login/ counts failures with the hub's login (accounts/login.py).
@@ -23,3 +23,11 @@ class ApiKeyAdmin(ReadOnlyAdmin):
     list_select_related = ["reseller", "company"]
     search_fields = ["prefix", "name"]
     exclude = ["hashed_secret"]
+
+
+@admin.register(RateCounter)
+class RateCounterAdmin(ReadOnlyAdmin):
+    """Login and registration attempt counters (accounts/ratecounter.py)."""
+
+    list_display = ["key", "count", "expires_at"]
+    search_fields = ["key"]

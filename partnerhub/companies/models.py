@@ -6,7 +6,10 @@ nothing here is a copy of its plan, so a plan edit reaches every company at once
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
+from django.utils import timezone
 
 
 class Company(models.Model):
@@ -51,6 +54,13 @@ class Company(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every stored company has an anchor (SPEC §13: default the day it was created),
+        # however it was made, so a form showing the default never reads as a change.
+        if self.billing_anchor is None:
+            self.billing_anchor = (self.created_at or timezone.now()).date()
+        super().save(*args, **kwargs)
 
     def effective_fee_schedule_id(self) -> int:
         if self.plan_id is not None and self.use_plan_fees:

@@ -26,6 +26,9 @@ from partnerhub.audit.models import AuditEvent
 from partnerhub.core.actor import platform_actor
 from partnerhub.fees.jobs import recalculation_enqueue
 from partnerhub.testing.factories import CompanyFactory, PlanFactory, SaleItemFactory
+from partnerhub.webhooks.events import event_emit
+from partnerhub.webhooks.models import Delivery
+from partnerhub.webhooks.services import endpoint_create
 
 pytestmark = pytest.mark.django_db
 
@@ -43,8 +46,12 @@ ID_KINDS = {
     "item_id": "item",
     "job_id": "job",
     "api_key_id": "api_key",
+    "endpoint_id": "endpoint",
+    "delivery_id": "delivery",
+    "event_id": "event",
 }
-NOT_TENANT_IDS = {"feature_id", "reseller_slug"}
+# `limit` in a usage path is a catalog limit's key, shared by every tenant.
+NOT_TENANT_IDS = {"feature_id", "reseller_slug", "limit"}
 
 _SALE_ITEM = {"name": "Probe", "currency": "GBP", "fee_type": "ticket", "price_minor": 1000}
 _PLAN = {
@@ -77,6 +84,12 @@ BODIES: dict[str, dict[str, Any]] = {
     "fees_api_quote_fees": {"currency": "GBP", "fee_type": "ticket", "price_minor": 1000},
     "registration_api_register": {"company_name": "Probe Co", "contact_email": "p@example.com"},
     "accounts_api_create_api_key": {"scope": "company"},
+    "usage_api_record_usage_events": {"events": []},  # company ids inside: test_usage_api
+    "usage_api_consume_usage": {"quantity": 1},
+    "usage_api_set_gauge": {"value": 1},
+    "api_webhooks_create_webhook_endpoint": {"url": "https://probe.example.com/hook"},
+    "api_webhooks_update_webhook_endpoint": {"description": "changed by a probe"},
+    "api_webhooks_resend_failed_webhooks": {"since": "2026-01-01T00:00:00Z"},
 }
 # Where an id under test needs the rest of the body to agree with it.
 SLOT_BODIES = {("accounts_api_create_api_key", "reseller_id"): {"scope": "reseller_viewer"}}
@@ -167,7 +180,14 @@ def worlds(personas: Any, keys: Any) -> dict[str, dict[str, int]]:
             actor=operator, reseller_id=reseller.pk, plan_id=plan.pk, reason="matrix"
         )
         key, _raw = api_key_create(actor=operator, scope="reseller_viewer", reseller_id=reseller.pk)
+        endpoint = endpoint_create(
+            actor=operator, reseller_id=reseller.pk, url="https://hooks.example.com/in"
+        ).endpoint
+        event = event_emit(type="webhook.test", reseller_id=reseller.pk, data={})
         return {
+            "endpoint": endpoint.pk,
+            "delivery": Delivery.objects.get(event=event, endpoint=endpoint).pk,
+            "event": event.pk,
             "reseller": reseller.pk,
             "plan": plan.pk,
             "company": company.pk,
@@ -207,6 +227,8 @@ def _request(
     for param in re.findall(r"{(\w+)}", path):
         if param == "reseller_slug":
             url = url.replace("{reseller_slug}", "northwind")
+        elif param == "limit":
+            url = url.replace("{limit}", "messages")
         elif slot == Slot("path", param):
             url = url.replace(f"{{{param}}}", str(value))
         else:

@@ -10,7 +10,6 @@ chunks are steps of their own) and against a real worker process.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import signal
@@ -53,15 +52,6 @@ UNFINISHED = (RecalcJob.Status.QUEUED, RecalcJob.Status.RUNNING)
 
 
 # --- The deterministic reproduction, through the API -------------------------------
-
-
-@pytest.fixture
-def catalog_seeded(transactional_db: None) -> None:
-    """Transactional tests flush the database, seeded catalog included: put it back (the
-    seed migration is idempotent), as partnerhub/web/tests/conftest.py does."""
-    from django.apps import apps
-
-    importlib.import_module("partnerhub.catalog.migrations.0002_seed_catalog").seed(apps, None)
 
 
 def _api(client: Client, key: str) -> Callable[[str, str, dict[str, Any]], Any]:

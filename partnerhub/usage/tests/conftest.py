@@ -1,5 +1,4 @@
 """Usage tests reuse the API tests' keys and JSON client, and the browser tests' catalog
-re-seed (transactional tests flush the seeded catalog)."""
+re-seed."""
 
 from partnerhub.api.tests.conftest import api, keys  # noqa: F401
-from partnerhub.web.tests.conftest import catalog_seeded  # noqa: F401

@@ -10,20 +10,17 @@ from django.utils import timezone
 from partnerhub.api.tests.conftest import assert_error
 from partnerhub.audit.models import AuditEvent
 from partnerhub.companies.models import Company
-from partnerhub.plans.models import PlanPrice
 from partnerhub.testing.factories import PlanFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def _plan(reseller, cycles, currencies):  # type: ignore[no-untyped-def]
-    plan = PlanFactory(reseller=reseller, billing_cycles=cycles)
-    for code in currencies:
-        for cycle in cycles:
-            PlanPrice.objects.create(
-                plan=plan, currency_id=code, billing_cycle=cycle, amount_minor=1
-            )
-    return plan
+    return PlanFactory(
+        reseller=reseller,
+        billing_cycles=cycles,
+        prices=[(code, cycle, 1) for code in currencies for cycle in cycles],
+    )
 
 
 def test_a_new_company_takes_its_plans_default_terms(api, keys, personas) -> None:  # type: ignore[no-untyped-def]

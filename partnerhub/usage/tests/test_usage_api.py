@@ -11,6 +11,7 @@ from django.utils import timezone
 from partnerhub.api.tests.conftest import assert_error
 from partnerhub.audit.models import AuditEvent
 from partnerhub.companies.models import Company
+from partnerhub.companies.terms import company_anchor
 from partnerhub.usage.models import UsageCounter, UsageEvent, UsageThresholdEvent
 from partnerhub.usage.periods import usage_period
 from partnerhub.webhooks.models import Event
@@ -342,7 +343,8 @@ def test_thresholds_are_recorded_once_per_period(api, keys, personas) -> None:  
     assert rows == [(80, 8, 10), (100, 14, 10)]
     # Each crossing is announced once, as SPEC §14's usage.threshold_reached.
     announced = [e.data for e in Event.objects.filter(type="usage.threshold_reached")]
-    period_start = usage_period(company.billing_anchor, timezone.now().date()).start.isoformat()
+    anchor = company_anchor(Company.objects.get(pk=company.pk))
+    period_start = usage_period(anchor, timezone.now().date()).start.isoformat()
     assert announced == [
         {
             "company_id": company.pk,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -26,18 +25,6 @@ def browser() -> Iterator[Any]:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
-
-
-@pytest.fixture
-def catalog_seeded(transactional_db: None) -> None:
-    """Live-server tests flush the database between tests, seed rows included: put the
-    catalog every installation starts with back (the seed migration is idempotent)."""
-    from django.apps import apps
-
-    seed = importlib.import_module("partnerhub.catalog.migrations.0002_seed_catalog").seed
-    seed(apps, None)
-    kinds = importlib.import_module("partnerhub.catalog.migrations.0003_limit_kind").set_kinds
-    kinds(apps, None)
 
 
 @pytest.fixture

@@ -189,11 +189,12 @@ def test_plan_create_form_posts_at_20_currencies_by_40_fee_types(personas, large
             "name": ["wide"],
             "display_name": ["Wide"],
             "billing_cycles": ["monthly"],
+            "price_currencies": ["JPY"],  # "+ Add a currency" ticks its hidden box
+            "price_JPY_monthly": ["10"],
             "fee_currencies": ["JPY"],
             "fee_JPY_kind-00_percent": ["2.5"],
         }
     )
-    data.update({k: ["10"] for k in data if k.startswith("price_") and "monthly" in k})
 
     response = client.post("/plans/new/", data)
 

@@ -23,6 +23,9 @@ from partnerhub.audit.models import AuditEvent
 from partnerhub.core.actor import platform_actor
 from partnerhub.fees.models import RecalcJob
 from partnerhub.testing.factories import CompanyFactory, PlanFactory, SaleItemFactory
+from partnerhub.webhooks.events import event_emit
+from partnerhub.webhooks.models import Delivery
+from partnerhub.webhooks.services import endpoint_create
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +37,8 @@ ID_KINDS = {
     "item_id": "item",
     "job_id": "job",
     "api_key_id": "api_key",
+    "endpoint_id": "endpoint",
+    "delivery_id": "delivery",
 }
 # Catalog rows are shared by every tenant; a registration slug is public.
 NOT_TENANT_PARAMS = {"feature_id", "slug"}
@@ -116,7 +121,13 @@ def worlds(personas: Any) -> dict[str, dict[str, int]]:
     def world(reseller: Any, plan: Any, company: Any) -> dict[str, int]:
         job = RecalcJob.objects.create(reseller=reseller, company_ids=[company.pk])
         key, _raw = api_key_create(actor=operator, scope="reseller_viewer", reseller_id=reseller.pk)
+        endpoint = endpoint_create(
+            actor=operator, reseller_id=reseller.pk, url="https://hooks.example.com/in"
+        ).endpoint
+        event = event_emit(type="webhook.test", reseller_id=reseller.pk, data={})
         return {
+            "endpoint": endpoint.pk,
+            "delivery": Delivery.objects.get(event=event, endpoint=endpoint).pk,
             "reseller": reseller.pk,
             "plan": plan.pk,
             "company": company.pk,
