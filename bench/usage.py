@@ -55,7 +55,7 @@ from bench.api import (
     _wait_ready,
     _wrk,
 )
-from bench.common import machine, manage, scratch_database_url, write_result
+from bench.common import OUTPUT_DIR, machine, manage, scratch_database_url, write_result
 
 DB_NAME = "bench_usage"
 BATCH = 1000

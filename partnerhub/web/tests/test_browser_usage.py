@@ -23,8 +23,8 @@ def _prices(plan: Any, cycles: list[str], currencies: list[str]) -> None:
     plan.save()
     for code in currencies:
         for cycle in cycles:
-            PlanPrice.objects.create(
-                plan=plan, currency_id=code, billing_cycle=cycle, amount_minor=1
+            PlanPrice.objects.update_or_create(
+                plan=plan, currency_id=code, billing_cycle=cycle, defaults={"amount_minor": 1}
             )
 
 

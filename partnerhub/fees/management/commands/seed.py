@@ -18,12 +18,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from partnerhub.audit.services import audit_record
-from partnerhub.catalog.models import GatewayFee
+from partnerhub.catalog.models import GatewayFee, Limit
 from partnerhub.companies.models import Company
 from partnerhub.core.actor import SYSTEM
 from partnerhub.fees.models import FeeSchedule, FeeScheduleEntry
 from partnerhub.fees.terms import gateway_fee_of, rates_sql, reseller_fee_of
-from partnerhub.plans.models import Plan
+from partnerhub.plans.models import Plan, PlanPrice
 from partnerhub.resellers.models import Reseller
 from partnerhub.resellers.versions import versions_bump
 from partnerhub.usage.seed import usage_seed
@@ -125,7 +125,13 @@ class Command(BaseCommand):
             name="bench-plan",
             display_name="Bench",
             billing_cycles=["monthly"],
+            # A valid plan (SPEC §4): a value for every catalog limit (null: unlimited) and
+            # a price for its cycle, so the benchmarks can edit it like any other plan.
+            limits={key: None for key in Limit.objects.values_list("key", flat=True)},
             fee_schedule=_schedule(PLAN_FEES),
+        )
+        PlanPrice.objects.create(
+            plan=plan, currency_id="GBP", billing_cycle="monthly", amount_minor=1000
         )
         schedules = FeeSchedule.objects.bulk_create([FeeSchedule() for _ in range(companies)])
         today = timezone.now().date()
