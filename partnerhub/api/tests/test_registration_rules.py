@@ -13,9 +13,9 @@ from django.test import Client
 from partnerhub.api.tests.conftest import assert_error
 from partnerhub.audit.models import AuditEvent
 from partnerhub.companies.models import Company
-from partnerhub.plans.tests.browser_form import posted
 from partnerhub.resellers.models import Reseller
 from partnerhub.testing.factories import PlanFactory
+from partnerhub.testing.formpost import posted
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from partnerhub.audit.models import AuditEvent
 from partnerhub.catalog.models import Feature, Limit, TaxSettings
 from partnerhub.plans.models import Plan, PlanPrice
 from partnerhub.plans.services import plan_archive, plan_delete
-from partnerhub.plans.tests.browser_form import posted
 from partnerhub.testing.factories import PlanFactory
+from partnerhub.testing.formpost import posted
 
 pytestmark = pytest.mark.django_db
 

@@ -25,7 +25,7 @@ from partnerhub.companies.models import Company
 from partnerhub.companies.services import company_update
 from partnerhub.resellers.models import Reseller
 from partnerhub.resellers.services import reseller_update
-from partnerhub.web.tests.formpost import form_data
+from partnerhub.testing.formpost import form_data
 from partnerhub.web.tests.hubworld import World, client_for, database_state, world
 
 __all__ = ["world"]  # the fixture

@@ -21,8 +21,8 @@ from partnerhub.fees.services import sale_item_create
 from partnerhub.plans.services import plan_create
 from partnerhub.resellers.services import reseller_update
 from partnerhub.testing.factories import FeatureFactory
+from partnerhub.testing.formpost import form_data
 from partnerhub.testing.personas import Personas
-from partnerhub.web.tests.formpost import form_data
 from partnerhub.web.tests.hubworld import (
     World,
     client_for,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -11,6 +10,7 @@ from django.urls import reverse
 
 from partnerhub.audit.models import AuditEvent
 from partnerhub.companies.services import company_update
+from partnerhub.testing.formpost import form_data
 from partnerhub.webhooks.models import Delivery, Endpoint
 from partnerhub.webhooks.services import endpoint_create
 
@@ -25,53 +25,8 @@ def client_for(user: Any) -> Client:
     return client
 
 
-class FormValues(HTMLParser):
-    """What a browser would submit for the form carrying `data-testid=<testid>`."""
-
-    def __init__(self, testid: str) -> None:
-        super().__init__()
-        self.testid, self.inside, self.values = testid, False, []  # type: ignore[var-annotated]
-        self._select: str | None = None
-        self._textarea: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "form" and a.get("data-testid") == self.testid:
-            self.inside = True
-        if not self.inside:
-            return
-        name = a.get("name")
-        if tag == "input" and name:
-            kind = a.get("type", "text")
-            if kind in ("checkbox", "radio") and "checked" not in a:
-                return
-            self.values.append((name, a.get("value") or ""))
-        elif tag == "select":
-            self._select = name
-        elif tag == "option" and self._select and "selected" in a:
-            self.values.append((self._select, a.get("value") or ""))
-        elif tag == "textarea":
-            self._textarea = name
-
-    def handle_data(self, data: str) -> None:
-        if self._textarea:
-            self.values.append((self._textarea, data))
-            self._textarea = None
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self.inside = False
-        elif tag == "select":
-            self._select = None
-
-
-def browser_form(html: bytes, testid: str) -> dict[str, list[str]]:
-    parser = FormValues(testid)
-    parser.feed(html.decode())
-    data: dict[str, list[str]] = {}
-    for name, value in parser.values:
-        data.setdefault(name, []).append(value)
-    return data
+def browser_form(html: bytes, testid: str) -> dict[str, Any]:
+    return form_data(html, ("data-testid", testid))
 
 
 def test_add_endpoint_shows_the_secret_once(personas):
@@ -163,7 +118,7 @@ def test_resend_failed_since_from_the_page(personas):
     client = client_for(personas.admin_a_user)
 
     data = browser_form(client.get(PAGE).content, "resend-failed")
-    assert data["endpoint_id"] == [str(endpoint.pk)]
+    assert data["endpoint_id"] == str(endpoint.pk)
     client.post(reverse("webhooks:resend_failed"), data)
 
     assert Delivery.objects.get().status == "pending"

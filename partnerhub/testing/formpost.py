@@ -138,3 +138,30 @@ def form_data(
         else:
             data[name] = value
     return data
+
+
+def main_form_data(html: str | bytes) -> dict[str, Any]:
+    """The POST body of the page's main form: the POST form with the most controls (not
+    the layout's small logout or action forms)."""
+    text = html.decode() if isinstance(html, bytes) else html
+    forms: list[dict[str, Any]] = []
+    while True:
+        parser = _FormParser(("method", "post"), len(forms))
+        parser.feed(text)
+        if parser.forms_seen <= len(forms):
+            break
+        forms.append(form_data(text, index=len(forms)))
+    assert forms, "no POST form on the page"
+    return max(forms, key=len)
+
+
+def posted(html: str | bytes, changes: dict[str, Any]) -> dict[str, Any]:
+    """The main form's body with `changes` applied, as a person would edit it before
+    submitting (a value of None unticks a box or drops the field)."""
+    data = main_form_data(html)
+    for name, value in changes.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = [str(v) for v in value] if isinstance(value, list) else str(value)
+    return data
