@@ -1,4 +1,4 @@
-"""Fixtures of the fee tests that start real processes (see processes.py)."""
+"""Fixtures of the fee tests that start real processes (see testing/processes.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+
+from partnerhub.testing.processes import scratch_postgres
 
 
 def _on_postgresql() -> bool:
@@ -30,17 +32,5 @@ def scratch_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
         return
-    import psycopg
-
-    db = settings.DATABASES["default"]
-    name = f"{(db.get('TEST') or {}).get('NAME') or 'test'}_scratch"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    server = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
-        admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-    try:
-        yield f"{server}/{name}"
-    finally:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+    with scratch_postgres("scratch") as url:
+        yield url

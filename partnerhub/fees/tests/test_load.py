@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from partnerhub.fees.tests.processes import Db, run_django, subprocess_env, wait_for
+from partnerhub.testing.processes import Db, run_django, subprocess_env, wait_for
 
 COMPANIES, ITEMS = 6, 12  # per company; the seed prices 3 currencies x 3 fee types
 CLIENTS, ROUNDS = 3, 14  # client threads x operations each: bounded, a few seconds

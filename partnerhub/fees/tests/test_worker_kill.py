@@ -18,7 +18,7 @@ from django_tasks_db.models import DBTaskResult
 
 from partnerhub.fees.arithmetic import gateway_fee, reseller_fee
 from partnerhub.fees.management.commands.seed import GATEWAY
-from partnerhub.fees.tests.processes import (
+from partnerhub.testing.processes import (
     Db,
     run_django,
     start_process,

@@ -9,11 +9,9 @@ short retry schedule and lease keep each test within seconds.
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -27,6 +25,8 @@ from typing import Any
 import pytest
 from django.conf import settings
 from standardwebhooks import Webhook
+
+from partnerhub.testing.processes import Db, run_django, scratch_postgres, subprocess_env, wait_for
 
 COMPANIES = 40
 
@@ -68,42 +68,15 @@ call_command("worker", "--no-startup-delay")
 """
 
 
-class Db:
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        if self.url.startswith("sqlite"):
-            with sqlite3.connect(self.url.removeprefix("sqlite:///")) as conn:
-                return conn.execute(sql).fetchall()
-        import psycopg
-
-        with psycopg.connect(self.url) as conn:
-            return conn.execute(sql).fetchall()  # type: ignore[arg-type]
-
-    def value(self, sql: str) -> Any:
-        return self.rows(sql)[0][0]
-
-
 @pytest.fixture
 def scratch_db(tmp_path: Path) -> Iterator[str]:
-    db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3"):
+    """A database of the test's own: a SQLite file, or a scratch PostgreSQL database when
+    the suite runs on PostgreSQL."""
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         yield f"sqlite:///{tmp_path / 'hooks.sqlite3'}"
         return
-    import psycopg
-
-    name = f"{(db.get('TEST') or {}).get('NAME') or 'test'}_hookfaults"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    server = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
-        admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-    try:
-        yield f"{server}/{name}"
-    finally:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+    with scratch_postgres("hookfaults") as url:
+        yield url
 
 
 @dataclass
@@ -181,35 +154,22 @@ def receiver() -> Iterator[Receiver]:
 
 
 def _env(url: str, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env.update(
-        PARTNERHUB_DEV="1",
-        DATABASE_URL=url,
-        PARTNERHUB_DATA_DIR=str(tmp_path),
-        DJANGO_SETTINGS_MODULE="partnerhub.settings",
+    return subprocess_env(
+        url,
+        tmp_path,
         PARTNERHUB_WEBHOOK_ALLOW_PRIVATE="1",
         PARTNERHUB_WEBHOOK_RETRY_SCHEDULE="0.3,0.5,0.5,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1",
         PARTNERHUB_WEBHOOK_LEASE_SECONDS="3",
         PARTNERHUB_WEBHOOK_FANOUT_BATCH="4",
         PARTNERHUB_WEBHOOK_CONCURRENCY="4",
-        LOG_LEVEL="WARNING",
     )
-    return env
-
-
-def _django(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "django", *args], env=env, capture_output=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr.decode()
-    return done.stdout.decode()
 
 
 def _prepare(scratch_db: str, tmp_path: Path, receiver: Receiver) -> tuple[Db, dict[str, str]]:
     env = _env(scratch_db, tmp_path)
-    _django(env, "migrate", "-v0", "--skip-checks")
+    run_django(env, "migrate", "-v0", "--skip-checks")
     receiver.secret = (
-        _django(env, "shell", "-c", f"URL = {receiver.url!r}\n{SETUP}").strip().splitlines()[-1]
+        run_django(env, "shell", "-c", f"URL = {receiver.url!r}\n{SETUP}").strip().splitlines()[-1]
     )
     return Db(scratch_db), env
 
@@ -226,16 +186,6 @@ def _worker(env: dict[str, str], log: Path, code: str | None = None) -> subproce
 def _stop(worker: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
     worker.send_signal(sig)
     worker.wait(timeout=30)
-
-
-def _wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _event_ids(db: Db) -> set[str]:
@@ -275,8 +225,8 @@ def test_receiver_down_then_up_gets_every_event(scratch_db, tmp_path, receiver):
     db, env = _prepare(scratch_db, tmp_path, receiver)
     worker = _worker(env, tmp_path / "worker.log")
     try:
-        _django(env, "shell", "-c", EDIT)
-        _wait_for(
+        run_django(env, "shell", "-c", EDIT)
+        wait_for(
             lambda: (
                 db.value("SELECT COUNT(*) FROM webhooks_delivery WHERE attempts >= 2") >= COMPANIES
             ),
@@ -285,7 +235,7 @@ def test_receiver_down_then_up_gets_every_event(scratch_db, tmp_path, receiver):
         )
         assert receiver.requests == 0
         receiver.start()
-        _wait_for(lambda: _all_delivered(db, receiver), 60, "every delivery")
+        wait_for(lambda: _all_delivered(db, receiver), 60, "every delivery")
     finally:
         _stop(worker)
     _assert_complete(db, receiver)
@@ -301,8 +251,8 @@ def test_random_500s_still_deliver_everything_with_a_stable_webhook_id(
     receiver.start()
     worker = _worker(env, tmp_path / "worker.log")
     try:
-        _django(env, "shell", "-c", EDIT)
-        _wait_for(lambda: _all_delivered(db, receiver), 90, "every delivery")
+        run_django(env, "shell", "-c", EDIT)
+        wait_for(lambda: _all_delivered(db, receiver), 90, "every delivery")
     finally:
         _stop(worker)
     _assert_complete(db, receiver)
@@ -316,13 +266,11 @@ def test_workers_killed_mid_fanout_and_mid_delivery_lose_nothing(scratch_db, tmp
     db, env = _prepare(scratch_db, tmp_path, receiver)
     receiver.delay = 0.15  # slow enough that a kill lands with deliveries in flight
     receiver.start()
-    _django(env, "shell", "-c", EDIT)
+    run_django(env, "shell", "-c", EDIT)
 
     first = _worker(env, tmp_path / "a.log", SLOW_FANOUT_WORKER)
     try:
-        _wait_for(
-            lambda: db.value("SELECT cursor FROM webhooks_fanout") > 0, 60, "fan-out progress"
-        )
+        wait_for(lambda: db.value("SELECT cursor FROM webhooks_fanout") > 0, 60, "fan-out progress")
     finally:
         _stop(first, signal.SIGKILL)
     done, cursor = db.rows("SELECT done, cursor FROM webhooks_fanout")[0]
@@ -330,7 +278,7 @@ def test_workers_killed_mid_fanout_and_mid_delivery_lose_nothing(scratch_db, tmp
 
     second = _worker(env, tmp_path / "b.log")
     try:
-        _wait_for(
+        wait_for(
             lambda: (
                 db.value("SELECT COUNT(*) FROM webhooks_delivery WHERE status = 'succeeded'")
                 > COMPANIES // 4
@@ -345,7 +293,7 @@ def test_workers_killed_mid_fanout_and_mid_delivery_lose_nothing(scratch_db, tmp
 
     third = _worker(env, tmp_path / "c.log")
     try:
-        _wait_for(lambda: _all_delivered(db, receiver), 90, "every delivery after restart")
+        wait_for(lambda: _all_delivered(db, receiver), 90, "every delivery after restart")
     finally:
         _stop(third)
     _assert_complete(db, receiver)

@@ -8,6 +8,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,30 @@ class Db:
         with psycopg.connect(self.url) as conn:
             return conn.execute(sql).fetchall()  # type: ignore[arg-type]
 
+    def value(self, sql: str) -> Any:
+        return self.rows(sql)[0][0]
+
+
+@contextmanager
+def scratch_postgres(suffix: str) -> Iterator[str]:
+    """A fresh PostgreSQL database beside the test database, dropped afterwards: for
+    subprocesses (workers, servers) that must not share the test's transaction."""
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    name = f"{(db.get('TEST') or {}).get('NAME') or 'test'}_{suffix}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    server = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+        admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    try:
+        yield f"{server}/{name}"
+    finally:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+
 
 def subprocess_env(url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
@@ -41,11 +67,13 @@ def subprocess_env(url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_django(env: dict[str, str], *args: str) -> None:
+def run_django(env: dict[str, str], *args: str) -> str:
+    """Run a management command in a subprocess; answer what it printed."""
     done = subprocess.run(
         [sys.executable, "-m", "django", *args], env=env, capture_output=True, timeout=120
     )
     assert done.returncode == 0, done.stderr.decode()
+    return done.stdout.decode()
 
 
 def start_process(env: dict[str, str], argv: list[str], log: Path) -> subprocess.Popen[bytes]:
