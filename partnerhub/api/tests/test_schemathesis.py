@@ -15,9 +15,10 @@ from typing import Any
 import hypothesis
 import pytest
 import schemathesis
+from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
@@ -26,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
 
 from partnerhub.api.urls import api
 from partnerhub.core.actor import platform_actor
+from partnerhub.core.versioned_cache import versioned_clear_local
 from partnerhub.fees.jobs import recalculation_enqueue
 from partnerhub.testing.factories import SaleItemFactory
 
@@ -112,6 +114,21 @@ def _workflow(key: str) -> Any:
 
         def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
             case.validate_response(response, checks=CHECKS)
+
+        def setup(self) -> None:
+            # Every scenario starts from the same database: its writes roll back at its end.
+            # Otherwise one scenario's plans, names and attempt counters change what the
+            # next one can do, and hypothesis, which replays scenarios, finds the rules it
+            # drew no longer available (FlakyStrategyDefinition).
+            self._scenario = transaction.atomic()
+            self._scenario.__enter__()
+
+        def teardown(self) -> None:
+            transaction.set_rollback(True)
+            self._scenario.__exit__(None, None, None)
+            # Cache keys name database versions, which the rollback hands out again.
+            cache.clear()
+            versioned_clear_local()
 
     return Workflow
 
