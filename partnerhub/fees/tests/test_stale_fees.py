@@ -272,6 +272,8 @@ class FeeMachine(RuleBasedStateMachine):
             self._create_item(company_id, price)
 
     def drain(self) -> None:
+        """Run every queued job to its end: in-process or through a real worker (each
+        subclass says how)."""
         raise NotImplementedError
 
     @rule()
