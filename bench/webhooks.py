@@ -20,12 +20,14 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import statistics
 import subprocess
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.sharedctypes import Synchronized
+from pathlib import Path
 from typing import Any
 
 from bench.common import (
@@ -77,6 +79,12 @@ def _receive(port: int, secret: str, stats: dict[str, Synchronized[Any]]) -> Non
     server.serve_forever()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (its threads included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _wait(check: Any, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -106,8 +114,6 @@ def main() -> None:
     manage(url, "migrate", "-v0", "--skip-checks")
     manage(url, "seed", "--companies", str(args.companies), "--items", "0", "--skip-checks")
     env = django_env(url) | {"PARTNERHUB_WEBHOOK_ALLOW_PRIVATE": "1"}
-    import os
-
     os.environ.update(env)
     import django
 
@@ -160,16 +166,20 @@ def main() -> None:
             target=_receive, args=(args.port, endpoint.secret, stats), daemon=True
         )
         receiver.start()
+        assert receiver.pid is not None
         time.sleep(1)
-        hooked, first, total = [], [], []
+        hooked, first, total, worker_cpu, receiver_cpu = [], [], [], [], []
         for i in range(args.repeat):
             for value in stats.values():
                 value.value = 0
+            cpu_before = cpu_seconds(worker.pid), cpu_seconds(receiver.pid)
             latency, committed = edit(2000 + i)
             hooked.append(latency)
             done = _wait(lambda: stats["verified"].value >= args.companies, 300)
             first.append(stats["first"].value - committed)
             total.append((stats["last"].value - committed) if done else float("inf"))
+            worker_cpu.append(cpu_seconds(worker.pid) - cpu_before[0])
+            receiver_cpu.append(cpu_seconds(receiver.pid) - cpu_before[1])
             _wait(lambda: not Delivery.objects.filter(status="pending").exists(), 60)
         worker_peak_mb = peak_rss_mb(worker.pid)
         bad = stats["bad"].value
@@ -189,6 +199,10 @@ def main() -> None:
         "first_delivery_s": [round(v, 3) for v in first],
         "all_delivered_s": [round(v, 2) for v in total],
         "worker_peak_rss_mb": round(worker_peak_mb, 1),
+        # CPU seconds spent until the last delivery: what a loaded machine must find.
+        "worker_cpu_s": [round(v, 2) for v in worker_cpu],
+        "receiver_cpu_s": [round(v, 2) for v in receiver_cpu],
+        "load_average": [round(v, 2) for v in os.getloadavg()],
         "bad_signatures": bad,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }

@@ -271,6 +271,8 @@ WEBHOOK_RETRY_SCHEDULE = _retry_schedule()
 WEBHOOK_ALLOW_PRIVATE = env_bool("PARTNERHUB_WEBHOOK_ALLOW_PRIVATE", False)
 # Deliveries in flight at once per worker, and deliveries claimed per round.
 WEBHOOK_CONCURRENCY = env_int("PARTNERHUB_WEBHOOK_CONCURRENCY", 16)
+# Of those, at most this many to one endpoint (a slow endpoint leaves the rest to others).
+WEBHOOK_ENDPOINT_CONCURRENCY = env_int("PARTNERHUB_WEBHOOK_ENDPOINT_CONCURRENCY", 8)
 # Seconds a worker owns what it claimed; after a crash the rest is due again then.
 WEBHOOK_LEASE_SECONDS = env_int("PARTNERHUB_WEBHOOK_LEASE_SECONDS", 60)
 # Companies compared per fan-out transaction.

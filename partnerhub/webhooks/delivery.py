@@ -1,30 +1,41 @@
 """Sending due deliveries from the worker (SPEC §14): signed, concurrent, retried.
 
-A round claims a batch of due deliveries (a lease on each row; SKIP LOCKED on
-PostgreSQL, so several workers share the queue), sends them through one pooled
-keep-alive `httpx.Client` from a thread pool, and records every outcome in one
-transaction. A worker killed mid-round leaves its deliveries `pending` with a lease
-that runs out: they are sent again (same `webhook-id`) — at least once, never lost.
+A round claims a batch of due deliveries in one transaction (a lease on each row;
+`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers share the queue), reading
+only the columns sending needs. It splits each endpoint's share into at most
+`PARTNERHUB_WEBHOOK_ENDPOINT_CONCURRENCY` lanes; a lane sends its deliveries one after
+the other (oldest first) through the worker's one pooled keep-alive `httpx.Client`,
+and a thread pool of `PARTNERHUB_WEBHOOK_CONCURRENCY` runs the lanes. So no endpoint
+has more requests in flight than its bound, and one slow endpoint leaves threads to
+the others. Every outcome of the round is recorded in one transaction: one UPDATE per
+response code for the successes, one batched UPDATE (`executemany`) for the rest.
+
+A worker killed mid-round leaves its deliveries `pending` with a lease that runs out:
+they are sent again (same `webhook-id`) — at least once, never lost.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import time
+from collections import defaultdict
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
-from partnerhub.webhooks.events import event_body
-from partnerhub.webhooks.guard import TargetRefused, resolve_target
-from partnerhub.webhooks.models import Delivery, Endpoint, Event
+from partnerhub.webhooks.events import body_bytes
+from partnerhub.webhooks.guard import Target, TargetRefused, resolve_target
+from partnerhub.webhooks.models import Delivery, Endpoint
 from partnerhub.webhooks.signing import signature_header
 
 logger = logging.getLogger(__name__)
@@ -33,6 +44,10 @@ TIMEOUT_SECONDS = 10.0
 # An endpoint that has answered nothing but failures for this long is disabled.
 FAILING_DISABLES_AFTER = timedelta(days=5)
 USER_AGENT = "Partnerhub-Webhooks/1"
+# Attempts one lane makes in a round, one after another: even if each one times out
+# (4 x 10 s) the round ends within the default lease (60 s), so a slow endpoint does not
+# get its deliveries claimed twice.
+LANE_DEPTH = 4
 
 
 def signing_secrets(endpoint: Endpoint) -> list[str]:
@@ -51,16 +66,14 @@ def retry_delay(attempts: int) -> float | None:
     return float(schedule[attempts - 1]) * random.uniform(0.9, 1.1)
 
 
-def request_headers(endpoint: Endpoint, event: Event, body: bytes) -> dict[str, str]:
+def request_headers(secrets: list[str], webhook_id: str, body: bytes) -> dict[str, str]:
     timestamp = int(time.time())
     return {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
-        "webhook-id": event.webhook_id,
+        "webhook-id": webhook_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": signature_header(
-            signing_secrets(endpoint), event.webhook_id, timestamp, body
-        ),
+        "webhook-signature": signature_header(secrets, webhook_id, timestamp, body),
     }
 
 
@@ -69,16 +82,41 @@ class Outcome:
     code: int | None
     error: str = ""
 
+    @property
+    def ok(self) -> bool:
+        return self.code is not None and 200 <= self.code < 300
 
-def send_one(client: httpx.Client, delivery: Delivery) -> Outcome:
+
+@dataclass(frozen=True)
+class Due:
+    """A claimed delivery: the columns sending and recording it need, no model."""
+
+    id: int
+    endpoint_id: int
+    attempts: int
+    event_id: int
+    event_type: str
+    event_created_at: datetime
+    event_data: dict[str, Any]
+
+    @property
+    def webhook_id(self) -> str:
+        """The Standard Webhooks `webhook-id` (`Event.webhook_id`)."""
+        return f"evt_{self.event_id}"
+
+
+def http_client(concurrency: int) -> httpx.Client:
+    return httpx.Client(
+        timeout=TIMEOUT_SECONDS,
+        follow_redirects=False,  # a redirect could lead past the SSRF guard
+        limits=httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency),
+    )
+
+
+def _post(client: httpx.Client, target: Target, secrets: list[str], due: Due) -> Outcome:
     """One attempt. Never raises; the error text names no secret."""
-    endpoint, event = delivery.endpoint, delivery.event
-    try:
-        target = resolve_target(endpoint.url)
-    except TargetRefused as exc:
-        return Outcome(None, f"refused: {exc}")
-    body = event_body(event)
-    headers = request_headers(endpoint, event, body)
+    body = body_bytes(due.event_type, due.event_created_at, due.event_data)
+    headers = request_headers(secrets, due.webhook_id, body)
     headers["host"] = target.host_header
     extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else None
     try:
@@ -90,103 +128,182 @@ def send_one(client: httpx.Client, delivery: Delivery) -> Outcome:
     return Outcome(response.status_code)
 
 
-def http_client(concurrency: int) -> httpx.Client:
-    return httpx.Client(
-        timeout=TIMEOUT_SECONDS,
-        follow_redirects=False,  # a redirect could lead past the SSRF guard
-        limits=httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency),
-    )
+def send_lane(
+    client: httpx.Client, endpoint: Endpoint, lane: Sequence[Due]
+) -> list[tuple[Due, Outcome]]:
+    """One lane's deliveries to one endpoint, in order. The SSRF guard resolves and checks
+    the host once for the lane, just before it sends (the lane lasts seconds at most)."""
+    try:
+        target = resolve_target(endpoint.url)
+    except TargetRefused as exc:
+        refused = Outcome(None, f"refused: {exc}")
+        return [(due, refused) for due in lane]
+    secrets = signing_secrets(endpoint)
+    return [(due, _post(client, target, secrets, due)) for due in lane]
 
 
-def deliveries_claim(*, limit: int) -> list[Delivery]:
-    """Due deliveries of enabled endpoints, leased to this worker."""
+def deliveries_claim(*, limit: int, per_endpoint: int) -> list[Due]:
+    """Due deliveries of enabled endpoints, oldest first, leased to this worker: at most
+    `limit`, and at most `per_endpoint * LANE_DEPTH` of one endpoint (the rest stay
+    unclaimed for the next round or another worker)."""
     now = timezone.now()
     due = Delivery.objects.filter(
         status=Delivery.Status.PENDING, next_attempt_at__lte=now, endpoint__enabled=True
     ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
     if not due.exists():
         return []  # the common idle case, without taking a write lock (SQLite)
+    cap = per_endpoint * LANE_DEPTH
     with transaction.atomic():
         qs = due
         if connection.features.has_select_for_update_skip_locked:
             qs = qs.select_for_update(skip_locked=True, of=("self",))
-        ids = list(qs.order_by("next_attempt_at", "id").values_list("pk", flat=True)[:limit])
+        taken: dict[int, int] = defaultdict(int)
+        ids = []
+        for pk, endpoint_id in qs.order_by("next_attempt_at", "id").values_list(
+            "pk", "endpoint_id"
+        )[:limit]:
+            if taken[endpoint_id] < cap:
+                taken[endpoint_id] += 1
+                ids.append(pk)
         if not ids:
             return []
         lease = timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
         Delivery.objects.filter(pk__in=ids).update(claimed_until=now + lease)
-    return list(Delivery.objects.filter(pk__in=ids).select_related("event", "endpoint"))
+    rows = (
+        Delivery.objects.filter(pk__in=ids)
+        .order_by("next_attempt_at", "id")
+        .values_list(
+            "pk",
+            "endpoint_id",
+            "attempts",
+            "event_id",
+            "event__type",
+            "event__created_at",
+            "event__data",
+        )
+    )
+    return [Due(*row) for row in rows]
 
 
-def _apply(delivery: Delivery, outcome: Outcome, now: datetime) -> str:
-    """Update the row for one outcome; answer "ok", "gone" or "failed"."""
-    delivery.attempts += 1
-    delivery.last_attempt_at = now
-    delivery.last_response_code = outcome.code
-    delivery.last_error = outcome.error[:500]
-    delivery.claimed_until = None
-    if outcome.code is not None and 200 <= outcome.code < 300:
-        delivery.status = Delivery.Status.SUCCEEDED
-        delivery.next_attempt_at = None
-        return "ok"
+def lanes_for(claimed: Sequence[Due], per_endpoint: int) -> list[list[Due]]:
+    """Each endpoint's deliveries dealt in order over at most `per_endpoint` lanes; the
+    lanes of different endpoints interleaved, so the pool starts every endpoint early."""
+    by_endpoint: dict[int, list[Due]] = defaultdict(list)
+    for due in claimed:
+        by_endpoint[due.endpoint_id].append(due)
+    per: list[list[list[Due]]] = []
+    for items in by_endpoint.values():
+        k = min(per_endpoint, len(items))
+        per.append([items[i::k] for i in range(k)])
+    return [lane for group in itertools.zip_longest(*per) for lane in group if lane]
+
+
+def _failure(due: Due, outcome: Outcome, now: datetime) -> tuple[str, datetime | None]:
+    """(status, next attempt) after a failed attempt."""
     if outcome.code == 410:
-        delivery.status = Delivery.Status.FAILED
-        delivery.next_attempt_at = None
-        return "gone"
-    delay = retry_delay(delivery.attempts)
+        return Delivery.Status.FAILED, None
+    delay = retry_delay(due.attempts + 1)
     if delay is None:
-        delivery.status = Delivery.Status.FAILED
-        delivery.next_attempt_at = None
-    else:
-        delivery.next_attempt_at = now + timedelta(seconds=delay)
-    return "failed"
+        return Delivery.Status.FAILED, None
+    return Delivery.Status.PENDING, now + timedelta(seconds=delay)
 
 
-def deliveries_record(results: list[tuple[Delivery, Outcome]]) -> None:
-    """Every outcome of a round in one transaction, with the endpoints' health."""
+def deliveries_record(results: Sequence[tuple[Due, Outcome]]) -> None:
+    """Every outcome of a round in one transaction, with the endpoints' health: the
+    successes in one UPDATE per response code, the failures in one batched UPDATE."""
     now = timezone.now()
-    verdicts: dict[int, set[str]] = {}
-    for delivery, outcome in results:
-        verdicts.setdefault(delivery.endpoint_id, set()).add(_apply(delivery, outcome, now))
-    fields = [
-        "attempts",
-        "last_attempt_at",
-        "last_response_code",
-        "last_error",
-        "claimed_until",
-        "status",
-        "next_attempt_at",
-    ]
+    verdicts: dict[int, set[str]] = defaultdict(set)
+    succeeded: dict[int, list[int]] = defaultdict(list)
+    failed: list[tuple[Any, ...]] = []
+    adapt = connection.ops.adapt_datetimefield_value
+    for due, outcome in results:
+        if outcome.ok:
+            assert outcome.code is not None
+            succeeded[outcome.code].append(due.id)
+            verdicts[due.endpoint_id].add("ok")
+            continue
+        verdicts[due.endpoint_id].add("gone" if outcome.code == 410 else "failed")
+        status, next_attempt_at = _failure(due, outcome, now)
+        failed.append(
+            (
+                status,
+                due.attempts + 1,
+                adapt(now),
+                outcome.code,
+                outcome.error[:500],
+                adapt(next_attempt_at),
+                due.id,
+            )
+        )
+    table = connection.ops.quote_name(Delivery._meta.db_table)
     with transaction.atomic():
-        Delivery.objects.bulk_update([d for d, _ in results], fields)
+        for code, ids in succeeded.items():
+            Delivery.objects.filter(pk__in=ids).update(
+                status=Delivery.Status.SUCCEEDED,
+                attempts=F("attempts") + 1,
+                last_attempt_at=now,
+                last_response_code=code,
+                last_error="",
+                claimed_until=None,
+                next_attempt_at=None,
+            )
+        if failed:
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    f"UPDATE {table} SET status = %s, attempts = %s, last_attempt_at = %s, "
+                    "last_response_code = %s, last_error = %s, claimed_until = NULL, "
+                    "next_attempt_at = %s WHERE id = %s",
+                    failed,
+                )
         healthy = [pk for pk, v in verdicts.items() if "ok" in v]
         failing = [pk for pk, v in verdicts.items() if "ok" not in v]
         gone = [pk for pk, v in verdicts.items() if "gone" in v]
-        Endpoint.objects.filter(pk__in=healthy).update(failing_since=None)
-        Endpoint.objects.filter(pk__in=failing, failing_since__isnull=True).update(
-            failing_since=now
-        )
-        Endpoint.objects.filter(
-            pk__in=failing, enabled=True, failing_since__lte=now - FAILING_DISABLES_AFTER
-        ).update(enabled=False, disabled_reason="5 days of failed deliveries")
-        Endpoint.objects.filter(pk__in=gone, enabled=True).update(
-            enabled=False, disabled_reason="the endpoint answered 410 Gone"
-        )
+        if healthy:
+            Endpoint.objects.filter(pk__in=healthy, failing_since__isnull=False).update(
+                failing_since=None
+            )
+        if failing:
+            Endpoint.objects.filter(pk__in=failing, failing_since__isnull=True).update(
+                failing_since=now
+            )
+            Endpoint.objects.filter(
+                pk__in=failing, enabled=True, failing_since__lte=now - FAILING_DISABLES_AFTER
+            ).update(enabled=False, disabled_reason="5 days of failed deliveries")
+        if gone:
+            Endpoint.objects.filter(pk__in=gone, enabled=True).update(
+                enabled=False, disabled_reason="the endpoint answered 410 Gone"
+            )
 
 
-def deliveries_send_round(client: httpx.Client, pool: ThreadPoolExecutor, *, limit: int) -> int:
-    """Claim, send concurrently, record. Answers how many were attempted."""
-    claimed = deliveries_claim(limit=limit)
+def deliveries_send_round(
+    client: httpx.Client,
+    pool: ThreadPoolExecutor,
+    *,
+    limit: int,
+    per_endpoint: int | None = None,
+) -> int:
+    """Claim, send concurrently (lanes), record. Answers how many were attempted."""
+    per_endpoint = max(1, per_endpoint or settings.WEBHOOK_ENDPOINT_CONCURRENCY)
+    claimed = deliveries_claim(limit=limit, per_endpoint=per_endpoint)
     if not claimed:
         return 0
-    outcomes = list(pool.map(lambda d: send_one(client, d), claimed))
-    deliveries_record(list(zip(claimed, outcomes, strict=True)))
-    for delivery, outcome in zip(claimed, outcomes, strict=True):
-        if outcome.code is None or outcome.code >= 300:
+    endpoints = Endpoint.objects.in_bulk({due.endpoint_id for due in claimed})
+    # An endpoint deleted since the claim took its deliveries with it.
+    lanes = [lane for lane in lanes_for(claimed, per_endpoint) if lane[0].endpoint_id in endpoints]
+    results = [
+        result
+        for lane_results in pool.map(
+            lambda lane: send_lane(client, endpoints[lane[0].endpoint_id], lane), lanes
+        )
+        for result in lane_results
+    ]
+    deliveries_record(results)
+    for due, outcome in results:
+        if not outcome.ok:
             logger.info(
                 "Webhook delivery %s to endpoint %s failed (%s)",
-                delivery.pk,
-                delivery.endpoint_id,
+                due.id,
+                due.endpoint_id,
                 outcome.code or outcome.error,
             )
     return len(claimed)

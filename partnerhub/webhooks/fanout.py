@@ -30,7 +30,7 @@ from partnerhub.webhooks.entitlements import (
     Substitutions,
     companies_for_resolution,
 )
-from partnerhub.webhooks.events import NewEvent, events_emit
+from partnerhub.webhooks.events import NewEvent, events_write
 from partnerhub.webhooks.models import FanOut
 
 
@@ -97,7 +97,7 @@ def fanout_run_batch(*, fanout_id: int, worker_id: str, batch: int | None = None
         ids = _next_company_ids(fanout, batch or settings.WEBHOOK_FANOUT_BATCH)
         if ids:
             events = _changed_events(fanout, ids)
-            events_emit(events)
+            events_write(events)
             fanout.cursor = ids[-1]
             fanout.events_emitted += len(events)
             fanout.claimed_until = timezone.now() + _lease()

@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from partnerhub.webhooks.delivery import deliveries_send_round, http_client
+from partnerhub.webhooks.delivery import LANE_DEPTH, deliveries_send_round, http_client
 from partnerhub.webhooks.fanout import fanout_claim, fanout_run_batch
 
 logger = logging.getLogger(__name__)
@@ -67,14 +67,18 @@ def fanout_loop(stop: threading.Event, *, poll: float = POLL_SECONDS) -> None:
 
 
 def delivery_loop(stop: threading.Event, *, poll: float = POLL_SECONDS) -> None:
+    """Rounds of up to `LANE_DEPTH` deliveries per thread, all over one keep-alive client."""
     concurrency = max(1, settings.WEBHOOK_CONCURRENCY)
+    per_endpoint = max(1, min(settings.WEBHOOK_ENDPOINT_CONCURRENCY, concurrency))
     with (
         http_client(concurrency) as client,
         ThreadPoolExecutor(concurrency, thread_name_prefix="webhook") as pool,
     ):
         _loop(
             stop,
-            lambda: deliveries_send_round(client, pool, limit=concurrency * 4),
+            lambda: deliveries_send_round(
+                client, pool, limit=concurrency * LANE_DEPTH, per_endpoint=per_endpoint
+            ),
             poll,
             "delivery",
         )

@@ -297,3 +297,32 @@ def test_workers_killed_mid_fanout_and_mid_delivery_lose_nothing(scratch_db, tmp
     finally:
         _stop(third)
     _assert_complete(db, receiver)
+
+
+@pytest.mark.slow
+def test_worker_killed_with_a_batch_in_flight_loses_nothing(scratch_db, tmp_path, receiver):
+    """SIGKILL while a claimed batch is being sent (leased, some requests answered, none
+    recorded): after the lease another worker sends the batch again, same webhook-ids."""
+    db, env = _prepare(scratch_db, tmp_path, receiver)
+    receiver.delay = 0.5
+    receiver.start()
+    run_django(env, "shell", "-c", EDIT)
+    in_flight = (
+        "SELECT COUNT(*) FROM webhooks_delivery"
+        " WHERE status = 'pending' AND claimed_until IS NOT NULL"
+    )
+
+    first = _worker(env, tmp_path / "a.log")
+    try:
+        wait_for(lambda: receiver.requests > 0 and db.value(in_flight) > 0, 60, "a batch in flight")
+    finally:
+        _stop(first, signal.SIGKILL)
+    assert db.value(in_flight) > 0  # killed with its batch claimed and not recorded
+
+    second = _worker(env, tmp_path / "b.log")
+    try:
+        wait_for(lambda: _all_delivered(db, receiver), 90, "every delivery after restart")
+    finally:
+        _stop(second)
+    _assert_complete(db, receiver)
+    assert receiver.requests >= COMPANIES + 1
