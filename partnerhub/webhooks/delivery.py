@@ -17,12 +17,13 @@ they are sent again (same `webhook-id`) — at least once, never lost.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import random
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,7 +36,7 @@ from django.utils import timezone
 
 from partnerhub.webhooks.events import body_bytes
 from partnerhub.webhooks.guard import Target, TargetRefused, resolve_target
-from partnerhub.webhooks.models import Delivery, Endpoint
+from partnerhub.webhooks.models import Delivery, Endpoint, Event
 from partnerhub.webhooks.signing import signature_header
 
 logger = logging.getLogger(__name__)
@@ -146,6 +147,8 @@ def deliveries_claim(*, limit: int, per_endpoint: int) -> list[Due]:
     """Due deliveries of enabled endpoints, oldest first, leased to this worker: at most
     `limit`, and at most `per_endpoint * LANE_DEPTH` of one endpoint (the rest stay
     unclaimed for the next round or another worker)."""
+    if connection.vendor == "postgresql":
+        return _claim_postgres(limit=limit, cap=per_endpoint * LANE_DEPTH)
     now = timezone.now()
     due = Delivery.objects.filter(
         status=Delivery.Status.PENDING, next_attempt_at__lte=now, endpoint__enabled=True
@@ -185,6 +188,54 @@ def deliveries_claim(*, limit: int, per_endpoint: int) -> list[Due]:
     return [Due(*row) for row in rows]
 
 
+# The same claim as one statement: lock the oldest due rows nobody holds (SKIP LOCKED),
+# keep `cap` per endpoint, lease them and answer them with their events' columns.
+_CLAIM_SQL = """
+WITH picked AS (
+    SELECT d.id, d.endpoint_id, d.next_attempt_at
+    FROM webhooks_delivery d JOIN webhooks_endpoint ep ON ep.id = d.endpoint_id
+    WHERE d.status = 'pending' AND d.next_attempt_at <= %(now)s AND ep.enabled
+      AND (d.claimed_until IS NULL OR d.claimed_until < %(now)s)
+    ORDER BY d.next_attempt_at, d.id
+    LIMIT %(limit)s
+    FOR UPDATE OF d SKIP LOCKED
+), capped AS (
+    SELECT id FROM (
+        SELECT id, row_number() OVER (
+            PARTITION BY endpoint_id ORDER BY next_attempt_at, id
+        ) AS n
+        FROM picked
+    ) ranked
+    WHERE n <= %(cap)s
+)
+UPDATE webhooks_delivery d SET claimed_until = %(until)s
+FROM webhooks_event e
+WHERE d.id IN (SELECT id FROM capped) AND e.id = d.event_id
+RETURNING d.next_attempt_at, d.id, d.endpoint_id, d.attempts, e.id, e.type, e.created_at,
+    e.data
+"""
+
+
+def _claim_postgres(*, limit: int, cap: int) -> list[Due]:
+    assert Delivery._meta.db_table == "webhooks_delivery"
+    assert Event._meta.db_table == "webhooks_event"
+    assert Endpoint._meta.db_table == "webhooks_endpoint"
+    now = timezone.now()
+    until = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, {"now": now, "limit": limit, "cap": cap, "until": until})
+        rows = sorted(cursor.fetchall(), key=lambda row: (row[0], row[1]))
+    # Django reads jsonb as text (JSONField decodes it); so does this raw query.
+    return [
+        Due(pk, endpoint_id, attempts, event_id, event_type, created_at, _json(data))
+        for _, pk, endpoint_id, attempts, event_id, event_type, created_at, data in rows
+    ]
+
+
+def _json(data: Any) -> dict[str, Any]:
+    return json.loads(data) if isinstance(data, str | bytes) else data
+
+
 def lanes_for(claimed: Sequence[Due], per_endpoint: int) -> list[list[Due]]:
     """Each endpoint's deliveries dealt in order over at most `per_endpoint` lanes; the
     lanes of different endpoints interleaved, so the pool starts every endpoint early."""
@@ -208,9 +259,10 @@ def _failure(due: Due, outcome: Outcome, now: datetime) -> tuple[str, datetime |
     return Delivery.Status.PENDING, now + timedelta(seconds=delay)
 
 
-def deliveries_record(results: Sequence[tuple[Due, Outcome]]) -> None:
+def deliveries_record(results: Sequence[tuple[Due, Outcome]], *, renew: Sequence[int] = ()) -> None:
     """Every outcome of a round in one transaction, with the endpoints' health: the
-    successes in one UPDATE per response code, the failures in one batched UPDATE."""
+    successes in one UPDATE per response code, the failures in one batched UPDATE.
+    `renew`: deliveries whose lease starts again now (the next round, claimed early)."""
     now = timezone.now()
     verdicts: dict[int, set[str]] = defaultdict(set)
     succeeded: dict[int, list[int]] = defaultdict(list)
@@ -237,6 +289,11 @@ def deliveries_record(results: Sequence[tuple[Due, Outcome]]) -> None:
         )
     table = connection.ops.quote_name(Delivery._meta.db_table)
     with transaction.atomic():
+        if renew:
+            lease = timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+            Delivery.objects.filter(pk__in=renew, status=Delivery.Status.PENDING).update(
+                claimed_until=now + lease
+            )
         for code, ids in succeeded.items():
             Delivery.objects.filter(pk__in=ids).update(
                 status=Delivery.Status.SUCCEEDED,
@@ -275,6 +332,38 @@ def deliveries_record(results: Sequence[tuple[Due, Outcome]]) -> None:
             )
 
 
+Results = list[tuple[Due, Outcome]]
+
+
+def _start(
+    client: httpx.Client, pool: ThreadPoolExecutor, claimed: Sequence[Due], per_endpoint: int
+) -> list[Future[Results]]:
+    """Hand a claimed round's lanes to the pool; answer their futures."""
+    endpoints = Endpoint.objects.in_bulk({due.endpoint_id for due in claimed})
+    # An endpoint deleted since the claim took its deliveries with it.
+    return [
+        pool.submit(send_lane, client, endpoints[lane[0].endpoint_id], lane)
+        for lane in lanes_for(claimed, per_endpoint)
+        if lane[0].endpoint_id in endpoints
+    ]
+
+
+def _finish(futures: Sequence[Future[Results]]) -> Results:
+    return [result for future in futures for result in future.result()]
+
+
+def _record(results: Results, *, renew: Sequence[int] = ()) -> None:
+    deliveries_record(results, renew=renew)
+    for due, outcome in results:
+        if not outcome.ok:
+            logger.info(
+                "Webhook delivery %s to endpoint %s failed (%s)",
+                due.id,
+                due.endpoint_id,
+                outcome.code or outcome.error,
+            )
+
+
 def deliveries_send_round(
     client: httpx.Client,
     pool: ThreadPoolExecutor,
@@ -287,23 +376,41 @@ def deliveries_send_round(
     claimed = deliveries_claim(limit=limit, per_endpoint=per_endpoint)
     if not claimed:
         return 0
-    endpoints = Endpoint.objects.in_bulk({due.endpoint_id for due in claimed})
-    # An endpoint deleted since the claim took its deliveries with it.
-    lanes = [lane for lane in lanes_for(claimed, per_endpoint) if lane[0].endpoint_id in endpoints]
-    results = [
-        result
-        for lane_results in pool.map(
-            lambda lane: send_lane(client, endpoints[lane[0].endpoint_id], lane), lanes
-        )
-        for result in lane_results
-    ]
-    deliveries_record(results)
-    for due, outcome in results:
-        if not outcome.ok:
-            logger.info(
-                "Webhook delivery %s to endpoint %s failed (%s)",
-                due.id,
-                due.endpoint_id,
-                outcome.code or outcome.error,
-            )
+    _record(_finish(_start(client, pool, claimed, per_endpoint)))
     return len(claimed)
+
+
+def deliveries_pump(
+    client: httpx.Client,
+    pool: ThreadPoolExecutor,
+    *,
+    limit: int,
+    per_endpoint: int | None = None,
+    budget: float = 5.0,
+) -> int:
+    """Rounds back to back until nothing is due (or `budget` seconds have gone), with the
+    database work overlapped: while one round's requests are in flight, this thread
+    records the previous round's outcomes and claims the next round. A round's requests
+    start only when the previous round's have ended, so the per-endpoint bound holds.
+    A round claimed early has its lease renewed, in the transaction that records the
+    round before it, when its requests start. Answers how many were attempted."""
+    per_endpoint = max(1, per_endpoint or settings.WEBHOOK_ENDPOINT_CONCURRENCY)
+    deadline = time.monotonic() + budget
+    claimed = deliveries_claim(limit=limit, per_endpoint=per_endpoint)
+    done: Results = []
+    attempted = 0
+    while claimed:
+        futures = _start(client, pool, claimed, per_endpoint)
+        attempted += len(claimed)
+        if done:
+            _record(done, renew=[due.id for due in claimed])
+        following = (
+            deliveries_claim(limit=limit, per_endpoint=per_endpoint)
+            if time.monotonic() < deadline
+            else []
+        )
+        done = _finish(futures)
+        claimed = following
+    if done:
+        _record(done)
+    return attempted

@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from partnerhub.webhooks.delivery import LANE_DEPTH, deliveries_send_round, http_client
+from partnerhub.webhooks.delivery import LANE_DEPTH, deliveries_pump, http_client
 from partnerhub.webhooks.fanout import fanout_claim, fanout_run_batch
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,8 @@ def fanout_loop(stop: threading.Event, *, poll: float = POLL_SECONDS) -> None:
 
 
 def delivery_loop(stop: threading.Event, *, poll: float = POLL_SECONDS) -> None:
-    """Rounds of up to `LANE_DEPTH` deliveries per thread, all over one keep-alive client."""
+    """Rounds of up to `LANE_DEPTH` deliveries per thread, all over one keep-alive client,
+    back to back while deliveries are due (`deliveries_pump`)."""
     concurrency = max(1, settings.WEBHOOK_CONCURRENCY)
     per_endpoint = max(1, min(settings.WEBHOOK_ENDPOINT_CONCURRENCY, concurrency))
     with (
@@ -76,7 +77,7 @@ def delivery_loop(stop: threading.Event, *, poll: float = POLL_SECONDS) -> None:
     ):
         _loop(
             stop,
-            lambda: deliveries_send_round(
+            lambda: deliveries_pump(
                 client, pool, limit=concurrency * LANE_DEPTH, per_endpoint=per_endpoint
             ),
             poll,

@@ -29,6 +29,7 @@ from partnerhub.webhooks.delivery import (
     LANE_DEPTH,
     Outcome,
     deliveries_claim,
+    deliveries_pump,
     deliveries_record,
     deliveries_send_round,
     http_client,
@@ -245,6 +246,47 @@ def test_requests_in_flight_stay_within_the_per_endpoint_bound(personas, setting
     assert Delivery.objects.filter(status="succeeded").count() == 24
     assert peak["/one"] == 3 and peak["/two"] == 3  # the bound, and it is used
     assert peak["*"] == 6  # both endpoints at once
+
+
+def test_the_pump_overlaps_rounds_and_keeps_the_bound(personas, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    with counting_receiver(delay=0.02) as (base, peak, seen):
+        endpoint_create(
+            actor=personas.admin_a, reseller_id=personas.reseller_a.pk, url=f"{base}/one"
+        )
+        _test_events(personas.reseller_a.pk, 40)
+        with http_client(8) as client, ThreadPoolExecutor(8) as pool:
+            # Rounds of 2 lanes x LANE_DEPTH: several, each claimed while one is in flight.
+            attempted = deliveries_pump(client, pool, limit=100, per_endpoint=2)
+
+    assert attempted == 40 and len(seen) == 40
+    assert len({h["webhook-id"] for h in seen}) == 40
+    assert peak["/one"] == 2
+    assert Delivery.objects.filter(status="succeeded", attempts=1, claimed_until=None).count() == 40
+
+
+def test_recording_a_round_renews_the_lease_of_the_round_claimed_early(personas, settings):
+    settings.WEBHOOK_LEASE_SECONDS = 60
+    endpoint_create(
+        actor=personas.admin_a, reseller_id=personas.reseller_a.pk, url="https://a.example/h"
+    )
+    _test_events(personas.reseller_a.pk, 4)
+    first = deliveries_claim(limit=2, per_endpoint=8)
+    early = deliveries_claim(limit=2, per_endpoint=8)
+    early_ids = [d.id for d in early]
+    Delivery.objects.filter(pk__in=early_ids).update(
+        claimed_until=timezone.now() + timedelta(seconds=5)  # most of its lease is gone
+    )
+
+    started = timezone.now()
+    deliveries_record([(d, Outcome(200)) for d in first], renew=early_ids)
+
+    assert len(first) == len(early) == 2 and not {d.id for d in first} & set(early_ids)
+    for row in Delivery.objects.filter(pk__in=early_ids):
+        assert row.status == "pending" and row.attempts == 0
+        assert row.claimed_until is not None
+        assert row.claimed_until >= started + timedelta(seconds=59)
+    assert Delivery.objects.filter(status="succeeded").count() == 2
 
 
 def test_a_round_claims_at_most_lane_depth_per_lane_of_one_endpoint(personas, settings):
