@@ -9,7 +9,9 @@ verifies every request with the `standardwebhooks` package, then measures:
 - the edit's latency (`plan_update`, the service the API and hub call) with no endpoint
   configured, and the same edit with one endpoint (medians, same run);
 - first verified delivery after the edit's commit, and all N verified deliveries;
-- the worker's peak RSS (VmHWM).
+- the worker's peak RSS (VmHWM), and the CPU seconds the worker(s) and the receiver
+  spent per edit (on a shared machine the wall times depend on the load; these less).
+`--workers N` starts N workers, to see how deliveries scale.
 Targets (issue 15): latency ratio <= 1.2, first delivery <= 2 s, all <= 30 s,
 worker peak RSS <= 200 MB. Results go to data/bench/<name>.json; docs/benchmarks.md
 holds the figures of record.
@@ -107,6 +109,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--port", type=int, default=8791)
     parser.add_argument("--name", default=None)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (scaling)")
     args = parser.parse_args()
     name = args.name or f"bench_hooks_{args.db}_{args.companies}"
 
@@ -143,9 +146,16 @@ def main() -> None:
         committed = time.time()
         return (time.perf_counter() - started) * 1000, committed
 
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "django", "worker", "--no-startup-delay"], env=env, cwd=ROOT
-    )
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "django", "worker", "--no-startup-delay"], env=env, cwd=ROOT
+        )
+        for _ in range(args.workers)
+    ]
+
+    def workers_cpu() -> float:
+        return sum(cpu_seconds(w.pid) for w in workers)
+
     receiver = None
     try:
         time.sleep(3)
@@ -172,20 +182,22 @@ def main() -> None:
         for i in range(args.repeat):
             for value in stats.values():
                 value.value = 0
-            cpu_before = cpu_seconds(worker.pid), cpu_seconds(receiver.pid)
+            cpu_before = workers_cpu(), cpu_seconds(receiver.pid)
             latency, committed = edit(2000 + i)
             hooked.append(latency)
             done = _wait(lambda: stats["verified"].value >= args.companies, 300)
             first.append(stats["first"].value - committed)
             total.append((stats["last"].value - committed) if done else float("inf"))
-            worker_cpu.append(cpu_seconds(worker.pid) - cpu_before[0])
+            worker_cpu.append(workers_cpu() - cpu_before[0])
             receiver_cpu.append(cpu_seconds(receiver.pid) - cpu_before[1])
             _wait(lambda: not Delivery.objects.filter(status="pending").exists(), 60)
-        worker_peak_mb = peak_rss_mb(worker.pid)
+        worker_peak_mb = max(peak_rss_mb(w.pid) for w in workers)
         bad = stats["bad"].value
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        for w in workers:
+            w.terminate()
+        for w in workers:
+            w.wait(timeout=30)
         if receiver is not None:
             receiver.terminate()
 
@@ -193,13 +205,14 @@ def main() -> None:
         "machine": machine(),
         "db": args.db,
         "companies": args.companies,
+        "workers": args.workers,
         "edit_ms_no_endpoint": statistics.median(plain),
         "edit_ms_with_endpoint": statistics.median(hooked),
         "latency_ratio": statistics.median(hooked) / statistics.median(plain),
         "first_delivery_s": [round(v, 3) for v in first],
         "all_delivered_s": [round(v, 2) for v in total],
         "worker_peak_rss_mb": round(worker_peak_mb, 1),
-        # CPU seconds spent until the last delivery: what a loaded machine must find.
+        # CPU seconds (all workers) until the last delivery: what a loaded machine must find.
         "worker_cpu_s": [round(v, 2) for v in worker_cpu],
         "receiver_cpu_s": [round(v, 2) for v in receiver_cpu],
         "load_average": [round(v, 2) for v in os.getloadavg()],
