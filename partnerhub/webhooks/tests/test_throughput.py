@@ -12,18 +12,21 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from threading import Barrier
 from typing import Any
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, connections
 from django.utils import timezone
 from standardwebhooks import Webhook
 
 from partnerhub.companies.models import Company
 from partnerhub.companies.selectors import resolve_entitlements
 from partnerhub.companies.services import company_update
+from partnerhub.core.actor import platform_actor
 from partnerhub.plans.services import plan_update
-from partnerhub.testing.factories import CompanyFactory, PlanFactory
+from partnerhub.testing.factories import CompanyFactory, PlanFactory, ResellerFactory
 from partnerhub.webhooks.announce import entitlements_changed_data
 from partnerhub.webhooks.delivery import (
     LANE_DEPTH,
@@ -411,3 +414,34 @@ def test_every_delivery_of_a_big_round_verifies(personas, settings):
         assert Webhook(secret).verify(bodies[headers["webhook-id"]], headers)["type"] == (
             "webhook.test"
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_claiming_at_once_never_share_a_delivery(catalog_seeded):
+    """Four claimers on their own connections, at once: every delivery is claimed by
+    exactly one (FOR UPDATE SKIP LOCKED and the lease in one statement on PostgreSQL)."""
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip("needs PARTNERHUB_TEST_DB_NAME (a file database) on SQLite")
+    reseller = ResellerFactory()
+    endpoint_create(
+        actor=platform_actor("test"), reseller_id=reseller.pk, url="https://a.example/h"
+    )
+    events_emit([NewEvent("webhook.test", reseller.pk, {"n": i}) for i in range(120)])
+    barrier = Barrier(4)
+
+    def claimer(n: int) -> list[int]:
+        try:
+            barrier.wait()
+            claimed: list[int] = []
+            while batch := deliveries_claim(limit=10, per_endpoint=8):
+                claimed += [due.id for due in batch]
+            return claimed
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(claimer, range(4)))
+
+    ids = [pk for claimed in results for pk in claimed]
+    assert len(ids) == len(set(ids)) == 120
+    assert Delivery.objects.filter(claimed_until__isnull=True).count() == 0
