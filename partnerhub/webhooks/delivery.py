@@ -10,6 +10,9 @@ has more requests in flight than its bound, and one slow endpoint leaves threads
 the others. Every outcome of the round is recorded in one transaction: one UPDATE per
 response code for the successes, one batched UPDATE (`executemany`) for the rest.
 
+The worker runs rounds back to back with `deliveries_pump`, which records one round and
+claims the next while a round's requests are in flight.
+
 A worker killed mid-round leaves its deliveries `pending` with a lease that runs out:
 they are sent again (same `webhook-id`) — at least once, never lost.
 """
