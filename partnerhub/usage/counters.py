@@ -52,19 +52,22 @@ def events_insert_new(rows: Sequence[EventRow]) -> set[tuple[int, str]]:
         return set()
     ops = connection.ops
     now = ops.adapt_datetimefield_value(timezone.now())
+    # A batch repeats a few timestamps and periods: adapt each distinct one once.
+    times = {t: ops.adapt_datetimefield_value(t) for t in {r.timestamp for r in rows}}
+    periods = {p: ops.adapt_datefield_value(p) for p in {r.period_start for r in rows}}
     params: list[Any] = []
     for r in sorted(rows, key=lambda r: (r.reseller_id, r.event_id)):
-        params += [
+        params += (
             r.reseller_id,
             r.event_id,
             r.company_id,
             r.limit_id,
             r.quantity,
-            ops.adapt_datetimefield_value(r.timestamp),
-            ops.adapt_datefield_value(r.period_start),
+            times[r.timestamp],
+            periods[r.period_start],
             r.source,
             now,
-        ]
+        )
     table = UsageEvent._meta.db_table
     sql = (
         f"INSERT INTO {table} (reseller_id, event_id, company_id, limit_id, quantity, "
@@ -167,6 +170,51 @@ def counter_try_add(key: CounterKey, quantity: int, value: int | None) -> int | 
     if value is not None:
         sql += " WHERE c.used + excluded.used <= %s"
         params.append(value)
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " RETURNING used", params)
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
+def counter_try_add_quiet(
+    key: CounterKey, quantity: int, value: int | None, thresholds: Sequence[int]
+) -> int | None:
+    """`counter_try_add` for a caller outside any transaction, when the addition crosses
+    none of the `thresholds` (percent of `value`): one statement, so atomic and committed
+    on its own. Answers the new total, or None when the quantity does not fit or would
+    cross a threshold (nothing changed): the caller then takes the transactional path,
+    which records the crossing with it. A new counter row starts at `quantity`, so one that
+    would itself reach a threshold is declined before the statement."""
+    if value is not None and (
+        quantity > value or any(quantity * 100 >= t * value for t in thresholds)
+    ):
+        return None
+    company_id, limit_id, period_start = key
+    ops = connection.ops
+    table = UsageCounter._meta.db_table
+    sql = (
+        f"INSERT INTO {table} AS c (company_id, limit_id, period_start, used, updated_at) "
+        "VALUES (%s, %s, %s, %s, %s) "
+        "ON CONFLICT (company_id, limit_id, period_start) DO UPDATE "
+        "SET used = c.used + excluded.used, updated_at = excluded.updated_at"
+    )
+    params: list[Any] = [
+        company_id,
+        limit_id,
+        ops.adapt_datefield_value(period_start),
+        quantity,
+        ops.adapt_datetimefield_value(timezone.now()),
+    ]
+    if value is not None:
+        # Within the limit, and for each threshold: already reached before, or still not
+        # reached after (services._reached: used > 0 and used * 100 >= t * value).
+        sql += " WHERE c.used + excluded.used <= %s"
+        params.append(value)
+        for threshold in thresholds:
+            sql += (
+                " AND ((c.used > 0 AND c.used * 100 >= %s) OR (c.used + excluded.used) * 100 < %s)"
+            )
+            params += [threshold * value, threshold * value]
     with connection.cursor() as cursor:
         cursor.execute(sql + " RETURNING used", params)
         row = cursor.fetchone()

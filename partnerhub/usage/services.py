@@ -27,6 +27,7 @@ from partnerhub.usage.counters import (
     EventRow,
     ThresholdRow,
     counter_try_add,
+    counter_try_add_quiet,
     counter_used,
     counters_add,
     events_insert_new,
@@ -122,13 +123,16 @@ def _thresholds_announce(recorded: Sequence[ThresholdRow]) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class _Event:
+class UsageEventInput:
+    """One event of a batch, its types already checked (by the API's schema, or by
+    `_parse_event` for a caller passing plain dicts): the service parses a batch once."""
+
     index: int
     event_id: str
     company_id: int
     limit_key: str
     quantity: int
-    timestamp: datetime
+    timestamp: datetime  # aware, UTC
 
     def content(self) -> tuple[Any, ...]:
         return (self.company_id, self.limit_key, self.quantity, self.timestamp)
@@ -138,7 +142,7 @@ def _field_error(index: int, field: str, message: str) -> ValidationFailed:
     return ValidationFailed.field(f"events[{index}].{field}", message)
 
 
-def _parse_event(index: int, raw: Any) -> _Event:
+def _parse_event(index: int, raw: Any) -> UsageEventInput:
     if not isinstance(raw, Mapping):
         raise ValidationFailed.field(f"events[{index}]", "must be an object")
     unknown = sorted(set(raw) - {"id", "company_id", "limit", "quantity", "timestamp"})
@@ -160,7 +164,7 @@ def _parse_event(index: int, raw: Any) -> _Event:
             raise _field_error(index, "timestamp", "must be an ISO 8601 time") from None
     if not isinstance(timestamp, datetime) or timestamp.tzinfo is None:
         raise _field_error(index, "timestamp", "must be an ISO 8601 time with a UTC offset")
-    return _Event(
+    return UsageEventInput(
         index=index,
         event_id=event_id,
         company_id=raw["company_id"],
@@ -170,16 +174,16 @@ def _parse_event(index: int, raw: Any) -> _Event:
     )
 
 
-def _parse_batch(raw_events: Any) -> list[_Event]:
+def _parse_batch(raw_events: Any) -> list[UsageEventInput]:
     if not isinstance(raw_events, list) or not 1 <= len(raw_events) <= MAX_BATCH:
         raise ValidationFailed.field("events", f"must hold 1 to {MAX_BATCH} events")
     return [_parse_event(index, raw) for index, raw in enumerate(raw_events)]
 
 
-def _distinct(rows: list[tuple[_Event, EventRow]]) -> tuple[list[EventRow], int]:
+def _distinct(rows: list[tuple[UsageEventInput, EventRow]]) -> tuple[list[EventRow], int]:
     """The distinct events of a batch, and how many repeated an earlier one of the batch
     (ids are unique per reseller: the same id with other content is a 422)."""
-    seen: dict[tuple[int, str], _Event] = {}
+    seen: dict[tuple[int, str], UsageEventInput] = {}
     distinct = []
     for event, row in rows:
         earlier = seen.setdefault((row.reseller_id, row.event_id), event)
@@ -201,27 +205,51 @@ def _check_quantity(index: int, kind: str, quantity: int) -> None:
         raise _field_error(index, "quantity", f"must be non-zero, within ±{MAX_QUANTITY}")
 
 
-def _event_period(event: _Event, company: Company, limit: Limit, now: datetime) -> date:
-    """Metered events land in the usage period of their timestamp; only the current and
-    the previous period are open."""
-    if limit.kind == Limit.Kind.GAUGE:
-        return GAUGE_PERIOD_START
-    if event.timestamp > now + FUTURE_TOLERANCE:
-        raise _field_error(event.index, "timestamp", "is in the future")
-    anchor = company_anchor(company)
-    current = usage_period(anchor, now.date())
-    oldest_open = previous_usage_period(anchor, current).start
-    period = usage_period(anchor, event.timestamp.date())
-    if period.start < oldest_open:
-        raise _field_error(
-            event.index, "timestamp", f"is before the previous usage period ({oldest_open})"
-        )
-    return period.start
+class _Periods:
+    """The usage period of each event's timestamp, worked out once per (company, day) of a
+    batch: a batch of 1,000 events usually spans a handful of companies and days, and the
+    period arithmetic is the costliest Python of the ingestion path."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._open: dict[int, tuple[date, date]] = {}  # company -> (anchor, oldest open start)
+        self._starts: dict[tuple[int, date], date] = {}
+
+    def _oldest_open(self, company: Company) -> tuple[date, date]:
+        found = self._open.get(company.id)
+        if found is None:
+            anchor = company_anchor(company)
+            current = usage_period(anchor, self.now.date())
+            found = (anchor, previous_usage_period(anchor, current).start)
+            self._open[company.id] = found
+        return found
+
+    def start(self, event: UsageEventInput, company: Company, kind: str) -> date:
+        """Metered events land in the usage period of their timestamp; only the current
+        and the previous period are open."""
+        if kind == Limit.Kind.GAUGE:
+            return GAUGE_PERIOD_START
+        if event.timestamp > self.now + FUTURE_TOLERANCE:
+            raise _field_error(event.index, "timestamp", "is in the future")
+        day = event.timestamp.date()
+        start = self._starts.get((company.id, day))
+        if start is None:
+            anchor, oldest_open = self._oldest_open(company)
+            start = usage_period(anchor, day).start
+            if start < oldest_open:
+                start = date.min  # remembered as "closed" for the other events of that day
+            self._starts[(company.id, day)] = start
+        if start == date.min:
+            oldest = self._oldest_open(company)[1]
+            raise _field_error(
+                event.index, "timestamp", f"is before the previous usage period ({oldest})"
+            )
+        return start
 
 
 def _event_rows(
-    actor: Actor, events: list[_Event], now: datetime
-) -> tuple[list[tuple[_Event, EventRow]], dict[int, Company], dict[int, Limit]]:
+    actor: Actor, events: Sequence[UsageEventInput], now: datetime
+) -> tuple[list[tuple[UsageEventInput, EventRow]], dict[int, Company], dict[int, Limit]]:
     company_ids = {e.company_id for e in events}
     companies = {
         c.pk: c
@@ -231,6 +259,7 @@ def _event_rows(
         .select_related("plan")
     }
     limits = {limit.key: limit for limit in Limit.objects.all()}
+    periods = _Periods(now)
     rows = []
     for event in events:
         company = companies.get(event.company_id)
@@ -239,21 +268,18 @@ def _event_rows(
         limit = limits.get(event.limit_key)
         if limit is None:
             raise _field_error(event.index, "limit", "no such limit")
-        _check_quantity(event.index, limit.kind, event.quantity)
-        rows.append(
-            (
-                event,
-                EventRow(
-                    reseller_id=company.reseller_id,
-                    event_id=event.event_id,
-                    company_id=company.pk,
-                    limit_id=limit.pk,
-                    quantity=event.quantity,
-                    timestamp=event.timestamp,
-                    period_start=_event_period(event, company, limit, now),
-                ),
-            )
+        kind = limit.kind
+        _check_quantity(event.index, kind, event.quantity)
+        row = EventRow(
+            company.reseller_id,
+            event.event_id,
+            event.company_id,
+            limit.id,
+            event.quantity,
+            event.timestamp,
+            periods.start(event, company, kind),
         )
+        rows.append((event, row))
     return rows, companies, {limit.pk: limit for limit in limits.values()}
 
 
@@ -331,11 +357,25 @@ def _apply_counters(
 
 
 def usage_events_record(*, actor: Actor, events: Any, now: datetime | None = None) -> IngestResult:
-    """Record what already happened: 1 to 1000 events, all or nothing, each id counted once
-    per reseller (SPEC §13). Counters move in the same transaction as the events."""
+    """Record what already happened: 1 to 1000 events given as plain dicts (the shape of
+    `POST /usage/events`), all or nothing, each id counted once per reseller (SPEC §13)."""
     actor.require_write()
+    return usage_events_record_parsed(actor=actor, events=_parse_batch(events), now=now)
+
+
+def usage_events_record_parsed(
+    *, actor: Actor, events: Sequence[UsageEventInput], now: datetime | None = None
+) -> IngestResult:
+    """`usage_events_record` for events whose types are already checked (the API's schema
+    parsed them): what is left is what only the database can tell (companies, limits,
+    stored ids) and the kind-dependent rules. Written set-based: one multi-row INSERT … ON
+    CONFLICT for the ids, one counter upsert per batch grouped by (company, limit, period).
+    Counters move in the same transaction as the events."""
+    actor.require_write()
+    if not 1 <= len(events) <= MAX_BATCH:
+        raise ValidationFailed.field("events", f"must hold 1 to {MAX_BATCH} events")
     now = now or timezone.now()
-    pairs, companies, limits = _event_rows(actor, _parse_batch(events), now)
+    pairs, companies, limits = _event_rows(actor, events, now)
     rows, repeats = _distinct(pairs)
     with transaction.atomic():
         inserted = events_insert_new(rows)
@@ -396,14 +436,17 @@ def usage_consume(
     quantity: int,
     request_id: str | None = None,
     now: datetime | None = None,
+    company_row: tuple[Any, ...] | None = None,
 ) -> dict[str, Any]:
     """Ask before using: record `quantity` only if it fits the limit, atomically.
 
     A cap is checked with `quantity` as the wanted total and records nothing. A request id
-    makes it idempotent: a retry answers as the first call did without counting again."""
-    company = usage_company_get(actor, company_id)
+    makes it idempotent: a retry answers as the first call did without counting again.
+    `company_row`: the columns of `lookup.company_limit_sql`, when the API key lookup
+    already read them (usage/api.py)."""
+    company = usage_company_get(actor, company_id, company_row)
     actor.require_write(company.reseller_id)
-    limit = limit_by_key(limit_key)
+    limit = limit_by_key(limit_key, company_row[8:12] if company_row is not None else None)
     quantity = _clean_quantity(quantity)
     if request_id is not None and not 1 <= len(request_id) <= MAX_EVENT_ID_LENGTH:
         raise ValidationFailed.field("id", f"must be 1 to {MAX_EVENT_ID_LENGTH} characters")
@@ -413,6 +456,14 @@ def usage_consume(
         return {**limit_usage_fields(limit.kind, value, None), "allowed": allowed}
     now = now or timezone.now()
     key = (company.id, limit.pk, current_period_start(company.anchor, limit, now))
+    if request_id is None:
+        # The common consume is one statement in autocommit: the counter row is locked
+        # only while PostgreSQL runs it and commits, never across a round trip to Python
+        # (what bounds a hot row). It declines what would cross a threshold or the
+        # limit; those take the transaction below.
+        new_used = counter_try_add_quiet(key, quantity, value, THRESHOLDS)
+        if new_used is not None:
+            return {**limit_usage_fields(limit.kind, value, new_used), "allowed": True}
     try:
         with transaction.atomic():
             if request_id is not None:
