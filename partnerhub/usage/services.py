@@ -15,11 +15,6 @@ from django.utils import timezone
 from partnerhub.audit.services import audit_record
 from partnerhub.catalog.models import Limit
 from partnerhub.companies.models import Company
-from partnerhub.companies.selectors import (
-    company_list_for_actor,
-    resolve_limit_value,
-)
-from partnerhub.companies.terms import company_anchor
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.usage.counters import (
@@ -33,7 +28,13 @@ from partnerhub.usage.counters import (
     events_insert_new,
     thresholds_insert_new,
 )
-from partnerhub.usage.lookup import LimitRow, limit_by_key, usage_company_get
+from partnerhub.usage.lookup import (
+    LimitRow,
+    UsageCompany,
+    limit_by_key,
+    usage_companies_visible,
+    usage_company_get,
+)
 from partnerhub.usage.models import (
     GAUGE_PERIOD_START,
     MAX_QUANTITY,
@@ -206,25 +207,23 @@ def _check_quantity(index: int, kind: str, quantity: int) -> None:
 
 
 class _Periods:
-    """The usage period of each event's timestamp, worked out once per (company, day) of a
-    batch: a batch of 1,000 events usually spans a handful of companies and days, and the
-    period arithmetic is the costliest Python of the ingestion path."""
+    """The usage period of each event's timestamp, worked out once per (anchor, day) of a
+    batch: a batch of 1,000 events spans a handful of anchors and days, and the period
+    arithmetic was the costliest Python of the ingestion path."""
 
     def __init__(self, now: datetime) -> None:
         self.now = now
-        self._open: dict[int, tuple[date, date]] = {}  # company -> (anchor, oldest open start)
-        self._starts: dict[tuple[int, date], date] = {}
+        self._oldest: dict[date, date] = {}  # anchor -> the oldest open period's start
+        self._starts: dict[tuple[date, date], date] = {}
 
-    def _oldest_open(self, company: Company) -> tuple[date, date]:
-        found = self._open.get(company.id)
+    def _oldest_open(self, anchor: date) -> date:
+        found = self._oldest.get(anchor)
         if found is None:
-            anchor = company_anchor(company)
             current = usage_period(anchor, self.now.date())
-            found = (anchor, previous_usage_period(anchor, current).start)
-            self._open[company.id] = found
+            found = self._oldest[anchor] = previous_usage_period(anchor, current).start
         return found
 
-    def start(self, event: UsageEventInput, company: Company, kind: str) -> date:
+    def start(self, event: UsageEventInput, anchor: date, kind: str) -> date:
         """Metered events land in the usage period of their timestamp; only the current
         and the previous period are open."""
         if kind == Limit.Kind.GAUGE:
@@ -232,32 +231,25 @@ class _Periods:
         if event.timestamp > self.now + FUTURE_TOLERANCE:
             raise _field_error(event.index, "timestamp", "is in the future")
         day = event.timestamp.date()
-        start = self._starts.get((company.id, day))
+        start = self._starts.get((anchor, day))
         if start is None:
-            anchor, oldest_open = self._oldest_open(company)
             start = usage_period(anchor, day).start
-            if start < oldest_open:
+            if start < self._oldest_open(anchor):
                 start = date.min  # remembered as "closed" for the other events of that day
-            self._starts[(company.id, day)] = start
+            self._starts[(anchor, day)] = start
         if start == date.min:
-            oldest = self._oldest_open(company)[1]
             raise _field_error(
-                event.index, "timestamp", f"is before the previous usage period ({oldest})"
+                event.index,
+                "timestamp",
+                f"is before the previous usage period ({self._oldest_open(anchor)})",
             )
         return start
 
 
 def _event_rows(
     actor: Actor, events: Sequence[UsageEventInput], now: datetime
-) -> tuple[list[tuple[UsageEventInput, EventRow]], dict[int, Company], dict[int, Limit]]:
-    company_ids = {e.company_id for e in events}
-    companies = {
-        c.pk: c
-        for c in company_list_for_actor(actor)
-        .filter(pk__in=company_ids)
-        .prefetch_related(None)
-        .select_related("plan")
-    }
+) -> tuple[list[tuple[UsageEventInput, EventRow]], dict[int, UsageCompany], dict[int, Limit]]:
+    companies = usage_companies_visible(actor, {e.company_id for e in events})
     limits = {limit.key: limit for limit in Limit.objects.all()}
     periods = _Periods(now)
     rows = []
@@ -277,7 +269,7 @@ def _event_rows(
             limit.id,
             event.quantity,
             event.timestamp,
-            periods.start(event, company, kind),
+            periods.start(event, company.anchor, kind),
         )
         rows.append((event, row))
     return rows, companies, {limit.pk: limit for limit in limits.values()}
@@ -336,7 +328,7 @@ def _gauges_move(moves: dict[CounterKey, list[int]]) -> list[tuple[CounterKey, i
 
 
 def _apply_counters(
-    new_rows: list[EventRow], companies: dict[int, Company], limits: dict[int, Limit]
+    new_rows: list[EventRow], companies: dict[int, UsageCompany], limits: dict[int, Limit]
 ) -> None:
     metered: dict[CounterKey, int] = defaultdict(int)
     gauges: dict[CounterKey, list[int]] = defaultdict(list)
@@ -351,7 +343,7 @@ def _apply_counters(
     crossings += _gauges_move(dict(gauges))
 
     def value(key: CounterKey) -> int | None:
-        return resolve_limit_value(companies[key[0]], limits[key[1]].key)[0]
+        return companies[key[0]].limit_value(limits[key[1]].key)
 
     thresholds_record([(key, before, after, value(key)) for key, before, after in crossings])
 
