@@ -180,11 +180,6 @@ def limit_by_key(key: str, row: tuple[Any, ...] | None = None) -> LimitRow:
     return found[0]
 
 
-def limit_rows() -> list[LimitRow]:
-    """Every catalog limit, in catalog order."""
-    return _limits()
-
-
 def limits_with_used(
     company_id: int, period_start: date, gauge_start: date
 ) -> list[tuple[LimitRow, int]]:
@@ -209,17 +204,3 @@ def limits_with_used(
             (LimitRow(int(pk), key, name, kind), int(used or 0))
             for pk, key, name, kind, used in cursor.fetchall()
         ]
-
-
-def counters_of_company(company_id: int, period_starts: list[date]) -> dict[int, int]:
-    """{limit id: used} of one company's counters at the given period starts."""
-    table = UsageCounter._meta.db_table
-    marks = ", ".join(["%s"] * len(period_starts))
-    params = [company_id, *(connection.ops.adapt_datefield_value(p) for p in period_starts)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT limit_id, used FROM {table} "
-            f"WHERE company_id = %s AND period_start IN ({marks})",
-            params,
-        )
-        return {int(limit_id): int(used) for limit_id, used in cursor.fetchall()}
