@@ -18,9 +18,10 @@ drives it with wrk. Scenarios, interleaved over rounds (each figure the median):
 
 In the same run, the raw baseline: the same 1,000-row batches as one multi-row INSERT
 into a bare table of the same columns (no index, no constraint), over 4 connections
-(PostgreSQL only). After the rounds, the hot row's exactness: its limit is set 5,000
-above its count, 32 connections consume until refused, and the count must land exactly
-on the limit.
+(PostgreSQL only), and what a durable commit costs (a one-row INSERT with
+synchronous_commit on and off: the WAL flush each consume waits for). After the rounds,
+the hot row's exactness: its limit is set 5,000 above its count, 32 connections consume
+until refused, and the count must land exactly on the limit.
 
 Targets (issue 14): ingestion >= 20,000 events/s and >= 0.3 x the raw INSERT (SQLite
 >= 5,000 events/s); consume >= 0.5 x the ceiling with p99 <= 25 ms; hot row >= 0.25 x
@@ -208,6 +209,33 @@ def _raw_insert_rate(url: str, companies: list[int], seconds: int) -> float:
     return round(sum(inserted) / elapsed, 1)
 
 
+def _commit_latency_ms(url: str, samples: int = 200) -> dict[str, float]:
+    """What a durable write costs this PostgreSQL, in the same run: the median time of a
+    one-row autocommit INSERT with `synchronous_commit` on (the server's setting: the
+    commit waits for the WAL flush) and off (it does not); their difference is the flush
+    every consume waits for (docs/benchmarks.md, what bounds each figure)."""
+    import statistics
+
+    import psycopg
+
+    medians = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_commit_probe")
+        conn.execute("CREATE TABLE bench_commit_probe (n int)")
+        for mode in ("on", "off"):
+            conn.execute(f"SET synchronous_commit = {mode}")  # type: ignore[arg-type]
+            times = []
+            for n in range(samples):
+                started = time.perf_counter()
+                conn.execute("INSERT INTO bench_commit_probe VALUES (%s)", [n])
+                times.append((time.perf_counter() - started) * 1000)
+            medians[f"synchronous_commit_{mode}"] = round(statistics.median(times), 2)
+        conn.execute("DROP TABLE bench_commit_probe")
+    on, off = medians["synchronous_commit_on"], medians["synchronous_commit_off"]
+    medians["flush"] = round(on - off, 2)
+    return medians
+
+
 def _prepare(url: str, args: argparse.Namespace) -> list[int]:
     manage(url, "migrate", "--verbosity", "0")
     if not args.reuse:
@@ -322,6 +350,7 @@ def main() -> None:
     rounds: dict[str, list[Result]] = {}
     ingests: list[Result] = []
     raw_rates: list[float] = []
+    commits: list[dict[str, float]] = []
     exact: dict[str, Any] | None = None
     load_before = os.getloadavg()
     try:
@@ -343,6 +372,8 @@ def main() -> None:
             if not sqlite:
                 raw_rates.append(_raw_insert_rate(url, companies, args.duration))
                 print(f"round {round_no}: raw INSERT {raw_rates[-1]} events/s")
+                commits.append(_commit_latency_ms(url))
+                print(f"round {round_no}: commit ms {json.dumps(commits[-1])}")
         exact = _hot_row_exact(
             wrk, base, key, url, companies[0], scenarios["POST …/consume (one hot row)"]
         )
@@ -363,6 +394,8 @@ def main() -> None:
         f"median of {args.rounds} interleaved rounds",
         "load_average_before_after": [round(load_before[0], 1), round(os.getloadavg()[0], 1)],
         "results": [asdict(r) for r in [*results.values(), ingest]],
+        # A one-row autocommit INSERT per round, median ms: the WAL flush bounds consume.
+        "commit_latency_ms_per_round": commits,
         "verdict": _verdict(results, ingest, raw_rate, sqlite, exact),
     }
     out = write_result(f"usage{'-sqlite' if sqlite else ''}", report)

@@ -53,21 +53,48 @@ def _date(value: Any) -> date:
     return date.fromisoformat(str(value)[:10])
 
 
-_SQL = (
-    "SELECT c.id, c.reseller_id, c.name, c.billing_anchor, c.created_at, c.limit_overrides, "
-    "c.own_limits, p.limits FROM {company} c LEFT JOIN {plan} p ON p.id = c.plan_id "
-    "WHERE c.id = %s"
+_COLUMNS = (
+    "c.id AS u_company_id, c.reseller_id AS u_reseller_id, c.name AS u_name, "
+    "c.billing_anchor AS u_anchor, c.created_at AS u_created_at, "
+    "c.limit_overrides AS u_overrides, c.own_limits AS u_own, p.limits AS u_plan_limits"
+)
+_LIMIT_COLUMNS = (
+    "l.id AS u_limit_id, l.key AS u_limit_key, l.name AS u_limit_name, l.kind AS u_kind"
 )
 
 
-def usage_company_get(actor: Actor, company_id: int) -> UsageCompany:
-    sql = _SQL.format(company=Company._meta.db_table, plan=Plan._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [company_id])
-        row = cursor.fetchone()
+def company_sql() -> str:
+    """Company %s as `usage_company_get` needs it, as one row (no scope: the caller checks
+    the actor). Also read inside the API key lookup's statement (usage/api.py)."""
+    company, plan = Company._meta.db_table, Plan._meta.db_table
+    return (
+        f"SELECT {_COLUMNS} FROM {company} c LEFT JOIN {plan} p ON p.id = c.plan_id WHERE c.id = %s"
+    )
+
+
+def company_limit_sql() -> str:
+    """`company_sql` with the limit whose key is the first %s (NULLs when there is none):
+    the one row a consume reads before its write."""
+    company, plan, limit = Company._meta.db_table, Plan._meta.db_table, Limit._meta.db_table
+    return (
+        f"SELECT {_COLUMNS}, {_LIMIT_COLUMNS} FROM {company} c "
+        f"LEFT JOIN {plan} p ON p.id = c.plan_id LEFT JOIN {limit} l ON l.key = %s "
+        "WHERE c.id = %s"
+    )
+
+
+def usage_company_get(
+    actor: Actor, company_id: int, row: tuple[Any, ...] | None = None
+) -> UsageCompany:
+    """The company as the usage paths need it, tenant-checked (a foreign id is NotFound like
+    a missing one). `row`: the columns of `company_sql` already read (by the key lookup)."""
+    if row is None or row[0] != company_id:
+        with connection.cursor() as cursor:
+            cursor.execute(company_sql(), [company_id])
+            row = cursor.fetchone()
     if row is None or not company_visible_to(actor, pk=row[0], reseller_id=row[1]):
         raise NotFound("Company not found.")
-    pk, reseller_id, name, anchor, created_at, overrides, own, plan_limits = row
+    pk, reseller_id, name, anchor, created_at, overrides, own, plan_limits = row[:8]
     return UsageCompany(
         id=int(pk),
         reseller_id=int(reseller_id),
@@ -78,6 +105,49 @@ def usage_company_get(actor: Actor, company_id: int) -> UsageCompany:
         own_limits=_json(own) or {},
         plan_limits=_json(plan_limits) if plan_limits is not None else None,
     )
+
+
+def usage_companies_visible(actor: Actor, company_ids: set[int]) -> dict[int, UsageCompany]:
+    """The companies among `company_ids` the actor may see, as `usage_company_get` builds
+    them, in one query: an ingestion batch names up to 1,000. Raw rows, not ORM companies
+    (building those, with their plans, cost more than the rest of a batch's checks), and
+    each distinct JSON text parsed once (companies share their plan's limits, and most
+    overrides are `{}`)."""
+    if not company_ids:
+        return {}
+    company, plan = Company._meta.db_table, Plan._meta.db_table
+    ids = sorted(company_ids)
+    params: list[Any]
+    if connection.vendor == "postgresql":
+        where, params = "c.id = ANY(%s)", [ids]
+    else:
+        where, params = f"c.id IN ({', '.join(['%s'] * len(ids))})", ids
+    sql = f"SELECT {_COLUMNS} FROM {company} c LEFT JOIN {plan} p ON p.id = c.plan_id WHERE {where}"
+    parsed: dict[Any, Any] = {}
+
+    def json_of(value: Any) -> Any:
+        if not isinstance(value, str | bytes):
+            return value
+        if value not in parsed:
+            parsed[value] = json.loads(value)
+        return parsed[value]
+
+    found = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for pk, reseller_id, name, anchor, created_at, overrides, own, plan_limits in cursor:
+            if not company_visible_to(actor, pk=pk, reseller_id=reseller_id):
+                continue  # reported exactly like a missing one
+            found[int(pk)] = UsageCompany(
+                id=int(pk),
+                reseller_id=int(reseller_id),
+                name=name,
+                anchor=_date(anchor) if anchor is not None else _date(created_at),
+                limit_overrides=json_of(overrides) or {},
+                own_limits=json_of(own) or {},
+                plan_limits=json_of(plan_limits) if plan_limits is not None else None,
+            )
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,27 +165,42 @@ def _limits(where: str = "", params: tuple[Any, ...] = ()) -> list[LimitRow]:
         return [LimitRow(int(pk), key, name, kind) for pk, key, name, kind in cursor.fetchall()]
 
 
-def limit_by_key(key: str) -> LimitRow:
+def limit_by_key(key: str, row: tuple[Any, ...] | None = None) -> LimitRow:
+    """The catalog limit `key`. `row`: the limit columns of `company_limit_sql`, already read
+    (a row of NULLs: there is no such limit)."""
+    if row is not None:
+        if row[0] is None:
+            raise NotFound("Limit not found.")
+        pk, found_key, name, kind = row
+        if found_key == key:
+            return LimitRow(int(pk), found_key, name, kind)
     found = _limits("WHERE key = %s", (key,))
     if not found:
         raise NotFound("Limit not found.")
     return found[0]
 
 
-def limit_rows() -> list[LimitRow]:
-    """Every catalog limit, in catalog order."""
-    return _limits()
-
-
-def counters_of_company(company_id: int, period_starts: list[date]) -> dict[int, int]:
-    """{limit id: used} of one company's counters at the given period starts."""
-    table = UsageCounter._meta.db_table
-    marks = ", ".join(["%s"] * len(period_starts))
-    params = [company_id, *(connection.ops.adapt_datefield_value(p) for p in period_starts)]
+def limits_with_used(
+    company_id: int, period_start: date, gauge_start: date
+) -> list[tuple[LimitRow, int]]:
+    """Every catalog limit (catalog order) with what the company used of it: its counter at
+    `period_start`, or at `gauge_start` for a gauge (0 when there is none). One query."""
+    limits, counters = Limit._meta.db_table, UsageCounter._meta.db_table
+    ops = connection.ops
+    sql = (
+        f"SELECT l.id, l.key, l.name, l.kind, u.used FROM {limits} l "
+        f"LEFT JOIN {counters} u ON u.limit_id = l.id AND u.company_id = %s "
+        "AND u.period_start = CASE WHEN l.kind = %s THEN %s ELSE %s END ORDER BY l.id"
+    )
+    params: list[Any] = [
+        company_id,
+        Limit.Kind.GAUGE.value,
+        ops.adapt_datefield_value(gauge_start),
+        ops.adapt_datefield_value(period_start),
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT limit_id, used FROM {table} "
-            f"WHERE company_id = %s AND period_start IN ({marks})",
-            params,
-        )
-        return {int(limit_id): int(used) for limit_id, used in cursor.fetchall()}
+        cursor.execute(sql, params)
+        return [
+            (LimitRow(int(pk), key, name, kind), int(used or 0))
+            for pk, key, name, kind, used in cursor.fetchall()
+        ]

@@ -17,40 +17,40 @@ from partnerhub.companies.selectors import (
 )
 from partnerhub.companies.terms import company_anchor
 from partnerhub.core.actor import Actor
-from partnerhub.usage.lookup import (
-    LimitRow,
-    UsageCompany,
-    counters_of_company,
-    limit_rows,
-    usage_company_get,
-)
+from partnerhub.usage.lookup import limits_with_used, usage_company_get
 from partnerhub.usage.models import GAUGE_PERIOD_START, UsageCounter, UsageThresholdEvent
-from partnerhub.usage.periods import Period, usage_period
+from partnerhub.usage.periods import usage_period
 from partnerhub.usage.services import limit_usage_fields
 
 
-def _limit_rows(company: UsageCompany, period: Period, limits: list[LimitRow]) -> dict[str, Any]:
-    counters = counters_of_company(company.id, [period.start, GAUGE_PERIOD_START])
-    rows = {}
-    for limit in limits:
-        used = None if limit.kind == Limit.Kind.CAP else counters.get(limit.pk, 0)
-        rows[limit.key] = limit_usage_fields(limit.kind, company.limit_value(limit.key), used)
-    return rows
-
-
 def company_usage(
-    actor: Actor, company_id: int, *, on: date | None = None, now: datetime | None = None
+    actor: Actor,
+    company_id: int,
+    *,
+    on: date | None = None,
+    now: datetime | None = None,
+    company_row: tuple[Any, ...] | None = None,
 ) -> dict[str, Any]:
     """`GET /companies/{id}/usage`: every limit's usage in the period containing `on`
-    (default: today). Gauges show their current count whatever the period."""
-    company = usage_company_get(actor, company_id)
+    (default: today). Gauges show their current count whatever the period.
+
+    Two queries: the company (none when the API key lookup already read `company_row`,
+    usage/api.py), and the limits with their counters."""
+    company = usage_company_get(actor, company_id, company_row)
     day = on or (now or timezone.now()).date()
     period = usage_period(company.anchor, day)
+    limits = {}
+    for limit, used in limits_with_used(company.id, period.start, GAUGE_PERIOD_START):
+        limits[limit.key] = limit_usage_fields(
+            limit.kind,
+            company.limit_value(limit.key),
+            None if limit.kind == Limit.Kind.CAP else used,
+        )
     return {
         "company_id": company.id,
         "period_start": period.start,
         "period_end": period.end,
-        "limits": _limit_rows(company, period, limit_rows()),
+        "limits": limits,
     }
 
 

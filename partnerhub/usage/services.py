@@ -15,11 +15,6 @@ from django.utils import timezone
 from partnerhub.audit.services import audit_record
 from partnerhub.catalog.models import Limit
 from partnerhub.companies.models import Company
-from partnerhub.companies.selectors import (
-    company_list_for_actor,
-    resolve_limit_value,
-)
-from partnerhub.companies.terms import company_anchor
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.usage.counters import (
@@ -27,12 +22,19 @@ from partnerhub.usage.counters import (
     EventRow,
     ThresholdRow,
     counter_try_add,
+    counter_try_add_quiet,
     counter_used,
     counters_add,
     events_insert_new,
     thresholds_insert_new,
 )
-from partnerhub.usage.lookup import LimitRow, limit_by_key, usage_company_get
+from partnerhub.usage.lookup import (
+    LimitRow,
+    UsageCompany,
+    limit_by_key,
+    usage_companies_visible,
+    usage_company_get,
+)
 from partnerhub.usage.models import (
     GAUGE_PERIOD_START,
     MAX_QUANTITY,
@@ -122,13 +124,16 @@ def _thresholds_announce(recorded: Sequence[ThresholdRow]) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class _Event:
+class UsageEventInput:
+    """One event of a batch, its types already checked (by the API's schema, or by
+    `_parse_event` for a caller passing plain dicts): the service parses a batch once."""
+
     index: int
     event_id: str
     company_id: int
     limit_key: str
     quantity: int
-    timestamp: datetime
+    timestamp: datetime  # aware, UTC
 
     def content(self) -> tuple[Any, ...]:
         return (self.company_id, self.limit_key, self.quantity, self.timestamp)
@@ -138,7 +143,7 @@ def _field_error(index: int, field: str, message: str) -> ValidationFailed:
     return ValidationFailed.field(f"events[{index}].{field}", message)
 
 
-def _parse_event(index: int, raw: Any) -> _Event:
+def _parse_event(index: int, raw: Any) -> UsageEventInput:
     if not isinstance(raw, Mapping):
         raise ValidationFailed.field(f"events[{index}]", "must be an object")
     unknown = sorted(set(raw) - {"id", "company_id", "limit", "quantity", "timestamp"})
@@ -160,7 +165,7 @@ def _parse_event(index: int, raw: Any) -> _Event:
             raise _field_error(index, "timestamp", "must be an ISO 8601 time") from None
     if not isinstance(timestamp, datetime) or timestamp.tzinfo is None:
         raise _field_error(index, "timestamp", "must be an ISO 8601 time with a UTC offset")
-    return _Event(
+    return UsageEventInput(
         index=index,
         event_id=event_id,
         company_id=raw["company_id"],
@@ -170,16 +175,16 @@ def _parse_event(index: int, raw: Any) -> _Event:
     )
 
 
-def _parse_batch(raw_events: Any) -> list[_Event]:
+def _parse_batch(raw_events: Any) -> list[UsageEventInput]:
     if not isinstance(raw_events, list) or not 1 <= len(raw_events) <= MAX_BATCH:
         raise ValidationFailed.field("events", f"must hold 1 to {MAX_BATCH} events")
     return [_parse_event(index, raw) for index, raw in enumerate(raw_events)]
 
 
-def _distinct(rows: list[tuple[_Event, EventRow]]) -> tuple[list[EventRow], int]:
+def _distinct(rows: list[tuple[UsageEventInput, EventRow]]) -> tuple[list[EventRow], int]:
     """The distinct events of a batch, and how many repeated an earlier one of the batch
     (ids are unique per reseller: the same id with other content is a 422)."""
-    seen: dict[tuple[int, str], _Event] = {}
+    seen: dict[tuple[int, str], UsageEventInput] = {}
     distinct = []
     for event, row in rows:
         earlier = seen.setdefault((row.reseller_id, row.event_id), event)
@@ -201,36 +206,52 @@ def _check_quantity(index: int, kind: str, quantity: int) -> None:
         raise _field_error(index, "quantity", f"must be non-zero, within ±{MAX_QUANTITY}")
 
 
-def _event_period(event: _Event, company: Company, limit: Limit, now: datetime) -> date:
-    """Metered events land in the usage period of their timestamp; only the current and
-    the previous period are open."""
-    if limit.kind == Limit.Kind.GAUGE:
-        return GAUGE_PERIOD_START
-    if event.timestamp > now + FUTURE_TOLERANCE:
-        raise _field_error(event.index, "timestamp", "is in the future")
-    anchor = company_anchor(company)
-    current = usage_period(anchor, now.date())
-    oldest_open = previous_usage_period(anchor, current).start
-    period = usage_period(anchor, event.timestamp.date())
-    if period.start < oldest_open:
-        raise _field_error(
-            event.index, "timestamp", f"is before the previous usage period ({oldest_open})"
-        )
-    return period.start
+class _Periods:
+    """The usage period of each event's timestamp, worked out once per (anchor, day) of a
+    batch: a batch of 1,000 events spans a handful of anchors and days, and the period
+    arithmetic was the costliest Python of the ingestion path."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._oldest: dict[date, date] = {}  # anchor -> the oldest open period's start
+        self._starts: dict[tuple[date, date], date] = {}
+
+    def _oldest_open(self, anchor: date) -> date:
+        found = self._oldest.get(anchor)
+        if found is None:
+            current = usage_period(anchor, self.now.date())
+            found = self._oldest[anchor] = previous_usage_period(anchor, current).start
+        return found
+
+    def start(self, event: UsageEventInput, anchor: date, kind: str) -> date:
+        """Metered events land in the usage period of their timestamp; only the current
+        and the previous period are open."""
+        if kind == Limit.Kind.GAUGE:
+            return GAUGE_PERIOD_START
+        if event.timestamp > self.now + FUTURE_TOLERANCE:
+            raise _field_error(event.index, "timestamp", "is in the future")
+        day = event.timestamp.date()
+        start = self._starts.get((anchor, day))
+        if start is None:
+            start = usage_period(anchor, day).start
+            if start < self._oldest_open(anchor):
+                start = date.min  # remembered as "closed" for the other events of that day
+            self._starts[(anchor, day)] = start
+        if start == date.min:
+            raise _field_error(
+                event.index,
+                "timestamp",
+                f"is before the previous usage period ({self._oldest_open(anchor)})",
+            )
+        return start
 
 
 def _event_rows(
-    actor: Actor, events: list[_Event], now: datetime
-) -> tuple[list[tuple[_Event, EventRow]], dict[int, Company], dict[int, Limit]]:
-    company_ids = {e.company_id for e in events}
-    companies = {
-        c.pk: c
-        for c in company_list_for_actor(actor)
-        .filter(pk__in=company_ids)
-        .prefetch_related(None)
-        .select_related("plan")
-    }
+    actor: Actor, events: Sequence[UsageEventInput], now: datetime
+) -> tuple[list[tuple[UsageEventInput, EventRow]], dict[int, UsageCompany], dict[int, Limit]]:
+    companies = usage_companies_visible(actor, {e.company_id for e in events})
     limits = {limit.key: limit for limit in Limit.objects.all()}
+    periods = _Periods(now)
     rows = []
     for event in events:
         company = companies.get(event.company_id)
@@ -239,21 +260,18 @@ def _event_rows(
         limit = limits.get(event.limit_key)
         if limit is None:
             raise _field_error(event.index, "limit", "no such limit")
-        _check_quantity(event.index, limit.kind, event.quantity)
-        rows.append(
-            (
-                event,
-                EventRow(
-                    reseller_id=company.reseller_id,
-                    event_id=event.event_id,
-                    company_id=company.pk,
-                    limit_id=limit.pk,
-                    quantity=event.quantity,
-                    timestamp=event.timestamp,
-                    period_start=_event_period(event, company, limit, now),
-                ),
-            )
+        kind = limit.kind
+        _check_quantity(event.index, kind, event.quantity)
+        row = EventRow(
+            company.reseller_id,
+            event.event_id,
+            event.company_id,
+            limit.id,
+            event.quantity,
+            event.timestamp,
+            periods.start(event, company.anchor, kind),
         )
+        rows.append((event, row))
     return rows, companies, {limit.pk: limit for limit in limits.values()}
 
 
@@ -310,7 +328,7 @@ def _gauges_move(moves: dict[CounterKey, list[int]]) -> list[tuple[CounterKey, i
 
 
 def _apply_counters(
-    new_rows: list[EventRow], companies: dict[int, Company], limits: dict[int, Limit]
+    new_rows: list[EventRow], companies: dict[int, UsageCompany], limits: dict[int, Limit]
 ) -> None:
     metered: dict[CounterKey, int] = defaultdict(int)
     gauges: dict[CounterKey, list[int]] = defaultdict(list)
@@ -325,17 +343,31 @@ def _apply_counters(
     crossings += _gauges_move(dict(gauges))
 
     def value(key: CounterKey) -> int | None:
-        return resolve_limit_value(companies[key[0]], limits[key[1]].key)[0]
+        return companies[key[0]].limit_value(limits[key[1]].key)
 
     thresholds_record([(key, before, after, value(key)) for key, before, after in crossings])
 
 
 def usage_events_record(*, actor: Actor, events: Any, now: datetime | None = None) -> IngestResult:
-    """Record what already happened: 1 to 1000 events, all or nothing, each id counted once
-    per reseller (SPEC §13). Counters move in the same transaction as the events."""
+    """Record what already happened: 1 to 1000 events given as plain dicts (the shape of
+    `POST /usage/events`), all or nothing, each id counted once per reseller (SPEC §13)."""
     actor.require_write()
+    return usage_events_record_parsed(actor=actor, events=_parse_batch(events), now=now)
+
+
+def usage_events_record_parsed(
+    *, actor: Actor, events: Sequence[UsageEventInput], now: datetime | None = None
+) -> IngestResult:
+    """`usage_events_record` for events whose types are already checked (the API's schema
+    parsed them): what is left is what only the database can tell (companies, limits,
+    stored ids) and the kind-dependent rules. Written set-based: one multi-row INSERT … ON
+    CONFLICT for the ids, one counter upsert per batch grouped by (company, limit, period).
+    Counters move in the same transaction as the events."""
+    actor.require_write()
+    if not 1 <= len(events) <= MAX_BATCH:
+        raise ValidationFailed.field("events", f"must hold 1 to {MAX_BATCH} events")
     now = now or timezone.now()
-    pairs, companies, limits = _event_rows(actor, _parse_batch(events), now)
+    pairs, companies, limits = _event_rows(actor, events, now)
     rows, repeats = _distinct(pairs)
     with transaction.atomic():
         inserted = events_insert_new(rows)
@@ -396,14 +428,17 @@ def usage_consume(
     quantity: int,
     request_id: str | None = None,
     now: datetime | None = None,
+    company_row: tuple[Any, ...] | None = None,
 ) -> dict[str, Any]:
     """Ask before using: record `quantity` only if it fits the limit, atomically.
 
     A cap is checked with `quantity` as the wanted total and records nothing. A request id
-    makes it idempotent: a retry answers as the first call did without counting again."""
-    company = usage_company_get(actor, company_id)
+    makes it idempotent: a retry answers as the first call did without counting again.
+    `company_row`: the columns of `lookup.company_limit_sql`, when the API key lookup
+    already read them (usage/api.py)."""
+    company = usage_company_get(actor, company_id, company_row)
     actor.require_write(company.reseller_id)
-    limit = limit_by_key(limit_key)
+    limit = limit_by_key(limit_key, company_row[8:12] if company_row is not None else None)
     quantity = _clean_quantity(quantity)
     if request_id is not None and not 1 <= len(request_id) <= MAX_EVENT_ID_LENGTH:
         raise ValidationFailed.field("id", f"must be 1 to {MAX_EVENT_ID_LENGTH} characters")
@@ -413,6 +448,14 @@ def usage_consume(
         return {**limit_usage_fields(limit.kind, value, None), "allowed": allowed}
     now = now or timezone.now()
     key = (company.id, limit.pk, current_period_start(company.anchor, limit, now))
+    if request_id is None:
+        # The common consume is one statement in autocommit: the counter row is locked
+        # only while PostgreSQL runs it and commits, never across a round trip to Python
+        # (what bounds a hot row). It declines what would cross a threshold or the
+        # limit; those take the transaction below.
+        new_used = counter_try_add_quiet(key, quantity, value, THRESHOLDS)
+        if new_used is not None:
+            return {**limit_usage_fields(limit.kind, value, new_used), "allowed": True}
     try:
         with transaction.atomic():
             if request_id is not None:

@@ -3,9 +3,12 @@ connection, against committed data (transactional tests), on SQLite and PostgreS
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from datetime import timedelta
+from pathlib import Path
 from threading import Barrier
 from typing import Any
 
@@ -41,12 +44,40 @@ def _in_threads[T](workers: int, job: Callable[[int], T]) -> list[T]:
 
 
 @pytest.fixture
-def shared_db(catalog_seeded: None) -> None:
-    """SQLite's in-memory test database is one per connection unless shared-cache, where
-    writers fail instead of waiting: the threads need a file database (as CI sets with
-    PARTNERHUB_TEST_DB_NAME) or PostgreSQL."""
-    if connection.vendor == "sqlite" and connection.is_in_memory_db():
-        pytest.skip("needs PARTNERHUB_TEST_DB_NAME (a file database) on SQLite")
+def shared_db(catalog_seeded: None, tmp_path: Path) -> Iterator[None]:
+    """Threads need one database they all see and that makes writers wait. SQLite's
+    in-memory test database is one per connection unless shared-cache, where writers fail
+    instead of waiting; so on SQLite without a file test database (PARTNERHUB_TEST_DB_NAME)
+    the in-memory database (schema and catalog) is copied to a file under tmp_path and
+    every connection, this thread's included, opens that file for the test."""
+    if connection.vendor != "sqlite" or not connection.is_in_memory_db():
+        yield
+        return
+    path = tmp_path / "usage-concurrency.sqlite3"
+    connection.ensure_connection()
+    with closing(sqlite3.connect(path)) as target:
+        connection.connection.backup(target)
+    in_memory = connections["default"]
+    settings = in_memory.settings_dict  # shared with every connection made from now on
+    memory_name = settings["NAME"]
+    settings["NAME"] = str(path)
+    connections["default"] = connections.create_connection("default")
+    try:
+        yield
+    finally:
+        connections["default"].close()
+        settings["NAME"] = memory_name
+        connections["default"] = in_memory
+
+
+def test_the_sqlite_concurrency_tests_use_a_file_database(shared_db: None) -> None:
+    """They used to skip on the in-memory test database; they must run in CI."""
+    assert not (connection.vendor == "sqlite" and connection.is_in_memory_db())
+
+    def vendor_and_file(n: int) -> tuple[str, bool]:
+        return connection.vendor, connection.vendor != "sqlite" or not connection.is_in_memory_db()
+
+    assert set(_in_threads(4, vendor_and_file)) == {(connection.vendor, True)}
 
 
 def test_64_threads_consuming_never_exceed_the_limit(shared_db: None) -> None:

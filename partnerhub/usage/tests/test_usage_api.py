@@ -12,6 +12,7 @@ from partnerhub.api.tests.conftest import assert_error
 from partnerhub.audit.models import AuditEvent
 from partnerhub.companies.models import Company
 from partnerhub.companies.terms import company_anchor
+from partnerhub.testing.factories import CompanyFactory
 from partnerhub.usage.models import UsageCounter, UsageEvent, UsageThresholdEvent
 from partnerhub.usage.periods import usage_period
 from partnerhub.webhooks.models import Event
@@ -472,3 +473,143 @@ def test_platform_key_records_events_for_any_reseller(api, keys, personas) -> No
     )
 
     assert response.json() == {"accepted": 1, "duplicates": 0}
+
+
+# --- the hot paths' shape (issue 14's benchmark) -------------------------------------------
+
+
+def test_consume_and_usage_read_take_two_statements_each(
+    api, keys, personas, django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    """The key lookup reads the company (and the limit) in its own statement; a consume
+    that fits and crosses no threshold is one more statement, a usage read one more."""
+    company = personas.company_a
+    Company.objects.filter(pk=company.pk).update(limit_overrides={"messages": 1000})
+    api.get("/api/v1/ping", keys.admin_a)  # the key's last_used_at is now fresh
+
+    with django_assert_num_queries(2):
+        consumed = _consume(api, keys.admin_a, company.pk, quantity=3)
+    with django_assert_num_queries(2):
+        usage = api.get(f"/api/v1/companies/{company.pk}/usage", keys.admin_a)
+
+    assert consumed.json()["used"] == 3
+    assert usage.json()["limits"]["messages"]["used"] == 3
+
+
+def test_a_first_consume_that_reaches_a_threshold_records_it(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    """A new counter row starting at or past 80 % takes the path that records crossings."""
+    company = personas.company_a
+    Company.objects.filter(pk=company.pk).update(
+        limit_overrides={"messages": 10, "whatsapp_conversations": 10}
+    )
+
+    eight = _consume(api, keys.admin_a, company.pk, quantity=8).json()
+    ten = _consume(api, keys.admin_a, company.pk, "whatsapp_conversations", quantity=10).json()
+
+    assert eight["allowed"] is True
+    assert ten["allowed"] is True
+    rows = UsageThresholdEvent.objects.values_list("limit__key", "threshold", "used")
+    assert sorted(rows) == [
+        ("messages", 80, 8),
+        ("whatsapp_conversations", 80, 10),
+        ("whatsapp_conversations", 100, 10),
+    ]
+    assert Event.objects.filter(type="usage.threshold_reached").count() == 3
+
+
+def test_consumes_below_a_threshold_record_none_and_the_crossing_one_records_it(
+    api, keys, personas
+) -> None:  # type: ignore[no-untyped-def]
+    company = personas.company_a
+    Company.objects.filter(pk=company.pk).update(limit_overrides={"messages": 100})
+
+    steps = [_consume(api, keys.admin_a, company.pk, quantity=q).json() for q in (50, 29)]
+    assert not UsageThresholdEvent.objects.exists()  # 79 of 100
+    steps += [_consume(api, keys.admin_a, company.pk, quantity=q).json() for q in (1, 19, 2, 1)]
+
+    assert [s["allowed"] for s in steps] == [True, True, True, True, False, True]
+    assert [s["used"] for s in steps] == [50, 79, 80, 99, 99, 100]
+    rows = list(UsageThresholdEvent.objects.values_list("threshold", "used"))
+    assert rows == [(80, 80), (100, 100)]
+
+
+def _mixed_batch(start: int, companies: list[int], ts: str) -> list[dict[str, Any]]:
+    limits = ["messages", "whatsapp_conversations", "team_members"]
+    return [
+        {
+            "id": f"mix-{n}",
+            "company_id": companies[n % len(companies)],
+            "limit": limits[n % 3],
+            "quantity": 1 + n % 4,
+            "timestamp": ts,
+        }
+        for n in range(start, start + 1000)
+    ]
+
+
+def test_full_batches_with_repeats_inside_and_across_count_each_event_once(
+    api, keys, personas
+) -> None:  # type: ignore[no-untyped-def]
+    """Mixed companies and limits (metered and gauge) in batches of 1,000: a repeat inside
+    a batch and the overlap with an earlier batch count once; the counters hold the sums
+    of the distinct events, one row per (company, limit, period)."""
+    others = CompanyFactory.create_batch(3, reseller=personas.reseller_a)
+    companies = [personas.company_a.pk, *(c.pk for c in others)]
+    ts = _now_iso()
+    first = _mixed_batch(0, companies, ts)
+    first[999] = dict(first[10])  # a repeat inside the batch
+    second = _mixed_batch(500, companies, ts)  # events 500-998 overlap the first batch
+
+    one = api.post("/api/v1/usage/events", keys.admin_a, {"events": first})
+    two = api.post("/api/v1/usage/events", keys.admin_a, {"events": second})
+
+    assert one.json() == {"accepted": 999, "duplicates": 1}
+    assert two.json() == {"accepted": 501, "duplicates": 499}
+    distinct = {e["id"]: e for e in first + second}
+    expected: dict[tuple[int, str], int] = {}
+    for e in distinct.values():
+        key = (e["company_id"], e["limit"])
+        expected[key] = expected.get(key, 0) + e["quantity"]
+    stored = {
+        (c.company_id, c.limit.key): c.used for c in UsageCounter.objects.select_related("limit")
+    }
+    assert stored == expected
+    assert UsageCounter.objects.count() == len(expected)
+    assert UsageEvent.objects.count() == len(distinct) == 1500
+
+
+def test_one_bad_event_in_a_full_batch_is_named_and_nothing_is_stored(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    ts = _now_iso()
+    foreign = CompanyFactory(reseller=personas.reseller_b)
+    cases = [
+        (737, {"company_id": foreign.pk}, "events[737].company_id"),
+        (12, {"limit": "event_timeslots"}, "events[12].limit"),
+        (998, {"quantity": 0}, "events[998].quantity"),
+        (3, {"quantity": "3"}, "events[3].quantity"),
+    ]
+    for index, bad, field in cases:
+        events = _mixed_batch(0, [personas.company_a.pk], ts)
+        events[index] = {**events[index], **bad}
+
+        response = api.post("/api/v1/usage/events", keys.admin_a, {"events": events})
+
+        assert field in assert_error(response, 422)["details"], field
+    assert not UsageEvent.objects.exists()
+    assert not UsageCounter.objects.exists()
+
+
+def test_an_old_day_is_refused_at_each_of_its_events_index(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+    """The period of a (company, day) is worked out once per batch: the refusal still
+    names the first event of that day, and a later one alone names its own index."""
+    company = personas.company_a.pk
+    old = "2000-01-01T00:00:00Z"
+    events = [event(n, company) for n in range(5)]
+    events[2]["timestamp"] = events[4]["timestamp"] = old
+
+    error = assert_error(api.post("/api/v1/usage/events", keys.admin_a, {"events": events}), 422)
+    del events[2]
+    later = assert_error(api.post("/api/v1/usage/events", keys.admin_a, {"events": events}), 422)
+
+    assert "events[2].timestamp" in error["details"]
+    assert "events[3].timestamp" in later["details"]
+    assert not UsageEvent.objects.exists()
