@@ -451,6 +451,8 @@ def _finish_if_done(job_id: int) -> None:
     with transaction.atomic():
         job = RecalcJob.objects.select_for_update().get(pk=job_id)
         if job.status == Status.RUNNING and not pending.exists():
+            if job.worker_id and _owner_is_dead_here(job.worker_id):
+                _retire_task(job.task_id, job.pk)  # helpers finished a dead owner's job
             _finish(job, Status.SUCCEEDED)
 
 
@@ -519,6 +521,9 @@ def recalculation_help(*, worker_id: str | None = None) -> int:
         .distinct()
     )
     for job_id in list(jobs[:20]):
+        job = RecalcJob.objects.filter(pk=job_id).first()
+        if job is None or job_is_stale(job):
+            continue  # its owner is gone: recovery hands it to a new one first
         try:
             while not _owning.is_set() and _run_chunk(job_id, worker_id, owner=False):
                 ran += 1
