@@ -456,6 +456,7 @@ def test_chunks_are_bounded_by_items_and_a_big_company_is_split_by_item_id(
     # first and last open-ended; each company counted done by its last piece only.
     before = [c for c in small if c < big.pk]
     after = [c for c in small if c > big.pk]
+    expected: list[tuple[list[int], int | None, int | None, int, int]]
     expected = [(before[i : i + 2], None, None, 3 * len(before[i : i + 2]), len(before[i : i + 2]))
                 for i in range(0, len(before), 2)]  # fmt: skip
     expected += [([big.pk], None, big_ids[5], 5, 0), ([big.pk], big_ids[5], None, 5, 1)]
