@@ -392,15 +392,20 @@ def _run_chunk(job_id: int, worker_id: str, *, owner: bool = True) -> bool:
     running while its chunk ran (the chunk is then rolled back).
     """
     with transaction.atomic():
-        # Unlocked: every chunk reads the job row; only its last statement writes it.
-        job = RecalcJob.objects.filter(pk=job_id).values("status", "worker_id").first()
-        if job is None or job["status"] not in UNFINISHED:
+        # Unlocked, and without the (large) scope columns: every chunk reads the job row;
+        # only its last statement writes it.
+        job = (
+            RecalcJob.objects.filter(pk=job_id).only("status", "worker_id", "heartbeat_at").first()
+        )
+        if job is None or job.status not in UNFINISHED:
             return False
-        mine = job["status"] == Status.RUNNING and (not owner or job["worker_id"] == worker_id)
+        mine = job.status == Status.RUNNING and (not owner or job.worker_id == worker_id)
         if not mine:
             if owner:
-                raise JobTakenOver(f"job {job_id} now belongs to {job['worker_id'] or 'nobody'}")
+                raise JobTakenOver(f"job {job_id} now belongs to {job.worker_id or 'nobody'}")
             return False
+        if not owner and job_is_stale(job):
+            return False  # its owner is gone: recovery hands the job to a new owner first
         chunk = (
             RecalcChunk.objects.select_for_update(skip_locked=True)
             .filter(job_id=job_id, done=False)
