@@ -312,7 +312,7 @@ def main() -> None:
         "plan_items": raw[0]["rows"],
         "table_items": total_items,
         "seed_seconds": round(seed_seconds, 1),
-        "chunk_items": int(os.environ.get("RECALC_CHUNK_ITEMS", "50000")),
+        "chunk_items": int(os.environ.get("RECALC_CHUNK_ITEMS", "100000")),
         "raw_seconds": [round(r["seconds"], 3) for r in raw],
         "raw_median_s": round(raw_s, 3),
         "raw_hot_rows": [r["hot_rows"] for r in raw],

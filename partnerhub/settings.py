@@ -243,7 +243,7 @@ REGISTRATION_RATE_WINDOW_SECONDS = env_int("REGISTRATION_RATE_WINDOW_SECONDS", 6
 PARTNERHUB_TRUSTED_PROXIES = env_int("PARTNERHUB_TRUSTED_PROXIES", 0)
 # Recalculation jobs: a chunk (one UPDATE, one transaction, claimed by any worker) holds
 # at most this many items (a bigger company is split by item id) and this many companies.
-RECALC_CHUNK_ITEMS = env_int("RECALC_CHUNK_ITEMS", 50_000)
+RECALC_CHUNK_ITEMS = env_int("RECALC_CHUNK_ITEMS", 100_000)
 RECALC_CHUNK_COMPANIES = env_int("RECALC_CHUNK_COMPANIES", 1000)
 # A running job whose heartbeat is older than this is taken over by another worker.
 RECALC_STALE_SECONDS = env_int("RECALC_STALE_SECONDS", 60)

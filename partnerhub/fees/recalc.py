@@ -127,7 +127,11 @@ def item_range_filter(item_from: int | None, item_to: int | None) -> tuple[str, 
 
 
 def recalculate_items(
-    company_ids: Sequence[int], *, item_from: int | None = None, item_to: int | None = None
+    company_ids: Sequence[int],
+    *,
+    item_from: int | None = None,
+    item_to: int | None = None,
+    asynchronous_commit: bool = False,
 ) -> int:
     """Rewrite the fees of every item of the companies (with an id in [item_from,
     item_to) when given); returns the row count.
@@ -147,7 +151,12 @@ def recalculate_items(
             # Plan each chunk for its own companies. With statements prepared (settings.py)
             # PostgreSQL switches to a generic plan after five runs, and the jobs were
             # then 50 % slower than the raw UPDATE (docs/benchmarks.md, 2026-11-29).
-            cur.execute("SET LOCAL plan_cache_mode TO force_custom_plan")
+            # `asynchronous_commit`: see _run_claimed_chunk. One round trip for both
+            # settings: under load every round trip waits for the scheduler.
+            cur.execute(
+                "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"
+                + (", set_config('synchronous_commit', 'off', true)" if asynchronous_commit else "")
+            )
             cur.execute(
                 "SELECT id FROM companies_company WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
                 [list(company_ids)],
@@ -420,32 +429,55 @@ def _run_chunk(job_id: int, worker_id: str, *, owner: bool = True) -> bool:
 
 
 def _run_claimed_chunk(job_id: int, chunk: RecalcChunk, worker_id: str, *, owner: bool) -> None:
-    if connection.vendor == "postgresql":
-        # Safe to lose on a server crash: the chunk's rows and its progress commit or
-        # vanish together, and the chunk is pending again. The final "succeeded"
-        # commit is synchronous and flushes every chunk before it.
-        with connection.cursor() as cur:
-            cur.execute("SET LOCAL synchronous_commit TO OFF")
+    # Asynchronous commit on PostgreSQL is safe to lose on a server crash: the chunk's rows
+    # and its progress commit or vanish together, and the chunk is pending again. The
+    # final "succeeded" commit is synchronous and flushes every chunk before it.
     done = recalculate_items(
-        chunk.company_ids, item_from=chunk.item_id_from, item_to=chunk.item_id_to
+        chunk.company_ids,
+        item_from=chunk.item_id_from,
+        item_to=chunk.item_id_to,
+        asynchronous_commit=True,
     )
     now = timezone.now()
-    chunk.done, chunk.done_at, chunk.worker_id = True, now, worker_id
-    chunk.save(update_fields=["done", "done_at", "worker_id"])
     # Last, so the job row's lock is held only for the commit. Re-checked under that
     # lock: a job taken over or closed meanwhile rolls this chunk back.
+    if _mark_done(job_id, chunk, worker_id, done, now, owner=owner) == 0:
+        raise JobTakenOver(f"job {job_id} stopped running under chunk {chunk.seq}")
+
+
+def _mark_done(
+    job_id: int, chunk: RecalcChunk, worker_id: str, done: int, now: Any, *, owner: bool
+) -> int:
+    """Mark the chunk done and add its counts to the job (if it still runs, for the owner
+    still as its own); answer the job rows updated (0 or 1)."""
+    # Usually +0: an item committed in flight changes what the chunk touched.
+    correction = done - chunk.items_counted
+    if connection.vendor == "postgresql":
+        # One statement (one round trip) for both rows.
+        at = connection.ops.adapt_datetimefield_value(now)
+        with connection.cursor() as cur:
+            cur.execute(
+                "WITH chunk AS (UPDATE fees_recalcchunk SET done = true, done_at = %s,"
+                " worker_id = %s WHERE id = %s)"
+                " UPDATE fees_recalcjob SET companies_done = companies_done + %s,"
+                " items_done = items_done + %s, items_total = items_total + %s,"
+                " heartbeat_at = %s WHERE id = %s AND status = %s"
+                + (" AND worker_id = %s" if owner else ""),
+                [at, worker_id, chunk.pk, chunk.companies_completed, done, correction, at,
+                 job_id, Status.RUNNING] + ([worker_id] if owner else []),
+            )  # fmt: skip
+            return cur.rowcount
+    chunk.done, chunk.done_at, chunk.worker_id = True, now, worker_id
+    chunk.save(update_fields=["done", "done_at", "worker_id"])
     jobs = RecalcJob.objects.filter(pk=job_id, status=Status.RUNNING)
     if owner:
         jobs = jobs.filter(worker_id=worker_id)
-    updated = jobs.update(
+    return jobs.update(
         companies_done=F("companies_done") + chunk.companies_completed,
         items_done=F("items_done") + done,
-        # Usually +0: an item committed in flight changes what the chunk touched.
-        items_total=F("items_total") + (done - chunk.items_counted),
+        items_total=F("items_total") + correction,
         heartbeat_at=now,
     )
-    if not updated:
-        raise JobTakenOver(f"job {job_id} stopped running under chunk {chunk.seq}")
 
 
 def _finish_if_done(job_id: int) -> None:
