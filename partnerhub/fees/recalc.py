@@ -391,6 +391,11 @@ def _claim(job_id: int, worker_id: str) -> RecalcJob | None:
         return job
 
 
+def _job_state(job_id: int) -> RecalcJob | None:
+    """The job's status, owner and heartbeat, without its (large) scope columns."""
+    return RecalcJob.objects.filter(pk=job_id).only("status", "worker_id", "heartbeat_at").first()
+
+
 def _run_chunk(job_id: int, worker_id: str, *, owner: bool = True) -> bool:
     """Claim one pending chunk of the job and run it in one transaction with its progress.
 
@@ -401,11 +406,8 @@ def _run_chunk(job_id: int, worker_id: str, *, owner: bool = True) -> bool:
     running while its chunk ran (the chunk is then rolled back).
     """
     with transaction.atomic():
-        # Unlocked, and without the (large) scope columns: every chunk reads the job row;
-        # only its last statement writes it.
-        job = (
-            RecalcJob.objects.filter(pk=job_id).only("status", "worker_id", "heartbeat_at").first()
-        )
+        # Unlocked: every chunk reads the job row; only its last statement writes it.
+        job = _job_state(job_id)
         if job is None or job.status not in UNFINISHED:
             return False
         mine = job.status == Status.RUNNING and (not owner or job.worker_id == worker_id)
@@ -510,7 +512,7 @@ TAIL_POLL_SECONDS = 0.05
 def _wait_for_others(job_id: int, worker_id: str) -> bool:
     """After the owner found no free chunk: True to look again (chunks are held by other
     workers, which may die and release them), False when the job is over or stalled."""
-    job = RecalcJob.objects.filter(pk=job_id).first()
+    job = _job_state(job_id)
     if job is None or job.status != Status.RUNNING or job.worker_id != worker_id:
         return False
     if job.heartbeat_at is not None and job.heartbeat_at < timezone.now() - _stale_cutoff():
@@ -558,7 +560,7 @@ def recalculation_help(*, worker_id: str | None = None) -> int:
         .distinct()
     )
     for job_id in list(jobs[:20]):
-        job = RecalcJob.objects.filter(pk=job_id).first()
+        job = _job_state(job_id)
         if job is None or job_is_stale(job):
             continue  # its owner is gone: recovery hands it to a new one first
         try:
