@@ -1,7 +1,7 @@
 """Benchmark: a plan's fee recalculation job against one raw UPDATE over the same rows.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
-        .venv/bin/python -m bench.recalc --db postgres --companies 1000 --items 1000
+        .venv/bin/python -m bench.recalc --db postgres --companies 1000 --items 1000 --workers 1,2,4
     .venv/bin/python -m bench.recalc --db sqlite --companies 1000 --items 1000
     ... --other-resellers 9   # 9,000,000 more items of other plans around the target plan
 
@@ -9,8 +9,9 @@ Builds a scratch database (`partnerhub seed`), then on the target plan (reseller
 bench-1's plan: companies x items) measures, each after VACUUM/ANALYZE and a
 checkpoint so both start from the same pages:
 - raw: one `UPDATE ... FROM` over exactly the plan's items, in one transaction;
-- job: wall time from enqueue (in the bench process) to `succeeded`, run by a
-  real `partnerhub worker` subprocess, whose peak RSS (VmHWM) is reported;
+- job: wall time from enqueue (in the bench process) to `succeeded`, run by N real
+  `partnerhub worker` subprocesses (each `--workers` count in turn, started afresh
+  and idle before the enqueue), whose peak RSS (VmHWM) is reported per process;
 - HOT updates (PostgreSQL): share of the rewritten rows that were HOT;
 - single-item create / edit and a fee quote through the service layer (medians).
 Results are printed and written to data/bench/<name>.json; docs/benchmarks.md
@@ -34,6 +35,7 @@ from bench.common import (
     machine,
     manage,
     median_ms,
+    output_path,
     peak_rss_mb,
     scratch_database_url,
     write_result,
@@ -77,7 +79,7 @@ def raw_update(company_ids: list[int]) -> dict[str, Any]:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(recalculation_sql(where), [now, now, *params, *params, 2**62])
+        cur.execute(recalculation_sql(where), [now, now, *params, *params])
         rows = cur.rowcount
         hot = None
         if connection.vendor == "postgresql":
@@ -86,35 +88,78 @@ def raw_update(company_ids: list[int]) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - started, "rows": rows, "hot_rows": hot}
 
 
-def job_run(plan_id: int, reseller_id: int) -> dict[str, Any]:
+def start_workers(url: str, count: int) -> list[subprocess.Popen[bytes]]:
+    """`count` worker processes (as `partnerhub worker --concurrency N` starts them), idle
+    and polling when this returns."""
+    logs = [output_path(f"recalc_worker_{i}.log") for i in range(count)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "django", "worker", "--no-startup-delay"],
+            env=django_env(url),
+            cwd=ROOT,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for log in logs
+    ]
+    # Up when each has said so (several starting at once on a loaded machine take far
+    # longer than one), then a moment to connect and poll.
+    deadline = time.monotonic() + 120
+    while not all(b"Starting worker" in log.read_bytes() for log in logs):
+        assert time.monotonic() < deadline, "the workers did not start"
+        time.sleep(0.1)
+    time.sleep(1)
+    return workers
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> list[float]:
+    """Stop them; answer each one's peak RSS in MB."""
+    peaks = [peak_rss_mb(w.pid) for w in workers]
+    for w in workers:
+        w.terminate()
+    for w in workers:
+        w.wait(timeout=30)
+    return peaks
+
+
+def job_run(url: str, workers: int, plan_id: int, reseller_id: int) -> dict[str, Any]:
     from django.db import connection, transaction
 
     from partnerhub.core.actor import SYSTEM
     from partnerhub.fees.jobs import recalculation_enqueue
-    from partnerhub.fees.models import RecalcJob
+    from partnerhub.fees.models import RecalcChunk, RecalcJob
 
     pg = connection.vendor == "postgresql"
-    before = _hot_counters() if pg else (0, 0)
-    started = time.perf_counter()
-    with transaction.atomic():
-        job = recalculation_enqueue(
-            actor=SYSTEM, reseller_id=reseller_id, plan_id=plan_id, reason="bench"
-        )
-    while True:
-        status = RecalcJob.objects.filter(pk=job.pk).values_list("status", flat=True)[0]
-        if status in ("succeeded", "failed"):
-            break
-        time.sleep(0.01)
-    seconds = time.perf_counter() - started
+    processes = start_workers(url, workers)
+    try:
+        before = _hot_counters() if pg else (0, 0)
+        started = time.perf_counter()
+        with transaction.atomic():
+            job = recalculation_enqueue(
+                actor=SYSTEM, reseller_id=reseller_id, plan_id=plan_id, reason="bench"
+            )
+        while True:
+            status = RecalcJob.objects.filter(pk=job.pk).values_list("status", flat=True)[0]
+            if status in ("succeeded", "failed"):
+                break
+            time.sleep(0.01)
+        seconds = time.perf_counter() - started
+    finally:
+        peaks = stop_workers(processes)
     job.refresh_from_db()
+    chunks = RecalcChunk.objects.filter(job=job)
     result = {
+        "workers": workers,
         "seconds": seconds,
         "status": job.status,
         "items_done": job.items_done,
         "companies_done": job.companies_done,
+        "chunks": chunks.count(),
+        "chunk_workers": len(set(chunks.values_list("worker_id", flat=True))),
+        "peak_rss_mb": [round(p, 1) for p in peaks],
         "hot_rows": None,
     }
-    if pg:  # the worker's statistics reach the shared counters within a second or two
+    if pg:  # the workers' statistics reach the shared counters within a second or two
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             upd, hot = _hot_counters()
@@ -184,6 +229,11 @@ def main() -> None:
         help="more resellers, each with a plan of as many companies and items",
     )
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--workers",
+        default="1",
+        help="worker process counts to run the job with, each in every round (e.g. 1,2,4)",
+    )
     parser.add_argument("--service-runs", type=int, default=300)
     parser.add_argument("--name", default=None)
     parser.add_argument("--reuse", action="store_true", help="keep the database of a previous run")
@@ -221,29 +271,38 @@ def main() -> None:
     )
     total_items = SaleItem.objects.count()
 
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "django", "worker", "--no-startup-delay"],
-        env=django_env(url),
-        cwd=ROOT,
-    )
-    raw, jobs = [], []
-    try:
-        time.sleep(3)  # the worker is up and polling
-        # Interleaved, each from a vacuumed table: both see the same page layout.
-        for _ in range(args.repeat):
+    counts = [int(n) for n in args.workers.split(",")]
+    raw: list[dict[str, Any]] = []
+    jobs: dict[int, list[dict[str, Any]]] = {n: [] for n in counts}
+    # Interleaved, each from a vacuumed table: every run sees the same page layout.
+    for _ in range(args.repeat):
+        _prepare()
+        raw.append(raw_update(company_ids))
+        for n in counts:
             _prepare()
-            raw.append(raw_update(company_ids))
-            _prepare()
-            jobs.append(job_run(plan.pk, plan.reseller_id))
-        worker_peak_mb = peak_rss_mb(worker.pid)
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+            jobs[n].append(job_run(url, n, plan.pk, plan.reseller_id))
+            print(f"raw {raw[-1]['seconds']:.2f} s, job on {n}: {jobs[n][-1]['seconds']:.2f} s")
     services = service_timings(company_ids[0], args.service_runs)
 
     raw_s = statistics.median(r["seconds"] for r in raw)
-    job_s = statistics.median(j["seconds"] for j in jobs)
-    raw_min, job_min = min(r["seconds"] for r in raw), min(j["seconds"] for j in jobs)
+    per_count = {}
+    for n, runs in jobs.items():
+        job_s = statistics.median(j["seconds"] for j in runs)
+        per_count[str(n)] = {
+            "job_seconds": [round(j["seconds"], 3) for j in runs],
+            "job_median_s": round(job_s, 3),
+            "ratio": round(job_s / raw_s, 3),
+            "ratio_of_minima": round(
+                min(j["seconds"] for j in runs) / min(r["seconds"] for r in raw), 3
+            ),
+            "hot_rows": [j["hot_rows"] for j in runs],
+            "updated_rows": [j.get("updated_rows") for j in runs],
+            "items_done": [j["items_done"] for j in runs],
+            "status": sorted({j["status"] for j in runs}),
+            "chunks": runs[-1]["chunks"],
+            "workers_that_ran_chunks": [j["chunk_workers"] for j in runs],
+            "peak_rss_mb_max": max(max(j["peak_rss_mb"]) for j in runs),
+        }
     result = {
         "name": name,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -253,21 +312,12 @@ def main() -> None:
         "plan_items": raw[0]["rows"],
         "table_items": total_items,
         "seed_seconds": round(seed_seconds, 1),
-        "chunk_companies": int(os.environ.get("RECALC_CHUNK_COMPANIES", "100")),
+        "chunk_items": int(os.environ.get("RECALC_CHUNK_ITEMS", "100000")),
         "raw_seconds": [round(r["seconds"], 3) for r in raw],
-        "job_seconds": [round(j["seconds"], 3) for j in jobs],
         "raw_median_s": round(raw_s, 3),
-        "job_median_s": round(job_s, 3),
-        "ratio": round(job_s / raw_s, 3),
-        "raw_min_s": round(raw_min, 3),
-        "job_min_s": round(job_min, 3),
-        "ratio_of_minima": round(job_min / raw_min, 3),
+        "raw_hot_rows": [r["hot_rows"] for r in raw],
+        "jobs": per_count,
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-        "raw_hot_rows": raw[-1]["hot_rows"],
-        "job_hot_rows": jobs[-1]["hot_rows"],
-        "job_items_done": jobs[-1]["items_done"],
-        "job_status": jobs[-1]["status"],
-        "worker_peak_rss_mb": round(worker_peak_mb, 1),
         **{k: round(v, 3) for k, v in services.items()},
     }
     write_result(name, result)

@@ -241,8 +241,10 @@ REGISTRATION_RATE_LIMIT = env_int("REGISTRATION_RATE_LIMIT", 10)
 REGISTRATION_RATE_WINDOW_SECONDS = env_int("REGISTRATION_RATE_WINDOW_SECONDS", 60)
 # Reverse proxies in front of the hub whose X-Forwarded-For is trusted (0: use REMOTE_ADDR).
 PARTNERHUB_TRUSTED_PROXIES = env_int("PARTNERHUB_TRUSTED_PROXIES", 0)
-# Recalculation jobs: companies per chunk (one UPDATE, one transaction each).
-RECALC_CHUNK_COMPANIES = env_int("RECALC_CHUNK_COMPANIES", 100)
+# Recalculation jobs: a chunk (one UPDATE, one transaction, claimed by any worker) holds
+# at most this many items (a bigger company is split by item id) and this many companies.
+RECALC_CHUNK_ITEMS = env_int("RECALC_CHUNK_ITEMS", 100_000)
+RECALC_CHUNK_COMPANIES = env_int("RECALC_CHUNK_COMPANIES", 1000)
 # A running job whose heartbeat is older than this is taken over by another worker.
 RECALC_STALE_SECONDS = env_int("RECALC_STALE_SECONDS", 60)
 # Raw usage events are kept this many days, then `partnerhub usage purge` deletes them

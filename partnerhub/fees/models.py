@@ -109,9 +109,10 @@ class SaleItem(models.Model):
 class RecalcJob(models.Model):
     """Our own record of a fee recalculation: what it covers and how far it got.
 
-    The worker advances `cursor_company_id` and the done counters in the same
-    transaction as each chunk's UPDATE, so a killed worker leaves an exact
-    resume point and nothing is counted twice.
+    The job's work is a set of RecalcChunk rows, planned when it first starts. Any
+    worker claims a chunk and advances the done counters in the same transaction as
+    the chunk's UPDATE, so a killed worker leaves the chunk pending for another one
+    and nothing is counted twice (fees/recalc.py).
     """
 
     class Kind(models.TextChoices):
@@ -141,6 +142,8 @@ class RecalcJob(models.Model):
     companies_done = models.PositiveIntegerField(default=0)
     items_total = models.BigIntegerField(default=0)
     items_done = models.BigIntegerField(default=0)
+    # Jobs started by a release before chunk rows: companies up to here were done.
+    # Chunks are planned only for the companies after it.
     cursor_company_id = models.BigIntegerField(default=0)
     worker_id = models.CharField(max_length=64, blank=True, default="")
     heartbeat_at = models.DateTimeField(null=True, blank=True)
@@ -170,3 +173,43 @@ class RecalcJob(models.Model):
 
     def __str__(self) -> str:
         return f"job {self.pk} ({self.status})"
+
+
+class RecalcChunk(models.Model):
+    """One unit of a recalculation job: one set-based UPDATE in one transaction.
+
+    Planned when the job first starts (fees/recalc.py::_plan_chunks), bounded by
+    items: whole companies packed up to RECALC_CHUNK_ITEMS, or one piece of a bigger
+    company (its items with item_id_from <= id < item_id_to; an open end is None, so
+    the pieces cover every item of the company, including ones created later). Any
+    worker claims a pending chunk (FOR UPDATE SKIP LOCKED on PostgreSQL), runs it and
+    marks it done in the same transaction as the job's counters.
+    """
+
+    job = models.ForeignKey(RecalcJob, on_delete=models.CASCADE, related_name="chunks")
+    seq = models.PositiveIntegerField()
+    company_ids = models.JSONField()  # sorted
+    item_id_from = models.BigIntegerField(null=True, blank=True)
+    item_id_to = models.BigIntegerField(null=True, blank=True)
+    # Items counted when planned (the job's items_total is corrected by what ran).
+    items_counted = models.BigIntegerField(default=0)
+    # Companies this chunk finishes (0 for a piece of a company other than its last).
+    companies_completed = models.PositiveIntegerField(default=0)
+    done = models.BooleanField(default=False)
+    done_at = models.DateTimeField(null=True, blank=True)
+    worker_id = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["job_id", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "seq"], name="recalc_chunk_unique_seq"),
+        ]
+        indexes = [
+            # Pending chunks only: what claims and the workers' polls read.
+            models.Index(
+                fields=["job", "seq"], name="recalc_chunk_pending", condition=Q(done=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"job {self.job_id} chunk {self.seq}"

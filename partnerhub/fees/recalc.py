@@ -1,18 +1,25 @@
-"""Running fee recalculation jobs: chunked, set-based, resumable (SPEC §6, §11).
+"""Running fee recalculation jobs: chunked, set-based, resumable, parallel (SPEC §6, §11).
 
 A job covers a fixed list of companies, decided when the change that needs it
-commits (fees/jobs.py). Each chunk of companies is one `UPDATE … FROM` in its
-own transaction, and that transaction also advances the job's cursor and done
-counters while holding the job row's lock. So whatever kills a worker, the job
-row says exactly which companies are done: a restarted worker continues after
-the cursor and nothing is counted twice.
+commits (fees/jobs.py). When it first starts, its work is planned as RecalcChunk
+rows bounded by items (whole companies packed up to RECALC_CHUNK_ITEMS, a bigger
+company split by item id). Any worker claims a pending chunk (`FOR UPDATE SKIP
+LOCKED` on PostgreSQL; SQLite runs one writer at a time) and, in one transaction,
+runs the chunk's `UPDATE … FROM`, marks the chunk done and adds its counts to the
+job row. So whatever kills a worker, the chunk rows say exactly what is done: its
+chunk returns to pending, another worker takes it, and nothing is counted twice.
+
+The job's own task (`recalculation_run`) owns it: it starts it, works chunks and,
+once none is left, waits for chunks other workers hold and closes the job. Idle
+worker processes join running jobs (`recalculation_help`, polled by the worker
+command), which is how one job spreads over several workers and machines.
 
 The statement prices every item of the chunk's companies from its company's
 *current* effective schedule (plan, own or reseller's, as
 Company.effective_fee_schedule_id), with the companies locked, so any chunk that
 runs after an edit leaves fees reflecting that edit, whatever scope or order
-jobs (or, later, parallel chunks) run in. Why that makes stored fees exact once
-the queue is empty: docs/architecture.md, "Stored fees never go stale".
+jobs (or parallel chunks) run in. Why that makes stored fees exact once the
+queue is empty: docs/architecture.md, "Stored fees never go stale".
 
 An item whose (currency, fee type) has no entry in the effective schedule
 gets a reseller fee of 0 and blended false: creating such an item is refused
@@ -25,7 +32,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from bisect import bisect_right
+import threading
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cache
@@ -33,7 +41,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -41,7 +49,7 @@ from django.utils.crypto import get_random_string
 from partnerhub.audit.services import audit_record
 from partnerhub.companies.models import Company
 from partnerhub.core.actor import Actor, Role
-from partnerhub.fees.models import RecalcJob, SaleItem
+from partnerhub.fees.models import RecalcChunk, RecalcJob, SaleItem
 from partnerhub.fees.terms import gateway_fee_of, rates_sql, reseller_fee_of
 from partnerhub.webhooks import announce
 
@@ -70,11 +78,12 @@ def _job_actor(job_id: int) -> Actor:
 # --- The statement ------------------------------------------------------------
 
 
-def recalculation_sql(company_filter: str) -> str:
+def recalculation_sql(company_filter: str, item_filter: str = "") -> str:
     """One set-based UPDATE over the items of the companies matching `company_filter`
-    (a predicate on `{col}`, applied to the rates and to `fees_saleitem.company_id`).
+    (a predicate on `{col}`, applied to the rates and to `fees_saleitem.company_id`),
+    narrowed by `item_filter` (SQL on `fees_saleitem.id`, for a piece of a company).
 
-    Parameters: fees_updated_at, updated_at, filter params (twice).
+    Parameters: fees_updated_at, updated_at, filter params (twice), item filter params.
 
     Every item of the companies, including items created after the job started: an
     item created from old terms may commit (its id drawn before the job looked) just
@@ -94,6 +103,7 @@ def recalculation_sql(company_filter: str) -> str:
           AND fees_saleitem.currency = r.currency
           AND fees_saleitem.fee_type = r.fee_type
           AND {company_filter.format(col="fees_saleitem.company_id")}
+          {item_filter}
     """
 
 
@@ -104,8 +114,27 @@ def company_id_filter(company_ids: Sequence[int]) -> tuple[str, list[Any]]:
     return "{col} IN (" + ", ".join(["%s"] * len(company_ids)) + ")", list(company_ids)
 
 
-def recalculate_items(company_ids: Sequence[int]) -> int:
-    """Rewrite the fees of every item of the companies; returns the row count.
+def item_range_filter(item_from: int | None, item_to: int | None) -> tuple[str, list[Any]]:
+    """`item_from <= id < item_to` (either end open) as SQL text and parameters."""
+    sql, params = "", list[Any]()
+    if item_from is not None:
+        sql += " AND fees_saleitem.id >= %s"
+        params.append(item_from)
+    if item_to is not None:
+        sql += " AND fees_saleitem.id < %s"
+        params.append(item_to)
+    return sql, params
+
+
+def recalculate_items(
+    company_ids: Sequence[int],
+    *,
+    item_from: int | None = None,
+    item_to: int | None = None,
+    asynchronous_commit: bool = False,
+) -> int:
+    """Rewrite the fees of every item of the companies (with an id in [item_from,
+    item_to) when given); returns the row count.
 
     Call inside a transaction. On PostgreSQL the companies are locked first (in id
     order) so two jobs touching one company run their chunks one after the other:
@@ -115,18 +144,26 @@ def recalculate_items(company_ids: Sequence[int]) -> int:
     if not company_ids:
         return 0
     where, params = company_id_filter(company_ids)
+    items_sql, items_params = item_range_filter(item_from, item_to)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
             # Plan each chunk for its own companies. With statements prepared (settings.py)
             # PostgreSQL switches to a generic plan after five runs, and the jobs were
             # then 50 % slower than the raw UPDATE (docs/benchmarks.md, 2026-11-29).
-            cur.execute("SET LOCAL plan_cache_mode TO force_custom_plan")
+            # `asynchronous_commit`: see _run_claimed_chunk. One round trip for both
+            # settings: under load every round trip waits for the scheduler.
+            cur.execute(
+                "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"
+                + (", set_config('synchronous_commit', 'off', true)" if asynchronous_commit else "")
+            )
             cur.execute(
                 "SELECT id FROM companies_company WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
                 [list(company_ids)],
             )
-        cur.execute(recalculation_sql(where), [now, now, *params, *params])
+        cur.execute(
+            recalculation_sql(where, items_sql), [now, now, *params, *params, *items_params]
+        )
         return cur.rowcount
 
 
@@ -256,6 +293,71 @@ def _finish(job: RecalcJob, status: str, *, error: str | None = None) -> None:
     announce.recalculation_announce(job)
 
 
+def _split_points(company_id: int, items: int, max_items: int) -> tuple[list[int], int]:
+    """Item ids at which the pieces of a company with more than `max_items` items start
+    (after the first), for pieces of equal size, and that size."""
+    pieces = -(-items // max_items)
+    size = -(-items // pieces)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn"
+            " FROM fees_saleitem WHERE company_id = %s) AS ranked"
+            " WHERE rn > 1 AND (rn - 1) %% %s = 0 ORDER BY id",
+            [company_id, size],
+        )
+        return [row[0] for row in cur.fetchall()], size
+
+
+def _plan_chunks(job: RecalcJob) -> None:
+    """Write the job's chunks: its companies in id order, packed while a chunk holds at
+    most RECALC_CHUNK_ITEMS items and RECALC_CHUNK_COMPANIES companies; a company with
+    more items than that is split into pieces of equal size by item id, its first and
+    last piece open-ended so every item of the company is covered whenever it was made.
+
+    Companies up to `cursor_company_id` are left out: a job started by an older release
+    had done them already."""
+    counts = job.scope_item_counts or {}
+    max_items = max(1, settings.RECALC_CHUNK_ITEMS)
+    max_companies = max(1, settings.RECALC_CHUNK_COMPANIES)
+    chunks: list[RecalcChunk] = []
+
+    def add(company_ids: list[int], counted: int, completed: int, lo: Any, hi: Any) -> None:
+        chunks.append(
+            RecalcChunk(
+                job=job,
+                seq=len(chunks),
+                company_ids=company_ids,
+                items_counted=counted,
+                companies_completed=completed,
+                item_id_from=lo,
+                item_id_to=hi,
+            )
+        )
+
+    group: list[int] = []
+    group_items = 0
+    for company in job.scope_company_ids or []:
+        if company <= job.cursor_company_id:
+            continue
+        items = counts.get(str(company), 0)
+        if group and (group_items + items > max_items or len(group) >= max_companies):
+            add(group, group_items, len(group), None, None)
+            group, group_items = [], 0
+        if items <= max_items:
+            group.append(company)
+            group_items += items
+            continue
+        bounds, size = _split_points(company, items, max_items)
+        edges: list[int | None] = [None, *bounds, None]
+        for k in range(len(edges) - 1):
+            last = k == len(edges) - 2
+            counted = max(0, items - size * k) if last else size
+            add([company], counted, 1 if last else 0, edges[k], edges[k + 1])
+    if group:
+        add(group, group_items, len(group), None, None)
+    RecalcChunk.objects.bulk_create(chunks, batch_size=500)
+
+
 def _claim(job_id: int, worker_id: str) -> RecalcJob | None:
     """Take the job for this worker, or None if it is finished or alive elsewhere."""
     with transaction.atomic():
@@ -273,6 +375,9 @@ def _claim(job_id: int, worker_id: str) -> RecalcJob | None:
                 _finish(job, Status.SUCCEEDED)
                 return None
             _freeze_scope(job)
+            _plan_chunks(job)
+        elif not RecalcChunk.objects.filter(job=job).exists():
+            _plan_chunks(job)  # started by a release before chunk rows
         if job.attempts >= MAX_ATTEMPTS:
             _finish(job, Status.FAILED, error=f"Gave up after {job.attempts} attempts.")
             return None
@@ -286,45 +391,108 @@ def _claim(job_id: int, worker_id: str) -> RecalcJob | None:
         return job
 
 
-def _next_company_ids(job: RecalcJob) -> list[int]:
-    ids = job.scope_company_ids or []  # sorted when frozen
-    start = bisect_right(ids, job.cursor_company_id)
-    return ids[start : start + max(1, settings.RECALC_CHUNK_COMPANIES)]
+def _job_state(job_id: int) -> RecalcJob | None:
+    """The job's status, owner and heartbeat, without its (large) scope columns."""
+    return RecalcJob.objects.filter(pk=job_id).only("status", "worker_id", "heartbeat_at").first()
 
 
-def _run_chunk(job_id: int, worker_id: str) -> bool:
-    """One chunk in one transaction; False when the job is finished."""
+def _run_chunk(job_id: int, worker_id: str, *, owner: bool = True) -> bool:
+    """Claim one pending chunk of the job and run it in one transaction with its progress.
+
+    True when a chunk ran; False when none is pending and free (the job is then closed
+    if every chunk is done: in-process, False means the job is finished). The owner (the
+    worker that claimed the job) raises JobTakenOver if the job was taken from it; a
+    helper (`owner=False`) works any running job and raises it if the job stopped
+    running while its chunk ran (the chunk is then rolled back).
+    """
+    with transaction.atomic():
+        # Unlocked: every chunk reads the job row; only its last statement writes it.
+        job = _job_state(job_id)
+        if job is None or job.status not in UNFINISHED:
+            return False
+        mine = job.status == Status.RUNNING and (not owner or job.worker_id == worker_id)
+        if not mine:
+            if owner:
+                raise JobTakenOver(f"job {job_id} now belongs to {job.worker_id or 'nobody'}")
+            return False
+        if not owner and job_is_stale(job):
+            return False  # its owner is gone: recovery hands the job to a new owner first
+        chunk = (
+            RecalcChunk.objects.select_for_update(skip_locked=True)
+            .filter(job_id=job_id, done=False)
+            .order_by("seq")
+            .first()
+        )
+        if chunk is not None:
+            _run_claimed_chunk(job_id, chunk, worker_id, owner=owner)
+            return True
+    _finish_if_done(job_id)
+    return False
+
+
+def _run_claimed_chunk(job_id: int, chunk: RecalcChunk, worker_id: str, *, owner: bool) -> None:
+    # Asynchronous commit on PostgreSQL is safe to lose on a server crash: the chunk's rows
+    # and its progress commit or vanish together, and the chunk is pending again. The
+    # final "succeeded" commit is synchronous and flushes every chunk before it.
+    done = recalculate_items(
+        chunk.company_ids,
+        item_from=chunk.item_id_from,
+        item_to=chunk.item_id_to,
+        asynchronous_commit=True,
+    )
+    now = timezone.now()
+    # Last, so the job row's lock is held only for the commit. Re-checked under that
+    # lock: a job taken over or closed meanwhile rolls this chunk back.
+    if _mark_done(job_id, chunk, worker_id, done, now, owner=owner) == 0:
+        raise JobTakenOver(f"job {job_id} stopped running under chunk {chunk.seq}")
+
+
+def _mark_done(
+    job_id: int, chunk: RecalcChunk, worker_id: str, done: int, now: Any, *, owner: bool
+) -> int:
+    """Mark the chunk done and add its counts to the job (if it still runs, for the owner
+    still as its own); answer the job rows updated (0 or 1)."""
+    # Usually +0: an item committed in flight changes what the chunk touched.
+    correction = done - chunk.items_counted
+    if connection.vendor == "postgresql":
+        # One statement (one round trip) for both rows.
+        at = connection.ops.adapt_datetimefield_value(now)
+        with connection.cursor() as cur:
+            cur.execute(
+                "WITH chunk AS (UPDATE fees_recalcchunk SET done = true, done_at = %s,"
+                " worker_id = %s WHERE id = %s)"
+                " UPDATE fees_recalcjob SET companies_done = companies_done + %s,"
+                " items_done = items_done + %s, items_total = items_total + %s,"
+                " heartbeat_at = %s WHERE id = %s AND status = %s"
+                + (" AND worker_id = %s" if owner else ""),
+                [at, worker_id, chunk.pk, chunk.companies_completed, done, correction, at,
+                 job_id, Status.RUNNING] + ([worker_id] if owner else []),
+            )  # fmt: skip
+            return cur.rowcount
+    chunk.done, chunk.done_at, chunk.worker_id = True, now, worker_id
+    chunk.save(update_fields=["done", "done_at", "worker_id"])
+    jobs = RecalcJob.objects.filter(pk=job_id, status=Status.RUNNING)
+    if owner:
+        jobs = jobs.filter(worker_id=worker_id)
+    return jobs.update(
+        companies_done=F("companies_done") + chunk.companies_completed,
+        items_done=F("items_done") + done,
+        items_total=F("items_total") + correction,
+        heartbeat_at=now,
+    )
+
+
+def _finish_if_done(job_id: int) -> None:
+    """Close the job as succeeded once every chunk is done (whoever ran the last one)."""
+    pending = RecalcChunk.objects.filter(job_id=job_id, done=False)
+    if pending.exists():
+        return
     with transaction.atomic():
         job = RecalcJob.objects.select_for_update().get(pk=job_id)
-        if job.status != Status.RUNNING or job.worker_id != worker_id:
-            raise JobTakenOver(f"job {job_id} now belongs to {job.worker_id or 'nobody'}")
-        company_ids = _next_company_ids(job)
-        if not company_ids:
+        if job.status == Status.RUNNING and not pending.exists():
+            if job.worker_id and _owner_is_dead_here(job.worker_id):
+                _retire_task(job.task_id, job.pk)  # helpers finished a dead owner's job
             _finish(job, Status.SUCCEEDED)
-            return False
-        if connection.vendor == "postgresql":
-            # Safe to lose on a server crash: the chunk's rows and its progress commit
-            # or vanish together, and the job resumes from the cursor. The final
-            # "succeeded" commit is synchronous and flushes every chunk before it.
-            with connection.cursor() as cur:
-                cur.execute("SET LOCAL synchronous_commit TO OFF")
-        done = recalculate_items(company_ids)
-        counted = sum((job.scope_item_counts or {}).get(str(c), 0) for c in company_ids)
-        job.items_total += done - counted  # usually 0: see scope_item_counts
-        job.cursor_company_id = company_ids[-1]
-        job.companies_done += len(company_ids)
-        job.items_done += done
-        job.heartbeat_at = timezone.now()
-        job.save(
-            update_fields=[
-                "cursor_company_id",
-                "companies_done",
-                "items_done",
-                "items_total",
-                "heartbeat_at",
-            ]
-        )
-        return True
 
 
 def _fail(job_id: int, worker_id: str, exc: BaseException) -> None:
@@ -334,21 +502,75 @@ def _fail(job_id: int, worker_id: str, exc: BaseException) -> None:
             _finish(job, Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
 
 
+# Set while this process runs a job of its own: its helper thread then stands back, so
+# a worker process runs one chunk at a time (management/commands/worker.py).
+_owning = threading.Event()
+# How often an owner whose remaining chunks are held by other workers looks again.
+TAIL_POLL_SECONDS = 0.05
+
+
+def _wait_for_others(job_id: int, worker_id: str) -> bool:
+    """After the owner found no free chunk: True to look again (chunks are held by other
+    workers, which may die and release them), False when the job is over or stalled."""
+    job = _job_state(job_id)
+    if job is None or job.status != Status.RUNNING or job.worker_id != worker_id:
+        return False
+    if job.heartbeat_at is not None and job.heartbeat_at < timezone.now() - _stale_cutoff():
+        return False  # no chunk committed for a while: recovery takes it from here
+    time.sleep(TAIL_POLL_SECONDS)
+    return True
+
+
 def recalculation_run(*, job_id: int, worker_id: str | None = None) -> RecalcJob | None:
-    """Run (or resume) the job to the end in this process. Idempotent: a finished job, or
-    one alive on another worker, is left alone. Returns the job as it ends, or None."""
+    """Run (or resume) the job to the end, with whatever helpers join it. Idempotent: a
+    finished job, or one alive on another worker, is left alone. Returns the job as it
+    ends, or None."""
     worker_id = worker_id or worker_identity()
     if _claim(job_id, worker_id) is None:
         return RecalcJob.objects.filter(pk=job_id).first()
+    _owning.set()
     try:
-        while _run_chunk(job_id, worker_id):
-            pass
+        while True:
+            while _run_chunk(job_id, worker_id):
+                pass
+            if not _wait_for_others(job_id, worker_id):
+                break
     except JobTakenOver as exc:
         logger.warning("%s; stopping", exc)
     except Exception as exc:
         _fail(job_id, worker_id, exc)
         raise
+    finally:
+        _owning.clear()
     return RecalcJob.objects.get(pk=job_id)
+
+
+def recalculation_help(*, worker_id: str | None = None) -> int:
+    """Join running jobs: run their free pending chunks until none is left (or this
+    process starts a job of its own). Returns the number of chunks run.
+
+    Errors are logged, not recorded on the job: the chunk stays pending, and its owner
+    runs it (and fails the job if it fails there too)."""
+    worker_id = worker_id or worker_identity()
+    ran = 0
+    jobs = (
+        RecalcChunk.objects.filter(done=False, job__status=Status.RUNNING)
+        .order_by("job_id")
+        .values_list("job_id", flat=True)
+        .distinct()
+    )
+    for job_id in list(jobs[:20]):
+        job = _job_state(job_id)
+        if job is None or job_is_stale(job):
+            continue  # its owner is gone: recovery hands it to a new one first
+        try:
+            while not _owning.is_set() and _run_chunk(job_id, worker_id, owner=False):
+                ran += 1
+        except JobTakenOver as exc:
+            logger.info("%s; helper moves on", exc)
+        except Exception:
+            logger.exception("Helping job %s failed; its owner will run the chunk", job_id)
+    return ran
 
 
 # --- Recovery ------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Run the web server (granian) and the job worker as child processes, and stop them cleanly.
+"""Run the web server (granian) and the job worker(s) as child processes, and stop them cleanly.
 
 Children run in their own session so a Ctrl-C in the terminal reaches only
 this supervisor, which forwards it once; if either child dies, the other is
@@ -35,6 +35,8 @@ class ServeOptions:
     workers: int = 2
     threads: int = DEFAULT_THREADS
     with_worker: bool = True
+    # Job worker processes (`partnerhub worker --concurrency N`); None: the worker's own default.
+    job_workers: int | None = None
 
 
 def web_command(options: ServeOptions) -> list[str]:
@@ -60,8 +62,11 @@ def web_command(options: ServeOptions) -> list[str]:
     ]
 
 
-def worker_command() -> list[str]:
-    return [sys.executable, "-m", "partnerhub.cli", "worker"]
+def worker_command(concurrency: int | None = None) -> list[str]:
+    command = [sys.executable, "-m", "partnerhub.cli", "worker"]
+    if concurrency is not None:
+        command += ["--concurrency", str(concurrency)]
+    return command
 
 
 def _stop(children: list[subprocess.Popen[bytes]], signum: int) -> None:
@@ -110,7 +115,12 @@ def run_services(
     try:
         children.append(subprocess.Popen(web_command(options), env=env, start_new_session=True))
         if options.with_worker:
-            children.append(subprocess.Popen(worker_command(), env=env, start_new_session=True))
+            worker = (
+                worker_command()
+                if options.job_workers is None
+                else worker_command(options.job_workers)
+            )
+            children.append(subprocess.Popen(worker, env=env, start_new_session=True))
         ready = on_ready is None
         while not received and all(c.poll() is None for c in children):
             if not ready and _accepts_connections(options.host, options.port):

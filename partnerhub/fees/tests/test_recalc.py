@@ -18,7 +18,7 @@ from partnerhub.core.actor import SYSTEM
 from partnerhub.core.errors import NotFound
 from partnerhub.fees import recalc
 from partnerhub.fees.jobs import recalculation_enqueue
-from partnerhub.fees.models import RecalcJob, SaleItem
+from partnerhub.fees.models import RecalcChunk, RecalcJob, SaleItem
 from partnerhub.fees.selectors import job_get_for_actor, job_list_for_actor, job_serialize
 from partnerhub.fees.services import sale_item_create
 from partnerhub.fees.tests.factories import add_fee, set_gateway_fee
@@ -377,6 +377,10 @@ def test_an_item_committed_in_flight_is_repriced_and_counted_exactly(plan_world)
         scope_item_counts={**(job.scope_item_counts or {}), str(p.on_plan[-1].pk): 2},
         items_total=job.items_total - 1,
     )
+    # The count at start lives on the chunk that holds the company (its last one).
+    chunk = RecalcChunk.objects.filter(job=job).order_by("seq").last()
+    assert chunk is not None and p.on_plan[-1].pk in chunk.company_ids
+    RecalcChunk.objects.filter(pk=chunk.pk).update(items_counted=chunk.items_counted - 1)
 
     while recalc._run_chunk(job.pk, "w:1:x"):
         pass
@@ -420,3 +424,124 @@ def test_a_chunk_is_planned_for_its_own_companies_on_postgresql(plan_world) -> N
             mode = cur.fetchone()[0]
 
     assert mode == "force_custom_plan"
+
+
+# --- Chunks bounded by items, shared by several workers (issue #16) ---------------
+
+
+def _add_items(company: Company, count: int, actor) -> None:  # type: ignore[no-untyped-def]
+    for i in range(count):
+        sale_item_create(actor=actor, company_id=company.pk, data=ITEM | {"price_minor": 500 + i})
+
+
+def test_chunks_are_bounded_by_items_and_a_big_company_is_split_by_item_id(
+    plan_world, settings
+) -> None:  # type: ignore[no-untyped-def]
+    p = plan_world
+    settings.RECALC_CHUNK_ITEMS = 6
+    big = p.on_plan[2]
+    _add_items(big, 7, p.admin_a)  # 10 items: more than a chunk holds
+    add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 9)
+    job = _enqueue_plan_job(p)
+    recalc._claim(job.pk, "w:1:x")
+
+    chunks = list(RecalcChunk.objects.filter(job=job).order_by("seq"))
+    small = sorted(c.pk for c in p.on_plan if c != big)
+    big_ids = list(SaleItem.objects.filter(company=big).order_by("id").values_list("id", flat=True))
+    layout = [
+        (c.company_ids, c.item_id_from, c.item_id_to, c.items_counted, c.companies_completed)
+        for c in chunks
+    ]
+    # Whole companies packed up to 6 items; the 10-item company in two pieces of 5, the
+    # first and last open-ended; each company counted done by its last piece only.
+    before = [c for c in small if c < big.pk]
+    after = [c for c in small if c > big.pk]
+    expected: list[tuple[list[int], int | None, int | None, int, int]]
+    expected = [(before[i : i + 2], None, None, 3 * len(before[i : i + 2]), len(before[i : i + 2]))
+                for i in range(0, len(before), 2)]  # fmt: skip
+    expected += [([big.pk], None, big_ids[5], 5, 0), ([big.pk], big_ids[5], None, 5, 1)]
+    expected += [(after[i : i + 2], None, None, 3 * len(after[i : i + 2]), len(after[i : i + 2]))
+                 for i in range(0, len(after), 2)]  # fmt: skip
+    assert layout == expected
+
+    late = sale_item_create(actor=p.admin_a, company_id=big.pk, data=ITEM)  # after the start
+    while recalc._run_chunk(job.pk, "w:1:x"):
+        pass
+
+    job.refresh_from_db()
+    assert job.status == Status.SUCCEEDED
+    assert (job.companies_done, job.companies_total) == (5, 5)
+    assert (job.items_done, job.items_total) == (23, 23)  # the late item counted once
+    assert set(
+        SaleItem.objects.filter(company__in=p.on_plan).values_list("reseller_fee_minor", flat=True)
+    ) == {9}
+    late.refresh_from_db()
+    assert late.fee_revision == 2
+    assert set(
+        SaleItem.objects.filter(company__in=p.on_plan)
+        .exclude(pk=late.pk)
+        .values_list("fee_revision", flat=True)
+    ) == {2}
+
+
+def test_a_helper_shares_a_running_job_and_nothing_is_counted_twice(plan_world, settings) -> None:  # type: ignore[no-untyped-def]
+    p = plan_world
+    settings.RECALC_CHUNK_ITEMS = 3  # one company per chunk: five chunks
+    add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 4)
+    job = _enqueue_plan_job(p)
+    recalc._claim(job.pk, "owner:1:x")
+    assert recalc._run_chunk(job.pk, "owner:1:x")
+
+    assert recalc.recalculation_help(worker_id="helper:2:y") == 4
+
+    job.refresh_from_db()
+    # The helper ran the last chunk, so it closed the job; the owner finds nothing left.
+    assert job.status == Status.SUCCEEDED and job.worker_id == "owner:1:x"
+    assert not recalc._run_chunk(job.pk, "owner:1:x")
+    assert (job.companies_done, job.items_done, job.items_total) == (5, 15, 15)
+    by = RecalcChunk.objects.filter(job=job).order_by("seq").values_list("worker_id", flat=True)
+    assert list(by) == ["owner:1:x"] + ["helper:2:y"] * 4
+    for company in p.on_plan:
+        assert [(f[0], f[3]) for f in _fees(company)] == [(4, 2)] * 3
+
+
+def test_a_helper_leaves_jobs_alone_unless_running_and_alive(plan_world) -> None:
+    p = plan_world
+    queued = _enqueue_plan_job(p)
+    assert recalc.recalculation_help(worker_id="helper:2:y") == 0  # not started: no chunks
+
+    recalc._claim(queued.pk, "gone:1:x")
+    RecalcJob.objects.filter(pk=queued.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    assert recalc.recalculation_help(worker_id="helper:2:y") == 0  # stale: recovery's
+    assert not RecalcChunk.objects.filter(job=queued, done=True).exists()
+
+    RecalcJob.objects.filter(pk=queued.pk).update(heartbeat_at=timezone.now())
+    assert recalc.recalculation_help(worker_id="helper:2:y") == 3  # alive: 3 chunks of 2, 2, 1
+    queued.refresh_from_db()
+    assert (queued.status, queued.items_done) == (Status.SUCCEEDED, 15)
+
+
+def test_a_job_started_by_an_older_release_gets_chunks_after_its_cursor(plan_world) -> None:
+    p = plan_world
+    add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 6)
+    job = _enqueue_plan_job(p)
+    recalc._claim(job.pk, "old:1:x")
+    ids = sorted(c.pk for c in p.on_plan)
+    # As an older release left it: two companies done by its cursor, no chunk rows.
+    RecalcChunk.objects.filter(job=job).delete()
+    recalc.recalculate_items(ids[:2])
+    RecalcJob.objects.filter(pk=job.pk).update(
+        cursor_company_id=ids[1],
+        companies_done=2,
+        items_done=6,
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+    )
+
+    done = recalc.recalculation_run(job_id=job.pk, worker_id="new:2:y")
+
+    assert done is not None and done.status == Status.SUCCEEDED
+    assert (done.companies_done, done.items_done, done.items_total) == (5, 15, 15)
+    planned = RecalcChunk.objects.filter(job=job).values_list("company_ids", flat=True)
+    assert sorted(c for chunk in planned for c in chunk) == ids[2:]
+    for company in p.on_plan:
+        assert [(f[0], f[3]) for f in _fees(company)] == [(6, 2)] * 3

@@ -311,6 +311,32 @@ class InProcessFeeMachine(FeeMachine):
         assert not RecalcJob.objects.filter(status__in=UNFINISHED).exists()
 
 
+HELPER_ID = "helper-host:2:h"
+
+
+class InProcessParallelFeeMachine(InProcessFeeMachine):
+    """As above, with a second worker (issue #16): any running job's next free chunk may
+    run as that helper's, between any edits; the test makes chunks two items long, so a
+    company's items are split over several chunks."""
+
+    @precondition(
+        lambda self: any(j.status == RecalcJob.Status.RUNNING for j in self._unfinished())
+    )
+    @rule(data=st.data())
+    def help_with_one_chunk(self, data: st.DataObject) -> None:
+        running = [j.pk for j in self._unfinished() if j.status == RecalcJob.Status.RUNNING]
+        recalc._run_chunk(data.draw(st.sampled_from(running)), HELPER_ID, owner=False)
+
+    def drain(self) -> None:
+        super().drain()
+        # Both workers' chunks counted once each: every job's counters are its chunks'.
+        for job in RecalcJob.objects.filter(scope_company_ids__isnull=False):
+            chunks = list(job.chunks.all())
+            assert all(c.done for c in chunks)
+            assert job.companies_done == sum(c.companies_completed for c in chunks)
+            assert job.companies_done == job.companies_total
+
+
 class RealWorkerFeeMachine(FeeMachine):
     """Jobs run in a real worker process, concurrently with the edits."""
 
@@ -345,6 +371,13 @@ def _run(machine: type[FeeMachine], personas: Any, examples: int, steps: int) ->
 
 def test_stored_fees_equal_fresh_quotes_once_the_queue_is_empty_in_process(personas) -> None:  # type: ignore[no-untyped-def]
     _run(InProcessFeeMachine, personas, examples=12, steps=15)
+
+
+def test_stored_fees_equal_fresh_quotes_once_the_queue_is_empty_with_two_workers_in_process(
+    personas, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(django_settings, "RECALC_CHUNK_ITEMS", 2)
+    _run(InProcessParallelFeeMachine, personas, examples=12, steps=15)
 
 
 def _worker_database_url() -> str | None:

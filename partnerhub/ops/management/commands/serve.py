@@ -1,4 +1,4 @@
-"""`partnerhub serve`: the production web server (granian, WSGI) plus one job worker."""
+"""`partnerhub serve`: the production web server (granian, WSGI) plus the job worker(s)."""
 
 from __future__ import annotations
 
@@ -27,11 +27,31 @@ def add_serve_arguments(parser: ArgumentParser, *, workers: int = 2) -> None:
     parser.add_argument(
         "--no-worker", action="store_true", help="do not start a job worker alongside the web"
     )
+    parser.add_argument(
+        "--job-workers",
+        type=int,
+        default=None,
+        help="job worker processes; a recalculation's chunks spread over them "
+        "(default: 1 on SQLite, which runs one writer at a time; 2 on PostgreSQL)",
+    )
+
+
+def default_job_workers() -> int:
+    """One on SQLite (one writer at a time: more workers would only queue on its lock);
+    two on PostgreSQL, where two chunks of one job run at once (docs/benchmarks.md)."""
+    from django.db import connection
+
+    return 1 if connection.vendor == "sqlite" else 2
 
 
 def serve_options(options: dict[str, Any]) -> ServeOptions:
     if options["workers"] < 1 or options["threads"] < 1:
         raise CommandError("--workers and --threads must be at least 1")
+    job_workers = options.get("job_workers")
+    if job_workers is None:
+        job_workers = default_job_workers()
+    if job_workers < 1:
+        raise CommandError("--job-workers must be at least 1")
     if not 0 < options["port"] < 65536:
         raise CommandError("--port must be between 1 and 65535")
     return ServeOptions(
@@ -40,6 +60,7 @@ def serve_options(options: dict[str, Any]) -> ServeOptions:
         workers=options["workers"],
         threads=options["threads"],
         with_worker=not options["no_worker"],
+        job_workers=job_workers,
     )
 
 
