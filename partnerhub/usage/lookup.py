@@ -17,7 +17,7 @@ from typing import Any
 from django.db import connection
 
 from partnerhub.catalog.models import Limit
-from partnerhub.companies.models import Company
+from partnerhub.companies.models import Company, PlanSnapshot
 from partnerhub.companies.selectors import company_visible_to, limit_value_from
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import NotFound
@@ -34,10 +34,15 @@ class UsageCompany:
     limit_overrides: dict[str, Any]
     own_limits: dict[str, Any]
     plan_limits: dict[str, Any] | None
+    snapshot_limits: dict[str, Any] | None = None  # a deleted plan's, shared (copy-on-write)
 
     def limit_value(self, key: str) -> int | None:
         return limit_value_from(
-            key, overrides=self.limit_overrides, plan_limits=self.plan_limits, own=self.own_limits
+            key,
+            overrides=self.limit_overrides,
+            plan_limits=self.plan_limits,
+            own=self.own_limits,
+            snapshot_limits=self.snapshot_limits,
         )[0]
 
 
@@ -55,19 +60,23 @@ def _date(value: Any) -> date:
 
 _SQL = (
     "SELECT c.id, c.reseller_id, c.name, c.billing_anchor, c.created_at, c.limit_overrides, "
-    "c.own_limits, p.limits FROM {company} c LEFT JOIN {plan} p ON p.id = c.plan_id "
-    "WHERE c.id = %s"
+    "c.own_limits, p.limits, s.limits FROM {company} c LEFT JOIN {plan} p ON p.id = c.plan_id "
+    "LEFT JOIN {snapshot} s ON s.id = c.plan_snapshot_id WHERE c.id = %s"
 )
 
 
 def usage_company_get(actor: Actor, company_id: int) -> UsageCompany:
-    sql = _SQL.format(company=Company._meta.db_table, plan=Plan._meta.db_table)
+    sql = _SQL.format(
+        company=Company._meta.db_table,
+        plan=Plan._meta.db_table,
+        snapshot=PlanSnapshot._meta.db_table,
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [company_id])
         row = cursor.fetchone()
     if row is None or not company_visible_to(actor, pk=row[0], reseller_id=row[1]):
         raise NotFound("Company not found.")
-    pk, reseller_id, name, anchor, created_at, overrides, own, plan_limits = row
+    pk, reseller_id, name, anchor, created_at, overrides, own, plan_limits, snapshot_limits = row
     return UsageCompany(
         id=int(pk),
         reseller_id=int(reseller_id),
@@ -77,6 +86,7 @@ def usage_company_get(actor: Actor, company_id: int) -> UsageCompany:
         limit_overrides=_json(overrides) or {},
         own_limits=_json(own) or {},
         plan_limits=_json(plan_limits) if plan_limits is not None else None,
+        snapshot_limits=_json(snapshot_limits) if snapshot_limits is not None else None,
     )
 
 
