@@ -10,4 +10,4 @@ class CompanyAdmin(ReadOnlyAdmin):
     list_filter = ["use_plan_fees", "has_own_fees"]
     list_select_related = ["reseller", "plan"]
     search_fields = ["name", "contact_email", "reseller__slug"]
-    raw_id_fields = ["plan", "fee_schedule"]
+    raw_id_fields = ["plan", "fee_schedule", "plan_snapshot", "snapshot_fee_schedule"]
