@@ -13,9 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from partnerhub.audit.models import AuditEvent
 from partnerhub.catalog.models import Currency, FeeType, Limit
@@ -32,6 +34,7 @@ from partnerhub.plans.services import plan_create, plan_delete, plan_restore, pl
 from partnerhub.testing.data import GBP_TICKET, plan_data
 from partnerhub.testing.factories import SaleItemFactory
 from partnerhub.testing.formpost import form_data
+from partnerhub.testing.personas import build_personas
 from partnerhub.usage.lookup import usage_company_get
 from partnerhub.web.tests.hubworld import client_for
 from partnerhub.web.tests.test_form_round_trip import PLAN_FORM, assert_round_trip
@@ -413,3 +416,77 @@ def test_delete_costs_the_same_statements_for_3_companies_or_30(personas) -> Non
     many = _delete_queries(personas, "many", 30)
     assert len(many) == len(few), "\n".join(many)
     assert len(few) == DELETE_QUERIES, "\n".join(few)
+
+
+# --- Property: any company on a deleted plan reads as before; an own edit reaches it only --
+
+LIMIT_KEYS = ["messages", "team_members", "whatsapp_conversations", "event_timeslots"]
+limit_maps = st.dictionaries(
+    st.sampled_from(LIMIT_KEYS), st.one_of(st.none(), st.integers(0, 50)), max_size=3
+)
+company_configs = st.fixed_dictionaries(
+    {},
+    optional={
+        "excluded_features": st.lists(st.sampled_from(["seating", "vouchers"]), unique=True),
+        "direct_features": st.lists(st.sampled_from(["api_access", "seating"]), unique=True),
+        "own_limits": limit_maps,
+        "limit_overrides": limit_maps,
+        "use_plan_fees": st.booleans(),
+    },
+)
+own_edits = st.one_of(
+    st.fixed_dictionaries({"own_limits": limit_maps}),
+    st.fixed_dictionaries({"limit_overrides": limit_maps}),
+    st.fixed_dictionaries(
+        {"direct_features": st.lists(st.sampled_from(["api_access", "plans"]), unique=True)}
+    ),
+    st.fixed_dictionaries(
+        {
+            "fees": st.just([{**GBP_TICKET, "percent_bps": 4321}]),
+            "blended": st.just({"GBP": False}),
+        }
+    ),
+)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(configs=st.lists(company_configs, min_size=2, max_size=3), edit=own_edits)
+def test_any_company_reads_the_same_after_delete_and_only_its_own_edit_changes_it(
+    db: Any, configs: list[dict[str, Any]], edit: dict[str, Any]
+) -> None:
+    # One savepoint per example, rolled back at its end: examples never see each other.
+    with transaction.atomic():
+        personas = build_personas()
+        plan = _plan(personas, "doomed")
+        companies = [
+            _company(personas, plan, f"c{i}", **config) for i, config in enumerate(configs)
+        ]
+        before = {c.pk: _everything(c.pk) for c in companies}
+
+        plan_delete(actor=personas.admin_a, plan_id=plan.pk)
+
+        after = {c.pk: _everything(c.pk) for c in companies}
+        for company in companies:
+            assert after[company.pk]["entitlements"] == before[company.pk]["entitlements"]
+            assert after[company.pk]["terms"] == before[company.pk]["terms"]
+            assert after[company.pk]["usage"] == before[company.pk]["usage"]
+        edited, *others = companies
+        company_update(actor=personas.admin_a, company_id=edited.pk, changes=edit)
+        for company in others:
+            assert _everything(company.pk) == after[company.pk]
+        # The edit copied the snapshot in, unless it changed nothing (then nothing is written).
+        written = AuditEvent.objects.filter(
+            action="company.update", object_id=edited.pk, created_at__gt=_delete_time(plan)
+        ).exists()
+        assert (Company.objects.get(pk=edited.pk).plan_snapshot_id is None) == written
+        if not written:
+            assert _everything(edited.pk) == after[edited.pk]
+        transaction.set_rollback(True)
+
+
+def _delete_time(plan: Plan) -> Any:
+    return AuditEvent.objects.get(action="plan.delete", object_id=plan.pk).created_at
