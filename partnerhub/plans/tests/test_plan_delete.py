@@ -39,6 +39,8 @@ from partnerhub.usage.lookup import usage_company_get
 from partnerhub.web.tests.hubworld import client_for
 from partnerhub.web.tests.test_form_round_trip import PLAN_FORM, assert_round_trip
 from partnerhub.webhooks.entitlements import EntitlementsBatch, companies_for_resolution
+from partnerhub.webhooks.models import Event
+from partnerhub.webhooks.tests.helpers import events_of, run_fanouts
 
 pytestmark = pytest.mark.django_db
 
@@ -368,6 +370,7 @@ def _ticket() -> dict[str, Any]:
 def test_the_webhook_batch_resolver_matches_the_selector_for_a_deleted_plan(personas) -> None:  # type: ignore[no-untyped-def]
     plan = _plan(personas, "doomed")
     companies = _varied_companies(personas, plan)
+    last_event = Event.objects.order_by("-id").values_list("id", flat=True).first()
     plan_delete(actor=personas.admin_a, plan_id=plan.pk)
 
     loaded = list(companies_for_resolution([c.pk for c in companies]))
@@ -376,6 +379,14 @@ def test_the_webhook_batch_resolver_matches_the_selector_for_a_deleted_plan(pers
     for company in loaded:
         fresh = Company.objects.select_related("reseller", "plan").get(pk=company.pk)
         assert batch.now(company) == resolve_entitlements(fresh).as_dict(), fresh.name
+
+    # The worker announces each company once, with exactly what the API answers.
+    run_fanouts()
+    events = [e for e in events_of("company.entitlements_changed") if e.pk > last_event]
+    assert sorted(e.data["company_id"] for e in events) == sorted(c.pk for c in companies)
+    for event in events:
+        fresh = Company.objects.get(pk=event.data["company_id"])
+        assert event.data["entitlements"] == resolve_entitlements(fresh).as_dict()
 
 
 def test_the_hub_form_of_a_company_of_a_deleted_plan_round_trips(personas) -> None:  # type: ignore[no-untyped-def]
