@@ -370,7 +370,7 @@ def _ticket() -> dict[str, Any]:
 def test_the_webhook_batch_resolver_matches_the_selector_for_a_deleted_plan(personas) -> None:  # type: ignore[no-untyped-def]
     plan = _plan(personas, "doomed")
     companies = _varied_companies(personas, plan)
-    last_event = Event.objects.order_by("-id").values_list("id", flat=True).first()
+    last_event = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
     plan_delete(actor=personas.admin_a, plan_id=plan.pk)
 
     loaded = list(companies_for_resolution([c.pk for c in companies]))
