@@ -1,9 +1,11 @@
 """Benchmark: deleting a plan of 10,000 companies next to one raw UPDATE of them.
 
-SPEC §4: deleting a plan copies its configuration onto its companies set-based, in a
+SPEC §4: deleting a plan leaves its companies Custom with exactly what they had, in a
 constant number of statements whatever the number of companies; the target (issue 10,
 item 19) is at most 3x one raw `UPDATE companies_company SET plan_id = NULL …` of the
-same companies.
+same companies. The companies share the deleted plan's frozen configuration
+(copy-on-write, docs/architecture.md "Plan delete"); before timing, the bench checks on
+a few companies (with and without an exclusion) that what they get is unchanged.
 
 Seeds a scratch database with `partnerhub seed --resellers 1 --companies N --items 0`
 (no sale items: a plan delete does not touch them), gives the plan 5 features, a value
@@ -86,6 +88,35 @@ def _rolled_back_ms(fn: Any) -> float:
     return elapsed
 
 
+def _check_entitlements_kept(plan: Any, actor: Any) -> None:
+    """The delete being timed keeps what every kind of company gets (rolled back)."""
+    from django.db import transaction
+
+    from partnerhub.companies.models import Company
+    from partnerhub.companies.selectors import resolve_entitlements
+    from partnerhub.plans.services import plan_delete
+
+    def kept(pk: int) -> dict[str, Any]:
+        body = resolve_entitlements(Company.objects.get(pk=pk)).as_dict()
+        return {
+            "features": sorted(f["key"] for f in body["features"]),
+            "limits": {k: v["value"] for k, v in body["limits"].items()},
+            "fees": [body["fees"]["schedule"], body["fees"]["blended"]],
+        }
+
+    on_plan = Company.objects.filter(plan=plan).order_by("pk")
+    sample = [
+        *on_plan.filter(excluded_features__isnull=False).values_list("pk", flat=True)[:2],
+        *on_plan.filter(excluded_features__isnull=True).values_list("pk", flat=True)[:2],
+    ]
+    assert len(sample) == 4
+    before = {pk: kept(pk) for pk in sample}
+    with transaction.atomic():
+        plan_delete(actor=actor, plan_id=plan.pk)
+        assert {pk: kept(pk) for pk in sample} == before, "a company lost what it had"
+        transaction.set_rollback(True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else "")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
@@ -124,6 +155,7 @@ def main() -> None:
         plan_delete(actor=actor, plan_id=plan.pk)
         assert not Company.objects.filter(plan_id=plan.pk).exists()
 
+    _check_entitlements_kept(plan, actor)
     raw, service, statements = [], [], 0
     for _ in range(args.repeat):
         _prepare()

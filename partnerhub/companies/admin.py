@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from partnerhub.companies.models import Company
+from partnerhub.companies.models import Company, PlanSnapshot
 from partnerhub.ops.admin_base import ReadOnlyAdmin
 
 
@@ -10,4 +10,13 @@ class CompanyAdmin(ReadOnlyAdmin):
     list_filter = ["use_plan_fees", "has_own_fees"]
     list_select_related = ["reseller", "plan"]
     search_fields = ["name", "contact_email", "reseller__slug"]
+    raw_id_fields = ["plan", "fee_schedule", "plan_snapshot", "snapshot_fee_schedule"]
+
+
+@admin.register(PlanSnapshot)
+class PlanSnapshotAdmin(ReadOnlyAdmin):
+    """A deleted plan's configuration its former companies share (copy-on-write)."""
+
+    list_display = ["__str__", "plan", "created_at"]
+    list_select_related = ["plan"]
     raw_id_fields = ["plan", "fee_schedule"]

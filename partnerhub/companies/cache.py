@@ -6,6 +6,11 @@ and plan service saves them) and the reseller's entitlements version (bumped by 
 features and fees and by catalog writes, resellers/versions.py). All of them are read
 from the database in one narrow query, so a write in one web process is seen at once by
 every other, whatever the cache backend. Old entries simply stop being read.
+
+A company detached from a deleted plan reads that plan's `PlanSnapshot` (models.py): no
+stamp of it is needed, since a snapshot never changes and the delete sets the company's
+`updated_at`; copying the snapshot in on the company's first own write changes nothing the
+company gets.
 """
 
 from __future__ import annotations

@@ -2,6 +2,10 @@
 
 What a company *gets* is resolved at read time (selectors.resolve_entitlements):
 nothing here is a copy of its plan, so a plan edit reaches every company at once.
+
+A company detached from a deleted plan shares that plan's frozen configuration
+(`PlanSnapshot`) instead of holding a copy: copy-on-write, so deleting a plan is one
+UPDATE of its companies whatever their number (docs/architecture.md, "Plan delete").
 """
 
 from __future__ import annotations
@@ -10,6 +14,30 @@ from typing import Any
 
 from django.db import models
 from django.utils import timezone
+
+
+class PlanSnapshot(models.Model):
+    """A deleted plan's features, limits and fees as they were when it was deleted.
+
+    Never written after it is made: the companies that were on the plan read it as
+    part of their own configuration (selectors.company_direct_keys, company_own_limits,
+    company_own_fees) until their own first write copies it in
+    (services.company_materialise_snapshot). Restoring or editing the plan later
+    writes the plan's own rows, never these.
+    """
+
+    plan = models.ForeignKey(
+        "plans.Plan", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    features = models.ManyToManyField("catalog.Feature", blank=True, related_name="+")
+    limits = models.JSONField(default=dict)  # {limit key: int or None}, as Plan.limits
+    fee_schedule = models.OneToOneField(
+        "fees.FeeSchedule", on_delete=models.PROTECT, related_name="plan_snapshot"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"snapshot {self.pk} of plan {self.plan_id}"
 
 
 class Company(models.Model):
@@ -44,6 +72,28 @@ class Company(models.Model):
     billing_cycle = models.CharField(max_length=10, default="monthly")
     billing_currency = models.CharField(max_length=3, blank=True, default="")
     billing_anchor = models.DateField(null=True, blank=True)  # null only before the first save
+    # Copy-on-write after a plan delete (PlanSnapshot): the deleted plan's features (less
+    # this company's exclusions, kept for that) count as direct features and its limits
+    # as own limits written over `own_limits`; `snapshot_fee_schedule`, set when the
+    # company was on the plan's fees, is its own fee schedule in place of
+    # `fee_schedule`. Both are null on a plan and after the company's first own write.
+    # No index: nothing looks companies up by them, and the delete's UPDATE stays lean.
+    plan_snapshot = models.ForeignKey(
+        PlanSnapshot,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    snapshot_fee_schedule = models.ForeignKey(
+        "fees.FeeSchedule",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -65,6 +115,8 @@ class Company(models.Model):
     def effective_fee_schedule_id(self) -> int:
         if self.plan_id is not None and self.use_plan_fees:
             return self.plan.fee_schedule_id  # type: ignore[union-attr]
+        if self.snapshot_fee_schedule_id is not None:
+            return self.snapshot_fee_schedule_id
         if self.has_own_fees:
             return self.fee_schedule_id
         return self.reseller.fee_schedule_id

@@ -67,11 +67,19 @@ def company_list_for_actor(
         qs = qs.filter(plan_id=plan_id)
     if custom is not None:
         qs = qs.filter(plan__isnull=custom)
-    return qs.prefetch_related(
-        Prefetch("direct_features", queryset=Feature.objects.only("id", "key")),
-        Prefetch("excluded_features", queryset=Feature.objects.only("id", "key")),
-        "fee_schedule__entries",
-    ).order_by("name", "id")
+    # The snapshot joins cost no query for companies without one (the prefetches
+    # below find nothing to fetch).
+    return (
+        qs.select_related("plan_snapshot", "snapshot_fee_schedule")
+        .prefetch_related(
+            Prefetch("direct_features", queryset=Feature.objects.only("id", "key")),
+            Prefetch("excluded_features", queryset=Feature.objects.only("id", "key")),
+            "fee_schedule__entries",
+            Prefetch("plan_snapshot__features", queryset=Feature.objects.only("id", "key")),
+            "snapshot_fee_schedule__entries",
+        )
+        .order_by("name", "id")
+    )
 
 
 def company_deviates_from_plan(company: Company) -> bool:
@@ -83,7 +91,39 @@ def _keys(features: Any) -> set[str]:
 
 
 def company_own_fees(company: Company) -> ScheduleSnapshot:
+    """The company's own schedule: the deleted plan's it shares (copy-on-write), else its own."""
+    if company.snapshot_fee_schedule_id is not None:
+        return snapshot_from_entries(company.snapshot_fee_schedule.entries.all())  # type: ignore[union-attr]
     return snapshot_from_entries(company.fee_schedule.entries.all())
+
+
+# Copy-on-write after a plan delete (models.PlanSnapshot): these present a company that
+# shares its deleted plan's snapshot exactly as if the snapshot had been copied onto it
+# (features direct, exclusions cleared, limits written over its own), which is what a
+# company detached from its plan holds (SPEC §4 Delete, §5 unlinking).
+
+
+def _snapshot_kept_keys(company: Company) -> set[str]:
+    """The deleted plan's features the company kept: the snapshot's less its exclusions."""
+    snapshot = company.plan_snapshot
+    if snapshot is None:
+        return set()
+    return _keys(snapshot.features.all()) - _keys(company.excluded_features.all())
+
+
+def company_direct_keys(company: Company) -> set[str]:
+    return _keys(company.direct_features.all()) | _snapshot_kept_keys(company)
+
+
+def company_excluded_keys(company: Company) -> set[str]:
+    if company.plan_snapshot_id is not None:
+        return set()  # exclusions of the snapshot, already taken out of its features
+    return _keys(company.excluded_features.all())
+
+
+def company_own_limits(company: Company) -> dict[str, Any]:
+    snapshot = company.plan_snapshot
+    return {**company.own_limits, **snapshot.limits} if snapshot else dict(company.own_limits)
 
 
 def company_serialize(company: Company) -> dict[str, Any]:
@@ -98,10 +138,10 @@ def company_serialize(company: Company) -> dict[str, Any]:
         "plan_name": company.plan.name if company.plan_id else None,  # type: ignore[union-attr]
         "use_plan_fees": company.use_plan_fees,
         "deviates_from_plan": company_deviates_from_plan(company),
-        "direct_features": sorted(_keys(company.direct_features.all())),
-        "excluded_features": sorted(_keys(company.excluded_features.all())),
+        "direct_features": sorted(company_direct_keys(company)),
+        "excluded_features": sorted(company_excluded_keys(company)),
         "limit_overrides": dict(company.limit_overrides),
-        "own_limits": dict(company.own_limits),
+        "own_limits": company_own_limits(company),
         "has_own_fees": company.has_own_fees,
         "fees": own.entries_as_dicts() if own else [],
         "blended": own.blended_dict() if own else {},
@@ -148,7 +188,7 @@ def resolve_entitlements(company: Company) -> Entitlements:
     plan = company.plan
     plan_keys = _keys(plan.features.all()) if plan else set()
     excluded = _keys(company.excluded_features.all()) if plan else set()
-    direct = _keys(company.direct_features.all())
+    direct = company_direct_keys(company)
     from_plan = (plan_keys - excluded) & reseller_keys
     features = [{"key": k, "source": "plan"} for k in sorted(from_plan)]
     features += [
@@ -173,9 +213,12 @@ def limit_value_from(
     overrides: dict[str, Any],
     plan_limits: dict[str, Any] | None,
     own: dict[str, Any],
+    snapshot_limits: dict[str, Any] | None = None,
 ) -> tuple[int | None, str]:
     """(value, source) of one limit: override if set, else the plan's value, else the
-    company's own; unset means unlimited (None)."""
+    company's own (a shared deleted plan's snapshot written over them: company_own_limits);
+    unset means unlimited (None)."""
+    own = {**own, **snapshot_limits} if snapshot_limits else own
     for source, values in (("override", overrides), ("plan", plan_limits or {}), ("company", own)):
         if key in values:
             return values[key], source
@@ -188,7 +231,7 @@ def resolve_limit_value(company: Company, key: str) -> tuple[int | None, str]:
         key,
         overrides=company.limit_overrides,
         plan_limits=company.plan.limits if company.plan_id else None,  # type: ignore[union-attr]
-        own=company.own_limits,
+        own=company_own_limits(company),
     )
 
 

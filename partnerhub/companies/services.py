@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,8 +11,14 @@ from django.utils import timezone
 
 from partnerhub.audit.services import audit_record
 from partnerhub.catalog.models import Feature, Limit
-from partnerhub.companies.models import Company
-from partnerhub.companies.selectors import company_fee_change_recalculation, company_get_for_actor
+from partnerhub.companies.models import Company, PlanSnapshot
+from partnerhub.companies.selectors import (
+    company_direct_keys,
+    company_excluded_keys,
+    company_fee_change_recalculation,
+    company_get_for_actor,
+    company_own_limits,
+)
 from partnerhub.companies.terms import TERM_FIELDS, apply_terms, terms_fit_plan
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import NotFound, ValidationFailed
@@ -27,7 +31,7 @@ from partnerhub.core.validation import (
 )
 from partnerhub.fees.apply import check_fee_apply_mode, should_recalculate
 from partnerhub.fees.jobs import recalculation_enqueue
-from partnerhub.fees.models import FeeScheduleEntry, RecalcJob
+from partnerhub.fees.models import FeeSchedule, FeeScheduleEntry, RecalcJob
 from partnerhub.fees.schedules import (
     EMPTY_SCHEDULE,
     ScheduleSnapshot,
@@ -56,9 +60,6 @@ COMPANY_FIELDS = (
 )
 
 
-LIMIT_KEY = re.compile(r"^[-a-zA-Z0-9_]+$")  # catalog limit keys are slugs
-
-
 @dataclass
 class CompanyUpdateResult:
     company: Company
@@ -66,17 +67,19 @@ class CompanyUpdateResult:
 
 
 def company_state(company: Company) -> dict[str, Any]:
-    """What the audit log records of a company, before and after a write."""
-    own = schedule_snapshot(company.fee_schedule_id) if company.has_own_fees else None
+    """What the audit log records of a company, before and after a write (a deleted plan's
+    snapshot the company shares shown as its own, as the selectors show it)."""
+    own_schedule_id = company.snapshot_fee_schedule_id or company.fee_schedule_id
+    own = schedule_snapshot(own_schedule_id) if company.has_own_fees else None
     return {
         "name": company.name,
         "contact_email": company.contact_email,
         "plan_id": company.plan_id,
         "use_plan_fees": company.use_plan_fees,
-        "direct_features": sorted(f.key for f in company.direct_features.all()),
-        "excluded_features": sorted(f.key for f in company.excluded_features.all()),
+        "direct_features": sorted(company_direct_keys(company)),
+        "excluded_features": sorted(company_excluded_keys(company)),
         "limit_overrides": dict(company.limit_overrides),
-        "own_limits": dict(company.own_limits),
+        "own_limits": company_own_limits(company),
         "has_own_fees": company.has_own_fees,
         "fees": own.as_audit() if own else None,
         "billing_cycle": company.billing_cycle,
@@ -148,80 +151,116 @@ def company_detach_from_plan(company: Company) -> set[str]:
     return kept
 
 
-def _limits_merge_sql(vendor: str, limits: Mapping[str, int | None]) -> tuple[str, list[Any]]:
-    """SQL for `own_limits` with the plan's limits written over it, keys and nulls kept
-    (the set-based twin of `{**own_limits, **plan.limits}`)."""
-    if not limits:
-        return "own_limits", []
+def _plan_snapshot_create(plan: Plan) -> PlanSnapshot:
+    """The plan's configuration frozen as it is now: features, limits and a copy of its fee
+    schedule. A constant number of statements (a plan has a handful of features and fee
+    entries, however many companies it has)."""
+    schedule = FeeSchedule.objects.create()
+    snapshot = PlanSnapshot.objects.create(
+        plan=plan, limits=dict(plan.limits), fee_schedule=schedule
+    )
+    through = PlanSnapshot.features.through._meta.db_table
+    plan_features = Plan.features.through._meta.db_table
+    entries = FeeScheduleEntry._meta.db_table
+    columns = "currency, fee_type, percent_bps, fixed_minor, min_minor, max_minor, blended"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {entries} (schedule_id, {columns}) "
+            f"SELECT %s, {columns} FROM {entries} WHERE schedule_id = %s",
+            [schedule.pk, plan.fee_schedule_id],
+        )
+        cursor.execute(
+            f"INSERT INTO {through} (plansnapshot_id, feature_id) "
+            f"SELECT %s, feature_id FROM {plan_features} WHERE plan_id = %s",
+            [snapshot.pk, plan.pk],
+        )
+    return snapshot
+
+
+def _detach_sql(vendor: str) -> str:
+    """Every company on the plan to Custom, sharing the snapshot, as one UPDATE answering
+    the ids. On PostgreSQL the rows are locked in id order first (the order recalculation
+    chunks lock companies in, fees/recalc.py), so the two never deadlock."""
+    company = Company._meta.db_table
+    where = "plan_id = %s"
     if vendor == "postgresql":
-        return "own_limits || %s::jsonb", [json.dumps(limits)]
-    # SQLite: json_patch would drop null (unlimited) values, json_set keeps them.
-    pairs, params = [], []
-    for key, value in sorted(limits.items()):
-        if not LIMIT_KEY.match(key):
-            raise ValueError(f"unexpected limit key {key!r}")
-        pairs.append(f"'$.\"{key}\"', json(%s)")
-        params.append(json.dumps(value))
-    return f"json_set(own_limits, {', '.join(pairs)})", params
+        where = f"id IN (SELECT id FROM {company} WHERE plan_id = %s ORDER BY id FOR UPDATE)"
+    # SET expressions read the old row: both fee columns follow the old use_plan_fees.
+    return (
+        f"UPDATE {company} SET plan_snapshot_id = %s, "
+        f"snapshot_fee_schedule_id = CASE WHEN use_plan_fees THEN %s ELSE NULL END, "
+        f"has_own_fees = CASE WHEN use_plan_fees THEN %s ELSE has_own_fees END, "
+        f"use_plan_fees = %s, plan_id = NULL, updated_at = %s WHERE {where} RETURNING id"
+    )
 
 
 def companies_detach_from_plan(plan: Plan) -> list[int]:
     """Set every company on the plan to Custom keeping exactly what it had, like
-    company_detach_from_plan for each, in a constant number of statements whatever the
-    number of companies (SPEC §4 Delete). Answers the ids of the companies, locked."""
-    company_ids = list(
-        Company.objects.select_for_update()
-        .filter(plan=plan)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    if not company_ids:
+    company_detach_from_plan for each (SPEC §4 Delete), in a constant number of
+    statements whatever the number of companies: copy-on-write.
+
+    The plan's configuration is frozen once into a `PlanSnapshot` and the companies are
+    pointed at it by one UPDATE; the selectors present the snapshot as copied onto each
+    company (its features less the company's exclusions as direct features, its limits
+    over the company's own, its fees as the company's own schedule for those on plan
+    fees), and a company's own first write copies it in (company_materialise_snapshot).
+    Answers the ids of the companies, sorted."""
+    if not Company.objects.filter(plan=plan).exists():
         return []
-    company = Company._meta.db_table
-    direct = Company.direct_features.through._meta.db_table
-    excluded = Company.excluded_features.through._meta.db_table
-    plan_features = Plan.features.through._meta.db_table
-    entries = FeeScheduleEntry._meta.db_table
-    fee_columns = "currency, fee_type, percent_bps, fixed_minor, min_minor, max_minor, blended"
-    own_limits_sql, limit_params = _limits_merge_sql(connection.vendor, plan.limits)
+    snapshot = _plan_snapshot_create(plan)
     with connection.cursor() as cursor:
-        # Plan features the company did not exclude become direct features.
         cursor.execute(
-            f"INSERT INTO {direct} (company_id, feature_id) "
-            f"SELECT c.id, pf.feature_id FROM {company} c "
-            f"JOIN {plan_features} pf ON pf.plan_id = %s WHERE c.plan_id = %s "
-            f"AND NOT EXISTS (SELECT 1 FROM {excluded} x "
-            f"WHERE x.company_id = c.id AND x.feature_id = pf.feature_id) "
-            f"AND NOT EXISTS (SELECT 1 FROM {direct} d "
-            f"WHERE d.company_id = c.id AND d.feature_id = pf.feature_id)",
-            [plan.pk, plan.pk],
+            _detach_sql(connection.vendor),
+            [snapshot.pk, snapshot.fee_schedule_id, True, True, timezone.now(), plan.pk],
         )
-        cursor.execute(
-            f"DELETE FROM {excluded} WHERE company_id IN "
-            f"(SELECT id FROM {company} WHERE plan_id = %s)",
-            [plan.pk],
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def company_materialise_snapshot(company: Company) -> None:
+    """Copy-on-write: before a company detached from a deleted plan writes anything of its
+    own, the snapshot it shares becomes its own rows, exactly as the selectors presented
+    it (so its entitlements do not change). Call with the company locked."""
+    snapshot = company.plan_snapshot
+    if snapshot is None:
+        return
+    excluded = {f.pk for f in company.excluded_features.all()}
+    company.direct_features.add(*[f for f in snapshot.features.all() if f.pk not in excluded])
+    company.excluded_features.clear()
+    company.own_limits = {**company.own_limits, **snapshot.limits}
+    if company.snapshot_fee_schedule_id is not None:
+        fee_schedule_replace(
+            schedule_id=company.fee_schedule_id,
+            snapshot=schedule_snapshot(company.snapshot_fee_schedule_id),
         )
-        # Companies on the plan's fees keep them as their own schedule.
-        cursor.execute(
-            f"DELETE FROM {entries} WHERE schedule_id IN "
-            f"(SELECT fee_schedule_id FROM {company} WHERE plan_id = %s AND use_plan_fees)",
-            [plan.pk],
-        )
-        cursor.execute(
-            f"INSERT INTO {entries} (schedule_id, {fee_columns}) "
-            f"SELECT c.fee_schedule_id, {', '.join('e.' + c for c in fee_columns.split(', '))} "
-            f"FROM {company} c JOIN {entries} e ON e.schedule_id = %s "
-            f"WHERE c.plan_id = %s AND c.use_plan_fees",
-            [plan.fee_schedule_id, plan.pk],
-        )
-        # SET expressions read the old row: has_own_fees follows the old use_plan_fees.
-        cursor.execute(
-            f"UPDATE {company} SET own_limits = {own_limits_sql}, "
-            f"has_own_fees = CASE WHEN use_plan_fees THEN %s ELSE has_own_fees END, "
-            f"use_plan_fees = %s, plan_id = NULL, updated_at = %s WHERE plan_id = %s",
-            [*limit_params, True, True, timezone.now(), plan.pk],
-        )
-    return company_ids
+        company.has_own_fees = True
+    company.plan_snapshot = None
+    company.snapshot_fee_schedule = None
+    # Saved now, whatever the edit does next: its rows above already say what the
+    # snapshot said. No updated_at: what the company gets has not changed.
+    Company.objects.filter(pk=company.pk).update(
+        plan_snapshot=None,
+        snapshot_fee_schedule=None,
+        own_limits=company.own_limits,
+        has_own_fees=company.has_own_fees,
+    )
+
+
+def companies_follow_plan_features(
+    plan: Plan, *, added: Iterable[str], removed: Iterable[str]
+) -> None:
+    """After a plan edit (SPEC §5): the plan takes over features its companies had
+    directly, and exclusions of features it no longer has mean nothing any more.
+    Set-based, whatever the number of companies."""
+    on_plan = Company.objects.filter(plan=plan)
+    added, removed = list(added), list(removed)
+    if added:
+        Company.direct_features.through.objects.filter(
+            company__in=on_plan, feature__key__in=added
+        ).delete()
+    if removed:
+        Company.excluded_features.through.objects.filter(
+            company__in=on_plan, feature__key__in=removed
+        ).delete()
 
 
 def _attach_plan(company: Company, plan: Plan) -> None:
@@ -447,6 +486,10 @@ def company_update(
         old = company_state(company)
         entitlements_before = announce.company_entitlements_before(company)
         before = schedule_snapshot(company.effective_fee_schedule_id())
+        # Copy-on-write: the edit applies to the company's own rows. An edit that changes
+        # nothing rolls the copy back, so an unchanged form post writes nothing.
+        copied = transaction.savepoint_create() if company.plan_snapshot_id is not None else None
+        company_materialise_snapshot(company)
         kept_from_plan = _apply_plan_change(company, changes)
         apply_terms(company, changes)
         if "use_plan_fees" in changes:
@@ -456,6 +499,9 @@ def company_update(
         _apply_simple_fields(company, changes)
         new = company_state(company)
         if new == old:
+            if copied is not None:
+                transaction.savepoint_rollback(copied)
+                company.refresh_from_db()
             return CompanyUpdateResult(company=company, job=None)  # nothing to write
         company.save()
         job = _fee_change_job(

@@ -25,9 +25,11 @@ from partnerhub.fees.arithmetic import (
 def _effective_schedule_sql() -> str:
     # Company.effective_fee_schedule_id() as SQL (tests/test_sale_items.py covers all
     # three sources): plan fees if on a plan and using them, else the company's own
-    # schedule if it has one, else the reseller's.
+    # schedule if it has one (a deleted plan's snapshot it shares, companies/models.py),
+    # else the reseller's.
     return (
         "CASE WHEN c.plan_id IS NOT NULL AND c.use_plan_fees THEN p.fee_schedule_id"
+        " WHEN c.snapshot_fee_schedule_id IS NOT NULL THEN c.snapshot_fee_schedule_id"
         " WHEN c.has_own_fees THEN c.fee_schedule_id ELSE rs.fee_schedule_id END"
     )
 

@@ -14,7 +14,10 @@ from django.utils import timezone
 from partnerhub.audit.services import audit_record
 from partnerhub.catalog.models import Currency, Feature, Limit
 from partnerhub.companies.models import Company
-from partnerhub.companies.services import companies_detach_from_plan
+from partnerhub.companies.services import (
+    companies_detach_from_plan,
+    companies_follow_plan_features,
+)
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import Conflict, NotFound, ValidationFailed
 from partnerhub.core.validation import (
@@ -429,20 +432,6 @@ def _recalculate_plan(
     )
 
 
-def _propagate_features(plan: Plan, preview: PlanPreview) -> None:
-    on_plan = Company.objects.filter(plan=plan)
-    if preview.added_features:
-        # The plan takes over features its companies had directly (SPEC §5).
-        Company.direct_features.through.objects.filter(
-            company__in=on_plan, feature__key__in=preview.added_features
-        ).delete()
-    if preview.removed_features:
-        # Exclusions of a feature the plan no longer has mean nothing any more.
-        Company.excluded_features.through.objects.filter(
-            company__in=on_plan, feature__key__in=preview.removed_features
-        ).delete()
-
-
 def plan_update(
     *,
     actor: Actor,
@@ -476,7 +465,9 @@ def plan_update(
         )
         plan.version += 1
         _save_draft(plan, draft)
-        _propagate_features(plan, preview)
+        companies_follow_plan_features(
+            plan, added=preview.added_features, removed=preview.removed_features
+        )
         job = _recalculate_plan(
             actor=actor, plan=plan, preview=preview, fee_apply_mode=fee_apply_mode
         )

@@ -17,7 +17,7 @@ from typing import Any
 from django.db import connection
 
 from partnerhub.catalog.models import Limit
-from partnerhub.companies.models import Company
+from partnerhub.companies.models import Company, PlanSnapshot
 from partnerhub.companies.selectors import company_visible_to, limit_value_from
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import NotFound
@@ -34,10 +34,15 @@ class UsageCompany:
     limit_overrides: dict[str, Any]
     own_limits: dict[str, Any]
     plan_limits: dict[str, Any] | None
+    snapshot_limits: dict[str, Any] | None = None  # a deleted plan's, shared (copy-on-write)
 
     def limit_value(self, key: str) -> int | None:
         return limit_value_from(
-            key, overrides=self.limit_overrides, plan_limits=self.plan_limits, own=self.own_limits
+            key,
+            overrides=self.limit_overrides,
+            plan_limits=self.plan_limits,
+            own=self.own_limits,
+            snapshot_limits=self.snapshot_limits,
         )[0]
 
 
@@ -56,30 +61,39 @@ def _date(value: Any) -> date:
 _COLUMNS = (
     "c.id AS u_company_id, c.reseller_id AS u_reseller_id, c.name AS u_name, "
     "c.billing_anchor AS u_anchor, c.created_at AS u_created_at, "
-    "c.limit_overrides AS u_overrides, c.own_limits AS u_own, p.limits AS u_plan_limits"
+    "c.limit_overrides AS u_overrides, c.own_limits AS u_own, p.limits AS u_plan_limits, "
+    "s.limits AS u_snapshot_limits"
 )
+COMPANY_COLUMNS = 9  # how many columns of a row `_COLUMNS` reads (the limit's follow)
 _LIMIT_COLUMNS = (
     "l.id AS u_limit_id, l.key AS u_limit_key, l.name AS u_limit_name, l.kind AS u_kind"
 )
 
 
+def _company_joins() -> str:
+    """The company with its plan and, for a company of a deleted plan, the frozen snapshot
+    it shares (copy-on-write, docs/architecture.md "Plan delete")."""
+    company, plan = Company._meta.db_table, Plan._meta.db_table
+    snapshot = PlanSnapshot._meta.db_table
+    return (
+        f"{company} c LEFT JOIN {plan} p ON p.id = c.plan_id "
+        f"LEFT JOIN {snapshot} s ON s.id = c.plan_snapshot_id"
+    )
+
+
 def company_sql() -> str:
     """Company %s as `usage_company_get` needs it, as one row (no scope: the caller checks
     the actor). Also read inside the API key lookup's statement (usage/api.py)."""
-    company, plan = Company._meta.db_table, Plan._meta.db_table
-    return (
-        f"SELECT {_COLUMNS} FROM {company} c LEFT JOIN {plan} p ON p.id = c.plan_id WHERE c.id = %s"
-    )
+    return f"SELECT {_COLUMNS} FROM {_company_joins()} WHERE c.id = %s"
 
 
 def company_limit_sql() -> str:
     """`company_sql` with the limit whose key is the first %s (NULLs when there is none):
     the one row a consume reads before its write."""
-    company, plan, limit = Company._meta.db_table, Plan._meta.db_table, Limit._meta.db_table
+    limit = Limit._meta.db_table
     return (
-        f"SELECT {_COLUMNS}, {_LIMIT_COLUMNS} FROM {company} c "
-        f"LEFT JOIN {plan} p ON p.id = c.plan_id LEFT JOIN {limit} l ON l.key = %s "
-        "WHERE c.id = %s"
+        f"SELECT {_COLUMNS}, {_LIMIT_COLUMNS} FROM {_company_joins()} "
+        f"LEFT JOIN {limit} l ON l.key = %s WHERE c.id = %s"
     )
 
 
@@ -94,7 +108,9 @@ def usage_company_get(
             row = cursor.fetchone()
     if row is None or not company_visible_to(actor, pk=row[0], reseller_id=row[1]):
         raise NotFound("Company not found.")
-    pk, reseller_id, name, anchor, created_at, overrides, own, plan_limits = row[:8]
+    pk, reseller_id, name, anchor, created_at, overrides, own, plan_limits, snapshot_limits = row[
+        :COMPANY_COLUMNS
+    ]
     return UsageCompany(
         id=int(pk),
         reseller_id=int(reseller_id),
@@ -104,6 +120,7 @@ def usage_company_get(
         limit_overrides=_json(overrides) or {},
         own_limits=_json(own) or {},
         plan_limits=_json(plan_limits) if plan_limits is not None else None,
+        snapshot_limits=_json(snapshot_limits) if snapshot_limits is not None else None,
     )
 
 
@@ -115,14 +132,13 @@ def usage_companies_visible(actor: Actor, company_ids: set[int]) -> dict[int, Us
     overrides are `{}`)."""
     if not company_ids:
         return {}
-    company, plan = Company._meta.db_table, Plan._meta.db_table
     ids = sorted(company_ids)
     params: list[Any]
     if connection.vendor == "postgresql":
         where, params = "c.id = ANY(%s)", [ids]
     else:
         where, params = f"c.id IN ({', '.join(['%s'] * len(ids))})", ids
-    sql = f"SELECT {_COLUMNS} FROM {company} c LEFT JOIN {plan} p ON p.id = c.plan_id WHERE {where}"
+    sql = f"SELECT {_COLUMNS} FROM {_company_joins()} WHERE {where}"
     parsed: dict[Any, Any] = {}
 
     def json_of(value: Any) -> Any:
@@ -135,7 +151,8 @@ def usage_companies_visible(actor: Actor, company_ids: set[int]) -> dict[int, Us
     found = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for pk, reseller_id, name, anchor, created_at, overrides, own, plan_limits in cursor:
+        for row in cursor:
+            pk, reseller_id, name, anchor, created_at, overrides, own, plan_limits, snapshot = row
             if not company_visible_to(actor, pk=pk, reseller_id=reseller_id):
                 continue  # reported exactly like a missing one
             found[int(pk)] = UsageCompany(
@@ -146,6 +163,7 @@ def usage_companies_visible(actor: Actor, company_ids: set[int]) -> dict[int, Us
                 limit_overrides=json_of(overrides) or {},
                 own_limits=json_of(own) or {},
                 plan_limits=json_of(plan_limits) if plan_limits is not None else None,
+                snapshot_limits=json_of(snapshot) if snapshot is not None else None,
             )
     return found
 

@@ -29,6 +29,7 @@ from partnerhub.usage.counters import (
     thresholds_insert_new,
 )
 from partnerhub.usage.lookup import (
+    COMPANY_COLUMNS,
     LimitRow,
     UsageCompany,
     limit_by_key,
@@ -438,7 +439,8 @@ def usage_consume(
     already read them (usage/api.py)."""
     company = usage_company_get(actor, company_id, company_row)
     actor.require_write(company.reseller_id)
-    limit = limit_by_key(limit_key, company_row[8:12] if company_row is not None else None)
+    limit_row = company_row[COMPANY_COLUMNS:] if company_row is not None else None
+    limit = limit_by_key(limit_key, limit_row)
     quantity = _clean_quantity(quantity)
     if request_id is not None and not 1 <= len(request_id) <= MAX_EVENT_ID_LENGTH:
         raise ValidationFailed.field("id", f"must be 1 to {MAX_EVENT_ID_LENGTH} characters")

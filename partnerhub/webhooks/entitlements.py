@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from partnerhub.catalog.models import Limit
-from partnerhub.companies.models import Company
+from partnerhub.companies.models import Company, PlanSnapshot
 from partnerhub.fees.models import FeeScheduleEntry
 from partnerhub.fees.schedules import ScheduleSnapshot, snapshot_from_entries
 from partnerhub.plans.models import Plan
@@ -96,8 +96,11 @@ def entitlements_body(
     reseller_fees: FeesBody,
     own_fees: FeesBody,
     limits_catalog: Sequence[tuple[str, str]],
+    own_limits: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The SPEC §12 entitlements body, from already loaded parts."""
+    """The SPEC §12 entitlements body, from already loaded parts. `own_limits`: the
+    company's own with a shared deleted plan's snapshot written over them (default:
+    the company's column)."""
     from_plan = (plan.feature_keys - excluded) & reseller_keys if plan else set()
     features = [{"key": k, "source": "plan"} for k in from_plan]
     features += [{"key": k, "source": "direct"} for k in (direct & reseller_keys) - from_plan]
@@ -108,7 +111,7 @@ def entitlements_body(
         for source, values in (
             ("override", company.limit_overrides),
             ("plan", plan_limits),
-            ("company", company.own_limits),
+            ("company", company.own_limits if own_limits is None else own_limits),
         ):
             if key in values:
                 limits[key] = {"value": values[key], "period": period, "source": source}
@@ -164,6 +167,8 @@ def companies_for_resolution(ids: Iterable[int] | None = None) -> Any:
         "fee_schedule_id",
         "limit_overrides",
         "own_limits",
+        "plan_snapshot_id",
+        "snapshot_fee_schedule_id",
     )
     return qs if ids is None else qs.filter(pk__in=list(ids))
 
@@ -188,6 +193,13 @@ class EntitlementsBatch:
         self.excluded = _keys_by(Company.excluded_features.through, "company", company_ids)
         self.direct = _keys_by(Company.direct_features.through, "company", company_ids)
         self.reseller_keys = _keys_by(Reseller.features.through, "reseller", reseller_ids)
+        # Companies sharing a deleted plan's snapshot (copy-on-write, companies/models.py);
+        # none in a batch costs no query (an empty IN runs nothing).
+        snapshot_ids = {c.plan_snapshot_id for c in companies if c.plan_snapshot_id is not None}
+        self.snapshot_limits = dict(
+            PlanSnapshot.objects.filter(pk__in=snapshot_ids).values_list("pk", "limits")
+        )
+        self.snapshot_keys = _keys_by(PlanSnapshot.features.through, "plansnapshot", snapshot_ids)
         reseller_schedule = dict(
             Reseller.objects.filter(pk__in=reseller_ids).values_list("pk", "fee_schedule_id")
         )
@@ -195,6 +207,7 @@ class EntitlementsBatch:
             [p.fee_schedule_id for p in plans.values()]
             + list(reseller_schedule.values())
             + [c.fee_schedule_id for c in companies if c.has_own_fees]
+            + [c.snapshot_fee_schedule_id for c in companies if c.snapshot_fee_schedule_id]
         )
         self.plans = {
             pk: PlanState(
@@ -208,7 +221,11 @@ class EntitlementsBatch:
             for pk, p in plans.items()
         }
         self.reseller_fees = {rid: schedules[sid] for rid, sid in reseller_schedule.items()}
-        self.own_fees = {c.pk: schedules[c.fee_schedule_id] for c in companies if c.has_own_fees}
+        self.own_fees = {
+            c.pk: schedules[c.snapshot_fee_schedule_id or c.fee_schedule_id]
+            for c in companies
+            if c.has_own_fees or c.snapshot_fee_schedule_id
+        }
         self.limits_catalog = limits_catalog_now()
 
     def now(self, company: Company) -> dict[str, Any]:
@@ -232,6 +249,16 @@ class EntitlementsBatch:
             company.pk, set()
         )
         direct = self.direct.get(company.pk, set()) | subs.direct_removed.get(company.pk, set())
+        own_limits = None
+        if company.plan_snapshot_id is not None:
+            # As companies.selectors presents it: the snapshot's features less the
+            # exclusions are direct, its limits are written over the company's own.
+            snapshot_keys = self.snapshot_keys.get(company.plan_snapshot_id, set())
+            direct = direct | (snapshot_keys - excluded)
+            own_limits = {
+                **company.own_limits,
+                **self.snapshot_limits.get(company.plan_snapshot_id, {}),
+            }
         return entitlements_body(
             company=company,
             plan=plan,
@@ -243,4 +270,5 @@ class EntitlementsBatch:
             limits_catalog=(
                 self.limits_catalog if subs.limits_catalog is None else subs.limits_catalog
             ),
+            own_limits=own_limits,
         )

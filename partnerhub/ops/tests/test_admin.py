@@ -21,6 +21,7 @@ def test_every_domain_model_is_in_the_admin():
     [
         "admin:plans_plan_changelist",
         "admin:companies_company_changelist",
+        "admin:companies_plansnapshot_changelist",
         "admin:fees_saleitem_changelist",
         "admin:fees_recalcjob_changelist",
         "admin:audit_auditevent_changelist",
