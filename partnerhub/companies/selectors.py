@@ -74,6 +74,33 @@ def company_list_for_actor(
     ).order_by("name", "id")
 
 
+COMPANY_LABEL_SEPARATOR = " · "
+
+
+def company_pick_labels(actor: Actor, *, limit: int = 1000) -> list[str]:
+    """How a person names a company in a picker: its name, and for the platform (which sees
+    every reseller) "name · reseller". The first `limit`, by name; any other is still
+    found by company_find_by_label when typed in full."""
+    rows = (
+        Company.objects.filter(_scope(actor))
+        .order_by("name", "id")
+        .values_list("name", "reseller__name")[:limit]
+    )
+    if actor.is_platform:
+        return [f"{name}{COMPANY_LABEL_SEPARATOR}{reseller}" for name, reseller in rows]
+    return list(dict.fromkeys(name for name, _ in rows))
+
+
+def company_find_by_label(actor: Actor, label: str) -> list[Company]:
+    """The companies the actor sees that a company_pick_labels label (case aside) names:
+    none, one, or two when it is ambiguous."""
+    name, _, reseller = label.partition(COMPANY_LABEL_SEPARATOR)
+    qs = Company.objects.filter(_scope(actor), name__iexact=name.strip())
+    if reseller.strip():
+        qs = qs.filter(reseller__name__iexact=reseller.strip())
+    return list(qs.order_by("id")[:2])
+
+
 def company_deviates_from_plan(company: Company) -> bool:
     return company.plan_id is not None and bool(_keys(company.excluded_features.all()))
 

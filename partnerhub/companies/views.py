@@ -161,8 +161,7 @@ def company_edit(request: HttpRequest, company_id: int) -> HttpResponse:
         return _page(request, company, _form(company, actor))
     actor.require_write(company.reseller_id)
     form = _form(company, actor, request.POST)
-    if not form.is_valid():
-        return _page(request, company, form)
+    form.is_valid()  # then the fee table and limits too: every error in one round trip
     changes = form.changes()
     if form.errors:
         return _page(request, company, form)

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from partnerhub.core import wording
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.plans import services
@@ -21,6 +22,7 @@ from partnerhub.plans.selectors import (
     gst_rate_bps,
     plan_get_for_actor,
     plan_list_for_actor,
+    plan_name_clash,
     plan_prices,
     plan_serialize,
     require_plans_feature,
@@ -39,6 +41,16 @@ STALE_EDIT = (
     "and are still in the form below: review them and click Save changes again to save "
     "them over the other person's version."
 )
+
+# What "Next" on step 1 says before the browser moves on (hub.js), in the server's words.
+STEP_MESSAGES = {
+    "name": wording.enter("plan name"),
+    "display-name": wording.enter("plan display name"),
+    "cycles": wording.CHOOSE_BILLING_CYCLE,
+    "currency": wording.ADD_PRICE_CURRENCY,
+    "price": wording.enter_price("{cycle}", "{currency}"),
+    "share": wording.ENTER_REVENUE_SHARE,
+}
 
 
 def delete_confirmation(name: str) -> str:
@@ -149,10 +161,15 @@ def plan_restore(request: HttpRequest, plan_id: int) -> HttpResponse:
             except Conflict as exc:
                 details = exc.details if isinstance(exc.details, dict) else {}
                 form = RestoreForm(initial={"new_name": details.get("suggested_name", "")})
+                message = (
+                    wording.name_taken("plan", new_name or plan.name, _suggestion(exc))
+                    if exc.code == "name_taken"
+                    else exc.message
+                )
                 return render(
                     request,
                     "plans/restore.html",
-                    {"plan": plan, "form": form, "message": exc.message},
+                    {"plan": plan, "form": form, "message": message},
                     status=409,
                 )
             except ValidationFailed as exc:
@@ -198,22 +215,27 @@ def plan_create(request: HttpRequest) -> HttpResponse:
             {"resellers": reseller_list_for_actor(actor)},
         )
     form = PlanForm(request.POST or None, catalog=_catalog(reseller))
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and _checked(form, reseller.pk):
         data = form.plan_data()
-        if not form.errors:
-            try:
-                plan = services.plan_create(actor=actor, reseller_id=reseller.pk, data=data)
-            except ValidationFailed as exc:
-                form.add_service_errors(exc)
-            except Conflict as exc:
-                form.add_error("name", exc.message)
-            else:
-                messages.success(request, f'Created plan "{plan.name}".')
-                return redirect("plans:list")
+        try:
+            plan = services.plan_create(actor=actor, reseller_id=reseller.pk, data=data)
+        except ValidationFailed as exc:
+            form.add_service_errors(exc)
+        except Conflict as exc:
+            form.add_name_taken(data["name"], _suggestion(exc))
+        else:
+            messages.success(request, f'Created plan "{plan.name}".')
+            return redirect("plans:list")
     return render(
         request,
         "plans/form.html",
-        {"form": form, "reseller": reseller, "creating": True, "gst_rate_bps": gst_rate_bps()},
+        {
+            "form": form,
+            "reseller": reseller,
+            "creating": True,
+            "gst_rate_bps": gst_rate_bps(),
+            "step_messages": STEP_MESSAGES,
+        },
     )
 
 
@@ -227,11 +249,9 @@ def plan_edit(request: HttpRequest, plan_id: int) -> HttpResponse:
         return _edit_page(request, plan, form)
     actor.require_write(plan.reseller_id)
     form = PlanForm(request.POST, catalog=catalog)
-    if not form.is_valid():
+    if not _checked(form, plan.reseller_id, exclude_pk=plan.pk):
         return _edit_page(request, plan, form)
     changes = form.plan_data()
-    if form.errors:
-        return _edit_page(request, plan, form)
     confirmed = request.POST.get("confirmed") == "1"
     try:
         if not confirmed:
@@ -260,6 +280,24 @@ def plan_edit(request: HttpRequest, plan_id: int) -> HttpResponse:
     return redirect("plans:list")
 
 
+def _checked(form: PlanForm, reseller_id: int, exclude_pk: int | None = None) -> bool:
+    """Every check of the form in one pass, a taken name included (issue #13: all errors
+    at once, not one layer per submit)."""
+    form.is_valid()
+    name = form.cleaned_data.get("name")
+    if name:
+        suggestion = plan_name_clash(reseller_id, name, exclude_pk=exclude_pk)
+        if suggestion is not None:
+            form.add_name_taken(name, suggestion)
+    return not form.errors
+
+
+def _suggestion(exc: Conflict) -> str | None:
+    details = exc.details if isinstance(exc.details, dict) else {}
+    suggestion = details.get("suggested_name")
+    return str(suggestion) if suggestion else None
+
+
 def _edit_conflict(
     request: HttpRequest, plan: Any, catalog: PlanFormCatalog, exc: Conflict
 ) -> HttpResponse:
@@ -267,7 +305,10 @@ def _edit_conflict(
     if exc.code != "stale_version":
         form = PlanForm(request.POST, catalog=catalog)
         form.is_valid()
-        form.add_error("name" if exc.code == "name_taken" else None, exc.message)
+        if exc.code == "name_taken":
+            form.add_name_taken(str(form.cleaned_data.get("name") or ""), _suggestion(exc))
+        else:
+            form.add_error(None, exc.message)
         return _edit_page(request, plan, form, status=409)
     # Keep the person's input; carry the current version so saving again is deliberate.
     data: QueryDict = request.POST.copy()
@@ -307,6 +348,7 @@ def _edit_page(
             "apply_all": APPLY_ALL,
             "apply_new": APPLY_NEW,
             "delete_confirmation": delete_confirmation(plan.name),
+            "step_messages": STEP_MESSAGES,
         },
         status=status,
     )

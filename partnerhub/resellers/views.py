@@ -104,8 +104,7 @@ def reseller_edit(request: HttpRequest, reseller_id: int) -> HttpResponse:
         }
         return _page(request, _form(actor, initial=initial, reseller=reseller), reseller)
     form = _form(actor, request.POST, reseller=reseller)
-    if not form.is_valid():
-        return _page(request, form, reseller)
+    form.is_valid()  # then the fee table too: every error in one round trip
     changes = form.data_for_service()
     if form.errors:
         return _page(request, form, reseller)
