@@ -26,6 +26,7 @@ from partnerhub.companies.services import (
     company_update,
 )
 from partnerhub.companies.terms import plan_currencies, plan_cycles
+from partnerhub.core import wording
 from partnerhub.core.errors import FeatureUnavailable, ValidationFailed
 from partnerhub.fees.schedules import schedule_snapshot
 from partnerhub.plans.forms import APPLY_ALL, APPLY_NEW
@@ -43,10 +44,8 @@ from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
 PAGE_SIZE = 50
 
 
-def inherit_message(plan_name: str, use_plan_fees: bool) -> str:
-    if use_plan_fees:
-        return f"This company will inherit the fees configured in '{plan_name}'."
-    return f"This company will not inherit the fees configured in '{plan_name}'."
+def inherit_message(plan_display_name: str, use_plan_fees: bool) -> str:
+    return wording.inherit_fees(plan_display_name, use_plan_fees)
 
 
 @hub_view
@@ -136,9 +135,11 @@ def _page(
         "plan": plan,
         "plan_fees": plan_fees.entries_as_dicts() if plan_fees else [],
         "plan_blended": plan_fees.blended_dict() if plan_fees else {},
-        "inherit_message": inherit_message(plan.name, company.use_plan_fees) if plan else "",
-        "inherit_on": inherit_message(plan.name, True) if plan else "",
-        "inherit_off": inherit_message(plan.name, False) if plan else "",
+        "inherit_message": (
+            inherit_message(plan.display_name, company.use_plan_fees) if plan else ""
+        ),
+        "inherit_on": inherit_message(plan.display_name, True) if plan else "",
+        "inherit_off": inherit_message(plan.display_name, False) if plan else "",
         "read_only": not actor.can_write,
         "deviates": company_deviates_from_plan(company),
         "ask_mode": ask_mode,

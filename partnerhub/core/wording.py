@@ -83,6 +83,29 @@ def fee_type_name(name: str) -> str:
     return name[:1].upper() + name[1:].lower() if name else name
 
 
+# ---- seed texts and explanations where a setting is made ----------------------------------
+# The seeds' own words (/work/shared/seeds), quotes included.
+
+ARCHIVE_HELP = (
+    "Archiving plans allows you to hide them as options when assigning to companies "
+    "but keeps them assigned to any existing companies."
+)
+STATUS_HELP = "Only enabled plans can be assigned; companies already on a plan keep it."
+VISIBILITY_HELP = "Visible plans are offered on the registration form and in the plan catalog."
+
+
+def delete_plan_confirmation(name: str) -> str:
+    return (
+        f"Are you sure you want to delete “{name}”? All companies assigned to this plan "
+        "will retain their fees and features but be set to “Custom”."
+    )
+
+
+def inherit_fees(plan_display_name: str, inherits: bool) -> str:
+    verb = "will" if inherits else "will not"
+    return f"This company {verb} inherit the fees configured in ‘{plan_display_name}’."
+
+
 # ---- what a machine message becomes in the hub -------------------------------------------------
 # Services speak the API's language (`percent_bps must be at most 10000 (100 %)`); the hub
 # checks the common cases itself before calling them (all errors at once), and whatever a

@@ -32,10 +32,9 @@ from partnerhub.resellers.selectors import reseller_get_for_actor, reseller_list
 from partnerhub.web.choices import currency_codes, fee_type_choices, limit_rows
 from partnerhub.web.hub import actor_of, hub_view, is_htmx
 
-ARCHIVE_TOOLTIP = (
-    "Archiving plans allows you to hide them as options when assigning to companies "
-    "but keeps them assigned to any existing companies."
-)
+ARCHIVE_TOOLTIP = wording.ARCHIVE_HELP
+# One line under each toggle of a plan card: what the setting does.
+TOGGLE_HELP = {"status_help": wording.STATUS_HELP, "visibility_help": wording.VISIBILITY_HELP}
 STALE_EDIT = (
     "Someone else saved this plan while you were editing it. Your changes were not saved "
     "and are still in the form below: review them and click Save changes again to save "
@@ -54,10 +53,7 @@ STEP_MESSAGES = {
 
 
 def delete_confirmation(name: str) -> str:
-    return (
-        f'Are you sure you want to delete "{name}"? All companies assigned to this plan '
-        f'will retain their fees and features but be set to "Custom".'
-    )
+    return wording.delete_plan_confirmation(name)
 
 
 # ---- list -------------------------------------------------------------------------------
@@ -100,6 +96,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
         "plan_types": PlanType.choices,
         "resellers": list(reseller_list_for_actor(actor)) if actor.is_platform else [],
         "archive_tooltip": ARCHIVE_TOOLTIP,
+        **TOGGLE_HELP,
         "back": request.get_full_path(),
     }
     template = "plans/_grid.html" if is_htmx(request) else "plans/list.html"
@@ -124,7 +121,7 @@ def plan_toggle(request: HttpRequest, plan_id: int, flag: str) -> HttpResponse:
     else:
         plan = services.plan_set_visible(actor=actor, plan_id=plan_id, visible=value)
     if is_htmx(request):
-        return render(request, "plans/_toggle.html", {"plan": plan, "flag": flag})
+        return render(request, "plans/_toggle.html", {"plan": plan, "flag": flag, **TOGGLE_HELP})
     return redirect(_back(request))
 
 
@@ -349,6 +346,7 @@ def _edit_page(
             "apply_new": APPLY_NEW,
             "delete_confirmation": delete_confirmation(plan.name),
             "step_messages": STEP_MESSAGES,
+            "feature_names": dict(form.catalog.features),  # names, not keys, in the dialog
         },
         status=status,
     )

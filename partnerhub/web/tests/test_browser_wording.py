@@ -1,0 +1,156 @@
+"""The hub speaks a reseller's language (issue #13), in Chromium: every error at once at
+its field in plain words, and a warning before a consequence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from partnerhub.accounts.models import ApiKey
+from partnerhub.core import wording
+from partnerhub.plans.models import Plan
+from partnerhub.web.tests.conftest import login
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def field_of(page: Any, label: str) -> Any:
+    """The .field wrapper (or fee table cell) holding the input labelled `label`."""
+    return page.locator(".field, td", has=page.get_by_label(label, exact=True)).last
+
+
+def test_create_plan_shows_every_error_at_its_field_in_one_round_trip(
+    hub: Any, personas: Any
+) -> None:
+    login(hub, "admin-a")
+    hub.goto("/plans/new/")
+    hub.get_by_text("Revenue-Sharing Plan").click()
+    hub.get_by_label("Quarterly", exact=True).check()
+    hub.locator("#add-price-currency").select_option("GBP")
+    hub.get_by_label("Plan name").fill("   ")  # spaces only
+    # "Next" checks step 1 in the browser: every blank at its field at once.
+    hub.get_by_role("button", name="Next: Plan benefits").click()
+    expect(field_of(hub, "Plan name")).to_contain_text("Enter the plan name.")
+    expect(field_of(hub, "Plan display name")).to_contain_text("Enter the plan display name.")
+    expect(field_of(hub, "Revenue share")).to_contain_text(wording.ENTER_REVENUE_SHARE)
+    expect(field_of(hub, "Monthly price (GBP)")).to_contain_text("Enter the monthly price in GBP.")
+    expect(field_of(hub, "Quarterly price (GBP)")).to_contain_text(
+        "Enter the quarterly price in GBP."
+    )
+    expect(hub.locator("[data-step-indicator='1']")).to_have_attribute("aria-current", "step")
+    # The revenue share sits in Basics, next to the type.
+    basics = hub.locator("section.form-section", has_text="Basic details")
+    expect(basics.get_by_label("Revenue share")).to_be_visible()
+
+    # Every kind of error the server finds, typed at once.
+    hub.get_by_label("Plan name").fill("Gold")  # taken (names compare without case)
+    hub.get_by_label("Plan display name").fill("Gold again")
+    hub.get_by_label("Revenue share").fill("150")
+    hub.get_by_label("Monthly price (GBP)").fill("99999999999999")
+    hub.get_by_label("Quarterly price (GBP)").fill("1,50")
+    hub.get_by_role("button", name="Next: Plan benefits").click()
+    hub.get_by_label("Messages", exact=True).fill("-1")
+    hub.get_by_label("Team Members", exact=True).fill("99999999999999999999")
+    hub.locator("#add-fee-currency").select_option("GBP")
+    hub.get_by_label("Ticket percent (GBP)").fill("150")
+    hub.get_by_label("Product min (GBP)").fill("5")
+    hub.get_by_label("Product max (GBP)").fill("2")
+    hub.get_by_label("Donation fixed (GBP)").fill("-0.30")
+    hub.get_by_label("Donation max (GBP)").fill("99999999999")
+    hub.get_by_role("button", name="Create Plan").click()
+
+    # One round trip: step 1's errors first, each at its field ...
+    expect(field_of(hub, "Plan name")).to_contain_text(
+        'A plan called "Gold" already exists — try "Gold (2)".'
+    )
+    expect(field_of(hub, "Revenue share")).to_contain_text("The revenue share can be at most 100.")
+    expect(field_of(hub, "Monthly price (GBP)")).to_contain_text(
+        "The highest price is GBP 10,000,000,000,000.00."
+    )
+    expect(field_of(hub, "Quarterly price (GBP)")).to_contain_text("Enter an amount such as")
+    # ... and step 2's, still there when the person moves on.
+    hub.get_by_role("button", name="Next: Plan benefits").click()
+    expect(field_of(hub, "Messages")).to_contain_text(wording.LIMIT_NOT_NEGATIVE)
+    expect(field_of(hub, "Team Members")).to_contain_text(wording.LIMIT_TOO_LARGE)
+    expect(field_of(hub, "Ticket percent (GBP)")).to_contain_text("Percent can be at most 100.")
+    expect(field_of(hub, "Product min (GBP)")).to_contain_text(wording.MIN_ABOVE_MAX)
+    expect(field_of(hub, "Donation fixed (GBP)")).to_contain_text(wording.AMOUNT_NOT_NEGATIVE)
+    expect(field_of(hub, "Donation max (GBP)")).to_contain_text(
+        "The highest fee is GBP 10,000,000,000.00."
+    )
+    # No machine words anywhere on the page.
+    body = hub.locator("main, body").first
+    for machine in ("bps", "_minor", "4611686018427387904", "already taken"):
+        expect(body).not_to_contain_text(machine)
+    assert Plan.objects.filter(reseller=personas.reseller_a).count() == 1
+
+
+def test_unlimited_clears_its_number_and_leaving_unsaved_changes_asks(
+    hub: Any, personas: Any
+) -> None:
+    company = personas.company_a
+    login(hub, "admin-a")
+    hub.goto(f"/companies/{company.pk}/")
+    number = hub.get_by_label("Messages override")
+    number.fill("10")
+    hub.get_by_label("Messages: Unlimited").check()
+    expect(number).to_have_value("")
+    expect(number).to_be_disabled()
+
+    # A sidebar link with unsaved changes asks first; staying keeps the page as typed.
+    hub.get_by_role("navigation").get_by_role("link", name="Plans").first.click()
+    dialog = hub.locator("#confirm-dialog")
+    expect(dialog).to_contain_text("Leave without saving?")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    assert hub.url.endswith(f"/companies/{company.pk}/")
+    hub.get_by_role("button", name="Save changes").click()  # saving does not ask
+    expect(hub.get_by_text(f'Saved "{company.name}".')).to_be_visible()
+    company.refresh_from_db()
+    assert company.limit_overrides["messages"] is None  # unlimited, as shown
+
+    # The inherit message quotes the plan's display name as the seed writes it.
+    expect(hub.get_by_test_id("inherit-message")).to_have_text(
+        wording.inherit_fees(personas.plan_a.display_name, True)
+    )
+
+
+def test_api_key_picks_its_company_by_name_and_keeps_what_was_typed(
+    hub: Any, personas: Any
+) -> None:
+    login(hub, "admin-a")
+    hub.goto("/api-keys/")
+    hub.get_by_label("Access").select_option("company")
+    hub.get_by_label("Company", exact=True).fill("Nobody Ltd")
+    hub.get_by_role("button", name="Create key").click()
+    expect(field_of(hub, "Name")).to_contain_text(wording.ENTER_KEY_NAME)
+    expect(field_of(hub, "Company")).to_contain_text(wording.COMPANY_NOT_FOUND)
+    expect(hub.get_by_label("Company", exact=True)).to_have_value("Nobody Ltd")
+    expect(hub.get_by_label("Access")).to_have_value("company")
+
+    hub.get_by_label("Name", exact=True).fill("box office")
+    hub.get_by_label("Company", exact=True).fill("Acme Events")  # offered by the datalist
+    hub.get_by_role("button", name="Create key").click()
+    expect(hub.get_by_test_id("raw-key")).to_be_visible()
+    assert ApiKey.objects.get(name="box office").company_id == personas.company_a.pk
+
+
+def test_catalog_errors_sit_at_their_own_field(hub: Any, personas: Any) -> None:
+    login(hub, "operator")
+    hub.goto("/catalog/")
+    hub.get_by_label("EUR percent").fill("1.5")
+    hub.get_by_label("EUR fixed").fill("-0.30")
+    hub.get_by_label("GBP percent").fill("120")
+    hub.get_by_role("button", name="Save gateway fees").click()
+    eur_fixed = hub.locator("td", has=hub.get_by_label("EUR fixed"))
+    expect(eur_fixed).to_contain_text(wording.AMOUNT_NOT_NEGATIVE)
+    expect(hub.locator("td", has=hub.get_by_label("EUR percent"))).not_to_contain_text("negative")
+    expect(hub.locator("td", has=hub.get_by_label("GBP percent"))).to_contain_text(
+        "Percent can be at most 100."
+    )
+    hub.get_by_label("GST rate (%)").fill("250")
+    hub.get_by_role("button", name="Save GST rate").click()
+    expect(field_of(hub, "GST rate (%)")).to_contain_text("The GST rate can be at most 100.")
+    expect(hub.locator("body")).not_to_contain_text("Gst rate bps")
