@@ -103,7 +103,8 @@ def delete_plan_confirmation(name: str) -> str:
 
 def inherit_fees(plan_display_name: str, inherits: bool) -> str:
     verb = "will" if inherits else "will not"
-    return f"This company {verb} inherit the fees configured in ‘{plan_display_name}’."
+    # The seed's curly single quotes (escaped: ruff flags the literal characters).
+    return f"This company {verb} inherit the fees configured in \u2018{plan_display_name}\u2019."
 
 
 # ---- what a machine message becomes in the hub -------------------------------------------------
