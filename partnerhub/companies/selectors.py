@@ -74,6 +74,45 @@ def company_list_for_actor(
     ).order_by("name", "id")
 
 
+@dataclass(frozen=True)
+class FeatureLoss:
+    """What turning a feature off for a reseller takes away, before it is saved."""
+
+    feature: str  # its name, as people know it
+    plans: list[str]  # the reseller's live plans that include it, by name
+    companies: list[str]  # the first companies that have it now, by name
+    company_count: int
+
+
+def reseller_feature_loss(
+    reseller_id: int, keys: list[str], *, shown: int = 20
+) -> list[FeatureLoss]:
+    """For each feature about to be disabled on the reseller: its plans and the companies
+    that have it now (from their plan unless excluded, or directly)."""
+    losses = []
+    for feature in Feature.objects.filter(key__in=keys).order_by("name"):
+        plans = list(
+            Plan.objects.live()
+            .filter(reseller_id=reseller_id, features=feature)
+            .order_by("name")
+            .values_list("name", flat=True)
+        )
+        companies = (
+            Company.objects.filter(reseller_id=reseller_id)
+            .filter(
+                Q(direct_features=feature)
+                | (Q(plan__features=feature) & ~Q(excluded_features=feature))
+            )
+            .distinct()
+            .order_by("name")
+        )
+        names = list(companies.values_list("name", flat=True)[:shown])
+        count = len(names) if len(names) < shown else companies.count()
+        if plans or names:
+            losses.append(FeatureLoss(feature.name, plans, names, count))
+    return losses
+
+
 COMPANY_LABEL_SEPARATOR = " · "
 
 

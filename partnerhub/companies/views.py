@@ -103,6 +103,15 @@ def _form(company: Any, actor: Any, data: Any = None) -> CompanyForm:
     return CompanyForm(initial=initial, **kwargs)
 
 
+def _custom_keeps(form: CompanyForm, plan: Any, entitlements: Any) -> str:
+    """Shown when the plan select is set to Custom, before saving (issue #13)."""
+    names = dict(form.fields["kept_plan_features"].choices)  # type: ignore[attr-defined]
+    kept = [
+        str(names.get(f["key"], f["key"])) for f in entitlements.features if f["source"] == "plan"
+    ]
+    return wording.custom_keeps(plan.name, kept)
+
+
 def _page(
     request: HttpRequest,
     company: Any,
@@ -140,6 +149,7 @@ def _page(
         ),
         "inherit_on": inherit_message(plan.display_name, True) if plan else "",
         "inherit_off": inherit_message(plan.display_name, False) if plan else "",
+        "custom_keeps": _custom_keeps(form, plan, entitlements) if plan else "",
         "read_only": not actor.can_write,
         "deviates": company_deviates_from_plan(company),
         "ask_mode": ask_mode,

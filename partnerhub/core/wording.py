@@ -94,6 +94,24 @@ STATUS_HELP = "Only enabled plans can be assigned; companies already on a plan k
 VISIBILITY_HELP = "Visible plans are offered on the registration form and in the plan catalog."
 
 
+def archive_default_plan_warning(name: str, reseller: str) -> str:
+    return (
+        f"“{name}” is the default registration plan of {reseller}. Once it is archived, "
+        "new registrations get no plan and are set to “Custom” until you choose another "
+        "default registration plan."
+    )
+
+
+def custom_keeps(plan_name: str, features: list[str]) -> str:
+    """What a company keeps when set to Custom (see companies company_detach_from_plan)."""
+    kept = ", ".join(features) if features else "no features"
+    return (
+        f"Set to “Custom”, this company keeps what it has now from “{plan_name}” as its own: "
+        f"its features ({kept}), its limits and its fees. Later changes to the plan no "
+        "longer reach it."
+    )
+
+
 def delete_plan_confirmation(name: str) -> str:
     return (
         f"Are you sure you want to delete “{name}”? All companies assigned to this plan "

@@ -154,3 +154,43 @@ def test_catalog_errors_sit_at_their_own_field(hub: Any, personas: Any) -> None:
     hub.get_by_role("button", name="Save GST rate").click()
     expect(field_of(hub, "GST rate (%)")).to_contain_text("The GST rate can be at most 100.")
     expect(hub.locator("body")).not_to_contain_text("Gst rate bps")
+
+
+def test_consequences_are_shown_before_they_happen(hub: Any, personas: Any) -> None:
+    from partnerhub.resellers.models import Reseller
+
+    reseller = personas.reseller_a
+    Reseller.objects.filter(pk=reseller.pk).update(default_registration_plan=personas.plan_a)
+
+    # Turning a feature off for a reseller: its plans and companies, before saving.
+    login(hub, "operator")
+    hub.goto(f"/resellers/{reseller.pk}/")
+    hub.get_by_label("Seating", exact=True).uncheck()
+    hub.get_by_role("button", name="Save", exact=True).click()
+    dialog = hub.get_by_test_id("feature-loss-dialog")
+    expect(dialog).to_contain_text("Seating")
+    expect(dialog).to_contain_text("Plans: gold")
+    expect(dialog).to_contain_text("Companies (1): Acme Events")
+    assert "seating" in Reseller.objects.get(pk=reseller.pk).feature_keys()  # not yet
+    dialog.get_by_role("button", name="Turn off and save").click()
+    expect(hub.get_by_text(f'Saved reseller "{reseller.name}".')).to_be_visible()
+    assert "seating" not in Reseller.objects.get(pk=reseller.pk).feature_keys()
+
+    # Archiving the default registration plan warns that registrations become Custom.
+    hub.goto("/plans/")
+    card = hub.locator("[data-testid=plan-card]", has_text="gold")
+    expect(card.get_by_test_id("enabled-help")).to_have_text(wording.STATUS_HELP)
+    expect(card.get_by_test_id("visible-help")).to_have_text(wording.VISIBILITY_HELP)
+    card.get_by_role("button", name="Archive").click()
+    confirm = hub.locator("#confirm-dialog")
+    expect(confirm).to_contain_text(wording.archive_default_plan_warning("gold", reseller.name))
+    confirm.get_by_role("button", name="Cancel").click()
+    assert not Plan.objects.get(pk=personas.plan_a.pk).archived
+
+    # Setting a company to Custom says what it keeps.
+    hub.goto(f"/companies/{personas.company_a.pk}/")
+    note = hub.get_by_test_id("custom-note")
+    expect(note).to_be_hidden()
+    hub.get_by_label("Plan", exact=True).select_option("")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("keeps what it has now from “gold”")

@@ -232,6 +232,13 @@
   }
   on("input[data-unlimited-for]", "change", function (event, box) { syncUnlimited(box); });
 
+  // Setting a company to Custom says, before saving, what it keeps.
+  function syncCustomNote(select) {
+    var note = select.form && select.form.querySelector("[data-custom-note]");
+    if (note) note.hidden = select.value !== "";
+  }
+  on('select[name="plan_id"]', "change", function (event, select) { syncCustomNote(select); });
+
   // A form with unsaved changes asks before the person leaves it (a sidebar link,
   // Discard, closing the tab). Saving it does not ask.
   var dirtyForm = null;
@@ -273,6 +280,7 @@
   function init(root) {
     (root || document).querySelectorAll("form[data-plan-form]").forEach(initPlanForm);
     (root || document).querySelectorAll("input[data-unlimited-for]").forEach(syncUnlimited);
+    (root || document).querySelectorAll('select[name="plan_id"]').forEach(syncCustomNote);
     openServerDialogs(root);
   }
   document.addEventListener("DOMContentLoaded", function () { init(document); });
