@@ -113,6 +113,15 @@ def reseller_feature_loss(
     return losses
 
 
+def company_count_on_own_fees(plan_id: int) -> int:
+    """Companies on the plan that keep their own fees (a plan fee change leaves them alone)."""
+    return Company.objects.filter(plan_id=plan_id, use_plan_fees=False).count()
+
+
+def company_name(company_id: int) -> str | None:
+    return Company.objects.filter(pk=company_id).values_list("name", flat=True).first()
+
+
 COMPANY_LABEL_SEPARATOR = " · "
 
 

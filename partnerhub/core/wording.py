@@ -125,6 +125,37 @@ def inherit_fees(plan_display_name: str, inherits: bool) -> str:
     return f"This company {verb} inherit the fees configured in \u2018{plan_display_name}\u2019."
 
 
+# ---- what a job did -------------------------------------------------------------------------
+
+
+def companies(n: int) -> str:
+    return f"{n:,} compan{'y' if n == 1 else 'ies'}"
+
+
+def job_summary(
+    *,
+    plan: str | None,
+    company: str | None,
+    reseller: str,
+    company_count: int,
+    left_alone: int = 0,
+) -> str:
+    """'Fees of plan Starter, all items: 89 companies with plan fees; 3 companies on their
+    own fees were left alone.'"""
+    if plan is not None:
+        text = f"Fees of plan {plan}, all items: {companies(company_count)} with plan fees"
+        if left_alone:
+            its, were = ("its", "was") if left_alone == 1 else ("their", "were")
+            text += f"; {companies(left_alone)} on {its} own fees {were} left alone"
+        return text + "."
+    if company is not None:
+        return f"Fees of company {company}, all items."
+    return (
+        f"Reseller fees of {reseller}, all items: {companies(company_count)} charged the "
+        "reseller's fees."
+    )
+
+
 # ---- what a machine message becomes in the hub -------------------------------------------------
 # Services speak the API's language (`percent_bps must be at most 10000 (100 %)`); the hub
 # checks the common cases itself before calling them (all errors at once), and whatever a

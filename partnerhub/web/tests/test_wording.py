@@ -198,3 +198,42 @@ def test_catalog_percentages_and_gateway_fees_are_refused_at_their_field(
         "percent_GBP": ["Percent can be at most 100."],
     }
     assert not GatewayFee.objects.filter(currency_id__in=["EUR", "GBP"]).exists()
+
+
+def test_the_audit_log_reads_as_sentences_and_finds_a_username_as_typed(
+    hub: Client, personas: Any
+) -> None:
+    plan = personas.plan_a
+    page = hub.get(f"/plans/{plan.pk}/").content.decode()
+    saved = hub.post(f"/plans/{plan.pk}/", posted(page, {"price_GBP_monthly": "15.00"}))
+    assert saved.status_code == 302
+
+    log = hub.get("/audit/", {"actor": "admin-a"}).content.decode()
+    assert "admin-a</a> changed the monthly GBP price of gold from 0.00 to 15.00" in log
+    assert f'<a href="/plans/{plan.pk}/">gold</a>' in log  # the object by name, linked
+    assert "plan.update" not in log and "user:admin-a" not in log
+    nobody = hub.get("/audit/", {"actor": "someone-else"}).content.decode()
+    assert "No events" in nobody
+
+
+def test_a_job_page_says_what_it_recalculated(hub: Client, personas: Any) -> None:
+    from partnerhub.plans.services import plan_update
+    from partnerhub.testing.factories import CompanyFactory
+
+    CompanyFactory(reseller=personas.reseller_a, plan=personas.plan_a, use_plan_fees=False)
+    fee = {"currency": "GBP", "fee_type": "ticket", "percent_bps": 250, "fixed_minor": 30}
+    result = plan_update(
+        actor=personas.admin_a,
+        plan_id=personas.plan_a.pk,
+        changes={"fees": [fee], "blended": {"GBP": False}},
+        version=personas.plan_a.version,
+        fee_apply_mode="all",
+    )
+    assert result.job is not None
+    page = hub.get(f"/jobs/{result.job.pk}/").content.decode()
+    assert (
+        "Fees of plan gold, all items: 1 company with plan fees; "
+        "1 company on its own fees was left alone."
+    ) in page
+    jobs = hub.get("/jobs/").content.decode()
+    assert "Fees of plan gold" in jobs and "plan gold fees" not in jobs
