@@ -125,6 +125,11 @@ def inherit_fees(plan_display_name: str, inherits: bool) -> str:
     return f"This company {verb} inherit the fees configured in \u2018{plan_display_name}\u2019."
 
 
+def limit_line(name: str, value: int | None) -> str:
+    """'Messages: 10,000'; 'Team Members: unlimited'."""
+    return f"{name}: {'unlimited' if value is None else f'{value:,}'}"
+
+
 # ---- what a job did -------------------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from partnerhub.companies.selectors import company_get_for_actor
 from partnerhub.core.actor import Actor, Role
@@ -110,3 +110,15 @@ def job_serialize(job: RecalcJob) -> dict[str, Any]:
         # A later job for the same plan did this one's work (it ends succeeded, 0 of 0).
         "superseded_by": job.superseded_by_id,
     }
+
+
+def sale_item_most_used_currency(reseller_id: int) -> str | None:
+    """The currency most of the reseller's sale items are priced in (ties: by code)."""
+    row = (
+        SaleItem.objects.filter(company__reseller_id=reseller_id)
+        .values("currency_id")
+        .annotate(n=Count("id"))
+        .order_by("-n", "currency_id")
+        .first()
+    )
+    return row["currency_id"] if row else None

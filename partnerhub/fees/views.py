@@ -24,6 +24,7 @@ from partnerhub.fees.selectors import (
     job_serialize,
     sale_item_get_for_actor,
     sale_item_list_for_actor,
+    sale_item_most_used_currency,
 )
 from partnerhub.fees.services import sale_item_create, sale_item_update
 from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
@@ -77,6 +78,16 @@ def job_list(request: HttpRequest) -> HttpResponse:
     return render(request, "fees/job_list.html", {"rows": rows})
 
 
+LAST_CURRENCY_SESSION = "partnerhub_last_sale_item_currency"
+
+
+def _default_currency(request: HttpRequest, company: Any) -> str | None:
+    """The currency this person used last, else the one most of the reseller's sale items
+    use (issue #13: not the first in the list every time)."""
+    last = request.session.get(LAST_CURRENCY_SESSION)
+    return last if isinstance(last, str) else sale_item_most_used_currency(company.reseller_id)
+
+
 def _job_title(job: RecalcJob) -> str:
     """A list row's words for what the job recalculates (no query per row)."""
     ids = job.company_ids
@@ -109,13 +120,16 @@ def job_progress_fragment(request: HttpRequest, job_id: int) -> HttpResponse:
 def sale_items(request: HttpRequest, company_id: int) -> HttpResponse:
     actor = actor_of(request)
     company = company_get_for_actor(actor, company_id)
-    form = SaleItemForm(request.POST or None)
+    form = SaleItemForm(
+        request.POST or None, initial={"currency": _default_currency(request, company)}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             item = sale_item_create(actor=actor, company_id=company.pk, data=form.item_data())
         except ValidationFailed as exc:
             form_add_domain_errors(form, exc, aliases={"price_minor": "price"})
         else:
+            request.session[LAST_CURRENCY_SESSION] = form.cleaned_data["currency"]
             messages.success(request, f'Added "{item.name}".')
             return redirect("fees:sale_items", company_id=company.pk)
     items = sale_item_list_for_actor(actor, company.pk)

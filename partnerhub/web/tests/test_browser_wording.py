@@ -194,3 +194,84 @@ def test_consequences_are_shown_before_they_happen(hub: Any, personas: Any) -> N
     hub.get_by_label("Plan", exact=True).select_option("")
     expect(note).to_be_visible()
     expect(note).to_contain_text("keeps what it has now from “gold”")
+
+
+def test_small_words_and_layout(hub: Any, personas: Any) -> None:
+    from partnerhub.plans.services import plan_update
+    from partnerhub.resellers.models import Reseller
+    from partnerhub.testing.factories import PlanFactory
+
+    reseller = personas.reseller_a
+    Reseller.objects.filter(pk=reseller.pk).update(registration_plan_choice=True)
+    PlanFactory(
+        reseller=reseller,
+        name="Professionalmembershipannual",
+        display_name="Starter yearly",
+        billing_cycles=["yearly"],
+        features=["seating"],
+        limits={"messages": 500, "team_members": None},
+    )
+    paid = {"currency": "GBP", "fee_type": "ticket", "percent_bps": 250, "fixed_minor": 30}
+    job = plan_update(
+        actor=personas.admin_a,
+        plan_id=personas.plan_a.pk,
+        changes={"fees": [paid], "blended": {"GBP": False}},
+        version=personas.plan_a.version,
+        fee_apply_mode="all",
+    ).job
+    assert job is not None
+
+    # Registration cards: features and limits by name; a free plan reads "Free".
+    hub.goto(f"/r/{reseller.slug}/register")
+    card = hub.get_by_test_id("public-plan").filter(has_text="Starter yearly")
+    expect(card.get_by_test_id("public-price")).to_have_text("Free")
+    expect(card).not_to_contain_text("0.00")
+    expect(card.get_by_test_id("public-features")).to_have_text("Features: Seating")
+    expect(card.get_by_test_id("public-limits")).to_contain_text("Messages: 500")
+    expect(card.get_by_test_id("public-limits")).to_contain_text("Team Members: unlimited")
+
+    login(hub, "admin-a")
+    # The job page says what it recalculated, in words.
+    hub.goto(f"/jobs/{job.pk}/")
+    expect(hub.get_by_test_id("job-summary")).to_contain_text(
+        "Fees of plan gold, all items: 1 company with plan fees."
+    )
+
+    # The sale-item form remembers the last currency.
+    hub.goto(f"/companies/{personas.company_a.pk}/sale-items/")
+    hub.get_by_label("Name", exact=True).fill("Front row")
+    expect(hub.get_by_label("Currency")).to_have_value("AED")  # nothing used yet: the first
+    hub.get_by_label("Currency").select_option("GBP")
+    hub.get_by_label("Price").fill("40")
+    hub.get_by_role("button", name="Add sale item").click()
+    expect(hub.get_by_text('Added "Front row".')).to_be_visible()
+    hub.goto(f"/companies/{personas.company_a.pk}/sale-items/")
+    expect(hub.get_by_label("Currency")).to_have_value("GBP")
+
+    # At 390 px: a long plan name stays whole beside its badges, the filter panel
+    # collapses, and the fee table shows a scroll cue with every column reachable.
+    hub.set_viewport_size({"width": 390, "height": 844})
+    hub.goto("/plans/")
+    title = hub.locator("[data-testid=plan-card] h2", has_text="Professionalmembershipannual")
+    lines = title.evaluate(
+        "h => { const r = document.createRange(); r.selectNodeContents(h);"
+        " return new Set(Array.from(r.getClientRects()).map(x => Math.round(x.top))).size; }"
+    )
+    assert lines == 1
+    expect(hub.get_by_label("Type")).to_be_hidden()
+    hub.get_by_role("button", name="Filters").click()
+    expect(hub.get_by_label("Type")).to_be_visible()
+    hub.goto("/plans/new/")
+    hub.get_by_label("Plan name").fill("x")
+    hub.get_by_label("Plan display name").fill("x")
+    hub.locator("#add-price-currency").select_option("GBP")
+    hub.get_by_label("Monthly price (GBP)").fill("1")
+    hub.get_by_role("button", name="Next: Plan benefits").click()
+    hub.locator("#add-fee-currency").select_option("GBP")
+    block = hub.get_by_test_id("fees-GBP")
+    expect(block.get_by_test_id("scroll-cue")).to_be_visible()
+    maximum = hub.get_by_label("Donation max (GBP)")
+    maximum.scroll_into_view_if_needed()
+    expect(maximum).to_be_in_viewport()
+    width = hub.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 390

@@ -277,7 +277,28 @@
     if (hint) hint.hidden = false;
   });
 
+  // On a narrow screen the filter panel collapses to its search box and a Filters button
+  // (open at once when a filter is set). Without the script every filter shows.
+  function initFilters(form) {
+    if (form.classList.contains("is-collapsible")) return;
+    form.classList.add("is-collapsible");
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "btn btn-sm filters-toggle";
+    button.textContent = "Filters";
+    var set = Array.prototype.some.call(form.querySelectorAll(".field:not(.grow) select"),
+      function (s) { return s.selectedIndex > 0; });
+    if (set) form.classList.add("is-open");
+    button.setAttribute("aria-expanded", set ? "true" : "false");
+    button.addEventListener("click", function () {
+      var open = form.classList.toggle("is-open");
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+    form.parentNode.insertBefore(button, form);
+  }
+
   function init(root) {
+    (root || document).querySelectorAll("form.filters").forEach(initFilters);
     (root || document).querySelectorAll("form[data-plan-form]").forEach(initPlanForm);
     (root || document).querySelectorAll("input[data-unlimited-for]").forEach(syncUnlimited);
     (root || document).querySelectorAll('select[name="plan_id"]').forEach(syncCustomNote);
