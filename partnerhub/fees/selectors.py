@@ -121,4 +121,4 @@ def sale_item_most_used_currency(reseller_id: int) -> str | None:
         .order_by("-n", "currency_id")
         .first()
     )
-    return row["currency_id"] if row else None
+    return str(row["currency_id"]) if row else None  # the code (to_field)
