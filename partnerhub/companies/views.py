@@ -144,6 +144,7 @@ def _page(
         "plan": plan,
         "plan_fees": plan_fees.entries_as_dicts() if plan_fees else [],
         "plan_blended": plan_fees.blended_dict() if plan_fees else {},
+        "fee_type_names": dict(form.fee_type_choices),  # the names the input table uses
         "inherit_message": (
             inherit_message(plan.display_name, company.use_plan_fees) if plan else ""
         ),

@@ -132,7 +132,7 @@ def sale_items(request: HttpRequest, company_id: int) -> HttpResponse:
             request.session[LAST_CURRENCY_SESSION] = form.cleaned_data["currency"]
             messages.success(request, f'Added "{item.name}".')
             return redirect("fees:sale_items", company_id=company.pk)
-    items = sale_item_list_for_actor(actor, company.pk)
+    items = sale_item_list_for_actor(actor, company.pk).select_related("fee_type")
     return render(
         request, "fees/sale_items.html", {"company": company, "items": items, "form": form}
     )

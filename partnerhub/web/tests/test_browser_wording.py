@@ -247,6 +247,11 @@ def test_small_words_and_layout(hub: Any, personas: Any) -> None:
     expect(hub.get_by_text('Added "Front row".')).to_be_visible()
     hub.goto(f"/companies/{personas.company_a.pk}/sale-items/")
     expect(hub.get_by_label("Currency")).to_have_value("GBP")
+    # Fee types read as the catalog names them, as in the fee inputs ("Ticket").
+    expect(hub.get_by_test_id("sale-items")).to_contain_text("Ticket")
+    hub.goto(f"/companies/{personas.company_a.pk}/")
+    fee_row = hub.get_by_test_id("fee-table-read").locator("tbody tr").first
+    expect(fee_row.locator("td").nth(1)).to_have_text("Ticket")
 
     # At 390 px: a long plan name stays whole beside its badges, the filter panel
     # collapses, and the fee table shows a scroll cue with every column reachable.
