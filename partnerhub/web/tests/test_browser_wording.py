@@ -61,7 +61,8 @@ def test_create_plan_shows_every_error_at_its_field_in_one_round_trip(
     hub.get_by_label("Donation max (GBP)").fill("99999999999")
     hub.get_by_role("button", name="Create Plan").click()
 
-    # One round trip: step 1's errors first, each at its field ...
+    # One round trip: step 1's errors first, each at its field; step 2 says it has some ...
+    expect(hub.get_by_test_id("step-errors-2")).to_have_text("6 to fix")
     expect(field_of(hub, "Plan name")).to_contain_text(
         'A plan called "Gold" already exists — try "Gold (2)".'
     )

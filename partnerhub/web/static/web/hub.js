@@ -140,6 +140,19 @@
       var firstError = form.querySelector(".has-error, .errorlist");
       var step = firstError && firstError.closest("[data-step]") ? firstError.closest("[data-step]").dataset.step : "1";
       showStep(form, step);
+      // Each step's indicator says how many of its fields need fixing, so errors on the
+      // step not shown are not missed.
+      document.querySelectorAll("[data-step-indicator]").forEach(function (li) {
+        var section = form.querySelector('[data-step="' + li.dataset.stepIndicator + '"]');
+        var count = section ? section.querySelectorAll(".errorlist li").length : 0;
+        if (!count) return;
+        var badge = document.createElement("span");
+        badge.className = "badge badge-danger";
+        badge.setAttribute("data-testid", "step-errors-" + li.dataset.stepIndicator);
+        badge.textContent = count + " to fix";
+        li.appendChild(document.createTextNode(" "));
+        li.appendChild(badge);
+      });
     }
   }
   on('form[data-plan-form] input[name="billing_cycles"]', "change", function (e, input) { syncCycles(input.form); });
