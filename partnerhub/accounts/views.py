@@ -29,7 +29,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     form = ApiKeyForm(request.POST or None, resellers=resellers, platform=actor.is_platform)
     # Shown once: kept in the session only until the page after the redirect reads it.
     raw_key = request.session.pop(NEW_KEY_SESSION, None) if request.method == "GET" else None
-    if request.method == "POST":
+    if request.method == "POST" and form.is_bound:
         form.is_valid()  # then the company too: every error in one round trip
         company_id = _company_id(form, actor)
         created = _create_key(form, actor, company_id) if not form.errors else None

@@ -280,6 +280,8 @@ def plan_edit(request: HttpRequest, plan_id: int) -> HttpResponse:
 def _checked(form: PlanForm, reseller_id: int, exclude_pk: int | None = None) -> bool:
     """Every check of the form in one pass, a taken name included (issue #13: all errors
     at once, not one layer per submit)."""
+    if not form.is_bound:  # an empty POST: the blank form again
+        return False
     form.is_valid()
     name = form.cleaned_data.get("name")
     if name:

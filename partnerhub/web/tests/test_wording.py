@@ -237,3 +237,10 @@ def test_a_job_page_says_what_it_recalculated(hub: Client, personas: Any) -> Non
     ) in page
     jobs = hub.get("/jobs/").content.decode()
     assert "Fees of plan gold" in jobs and "plan gold fees" not in jobs
+
+
+@pytest.mark.parametrize("path", ["/plans/new/", "/api-keys/"])
+def test_an_empty_post_shows_the_blank_form_again(hub: Client, path: str) -> None:
+    response = hub.post(path, {})
+    assert response.status_code == 200
+    assert not response.context["form"].is_bound
