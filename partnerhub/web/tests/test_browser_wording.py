@@ -107,6 +107,13 @@ def test_unlimited_clears_its_number_and_leaving_unsaved_changes_asks(
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_be_hidden()
     assert hub.url.endswith(f"/companies/{company.pk}/")
+    # Closing the tab asks too (the browser's own "Leave site?" prompt).
+    prompts: list[str] = []
+    hub.once("dialog", lambda d: (prompts.append(d.type), d.dismiss()))
+    hub.close(run_before_unload=True)
+    hub.wait_for_timeout(500)
+    assert prompts == ["beforeunload"]
+    assert not hub.is_closed()
     hub.get_by_role("button", name="Save changes").click()  # saving does not ask
     expect(hub.get_by_text(f'Saved "{company.name}".')).to_be_visible()
     company.refresh_from_db()
@@ -256,6 +263,11 @@ def test_small_words_and_layout(hub: Any, personas: Any) -> None:
 
     # At 390 px: a long plan name stays whole beside its badges, the filter panel
     # collapses, and the fee table shows a scroll cue with every column reachable.
+    hub.goto("/plans/")
+    amounts = hub.locator("[data-testid=card-price] .nowrap")
+    expect(amounts.first).to_be_visible()
+    one_line = "e => new Set(Array.from(e.getClientRects()).map(r => Math.round(r.top))).size"
+    assert all(n == 1 for n in amounts.evaluate_all(f"els => els.map({one_line})"))
     hub.set_viewport_size({"width": 390, "height": 844})
     hub.goto("/plans/")
     title = hub.locator("[data-testid=plan-card] h2", has_text="Professionalmembershipannual")
