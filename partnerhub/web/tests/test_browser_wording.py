@@ -109,7 +109,12 @@ def test_unlimited_clears_its_number_and_leaving_unsaved_changes_asks(
     assert hub.url.endswith(f"/companies/{company.pk}/")
     # Closing the tab asks too (the browser's own "Leave site?" prompt).
     prompts: list[str] = []
-    hub.once("dialog", lambda d: (prompts.append(d.type), d.dismiss()))
+
+    def answer(dialog: Any) -> None:
+        prompts.append(dialog.type)
+        dialog.dismiss()  # stay on the page
+
+    hub.once("dialog", answer)
     hub.close(run_before_unload=True)
     hub.wait_for_timeout(500)
     assert prompts == ["beforeunload"]
