@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from partnerhub.companies.selectors import company_get_for_actor
 from partnerhub.core.actor import Actor, Role
@@ -112,13 +113,15 @@ def job_serialize(job: RecalcJob) -> dict[str, Any]:
     }
 
 
-def sale_item_most_used_currency(reseller_id: int) -> str | None:
-    """The currency most of the reseller's sale items are priced in (ties: by code)."""
-    row = (
+def sale_item_most_used_currency(reseller_id: int, *, recent: int = 500) -> str | None:
+    """The currency most of the reseller's latest `recent` sale items are priced in (ties:
+    by code). Bounded so a reseller with millions of items costs one short index scan."""
+    codes = list(
         SaleItem.objects.filter(company__reseller_id=reseller_id)
-        .values("currency_id")
-        .annotate(n=Count("id"))
-        .order_by("-n", "currency_id")
-        .first()
+        .order_by("-id")
+        .values_list("currency_id", flat=True)[:recent]
     )
-    return str(row["currency_id"]) if row else None  # the code (to_field)
+    if not codes:
+        return None
+    counts = Counter(str(code) for code in codes)
+    return min(counts, key=lambda code: (-counts[code], code))

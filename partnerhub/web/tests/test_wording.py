@@ -244,3 +244,15 @@ def test_an_empty_post_shows_the_blank_form_again(hub: Client, path: str) -> Non
     response = hub.post(path, {})
     assert response.status_code == 200
     assert not response.context["form"].is_bound
+
+
+def test_the_sale_item_form_offers_the_resellers_most_used_currency(
+    hub: Client, personas: Any
+) -> None:
+    from partnerhub.testing.factories import SaleItemFactory
+
+    company = personas.company_a
+    for currency in ("EUR", "INR", "INR"):
+        SaleItemFactory(company=company, currency_id=currency, fee_type_id="ticket")
+    page = hub.get(f"/companies/{company.pk}/sale-items/")
+    assert page.context["form"]["currency"].value() == "INR"
