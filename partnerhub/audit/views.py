@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from partnerhub.audit.selectors import audit_event_list_for_actor
-from partnerhub.web.audit_text import audit_line
+from partnerhub.plans.selectors import plan_names
+from partnerhub.web.audit_text import audit_line, plan_ids_in
 from partnerhub.web.hub import actor_of, hub_view
 
 OBJECT_TYPES = [
@@ -22,6 +25,12 @@ OBJECT_TYPES = [
     "tax",
     "user",
 ]
+
+
+def _lines(events: list[Any]) -> list[tuple[Any, Any]]:
+    """Each row with its sentences; the plans they mention named with one query."""
+    names = plan_names(plan_ids_in(events))
+    return [(event, audit_line(event, names)) for event in events]
 
 
 def _labels_for(typed: str) -> list[str]:
@@ -45,7 +54,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(events, 50).get_page(get.get("page"))
     context = {
         "page": page,
-        "lines": [(event, audit_line(event)) for event in page.object_list],
+        "lines": _lines(list(page.object_list)),
         "object_types": OBJECT_TYPES,
         "filters": {"object_type": object_type, "object_id": object_id_raw, "actor": actor_label},
     }

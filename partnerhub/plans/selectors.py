@@ -62,6 +62,13 @@ def plan_free_name(reseller_id: int, base: str) -> str:
     return f"{base[:110]} ({n})"
 
 
+def plan_names(plan_ids: set[int]) -> dict[int, str]:
+    """{id: name} of these plans, deleted ones included (for history, like the audit log)."""
+    if not plan_ids:
+        return {}
+    return dict(Plan.objects.filter(pk__in=plan_ids).values_list("id", "name"))
+
+
 def plan_name_clash(reseller_id: int, name: str, exclude_pk: int | None = None) -> str | None:
     """A free name to suggest when another live plan of the reseller is called `name`,
     else None. The hub asks before saving so a clash shows with every other error; the

@@ -77,18 +77,34 @@ def actor_name(label: str, role: str) -> str:
     return label or role
 
 
-def audit_line(event: Any) -> AuditLine:
+PLAN_ID_FIELDS = ("plan_id", "default_registration_plan_id")
+
+
+def plan_ids_in(events: list[Any]) -> set[int]:
+    """The plan ids the page's rows mention, to name them with one query."""
+    ids: set[int] = set()
+    for event in events:
+        changes = event.changes if isinstance(event.changes, dict) else {}
+        for field in PLAN_ID_FIELDS:
+            change = changes.get(field)
+            if isinstance(change, dict):
+                ids.update(v for v in (change.get("old"), change.get("new")) if isinstance(v, int))
+    return ids
+
+
+def audit_line(event: Any, plan_names: dict[int, str] | None = None) -> AuditLine:
     noun = _NOUNS.get(event.object_type, event.object_type.replace("_", " "))
     name = event.object_repr or (f"#{event.object_id}" if event.object_id else "")
     verb_key = event.action.split(".", 1)[-1]
     changes = event.changes if isinstance(event.changes, dict) else {}
+    names = plan_names or {}
     if verb_key == "update" and changes:
-        sentences = [s for field, c in changes.items() for s in _changed(field, c, name)]
+        sentences = [s for f, c in changes.items() for s in _changed(f, c, name, names)]
     else:
         verb = _VERBS.get(verb_key, verb_key.replace("_", " "))
         sentences = [f"{verb} the {noun} {name}".rstrip()]
         if verb_key == "set" and changes:
-            sentences = [s for field, c in changes.items() for s in _changed(field, c, noun)]
+            sentences = [s for f, c in changes.items() for s in _changed(f, c, noun, names)]
     return AuditLine(
         actor=actor_name(event.actor_label, event.actor_role),
         sentences=sentences,
@@ -106,8 +122,12 @@ def _url(object_type: str, object_id: int | None) -> str | None:
         return None
 
 
-def _changed(field: str, change: Any, of: str) -> list[str]:
+def _changed(field: str, change: Any, of: str, plan_names: dict[int, str]) -> list[str]:
     old, new = (change.get("old"), change.get("new")) if isinstance(change, dict) else (None, None)
+    if field in PLAN_ID_FIELDS:  # plans by name; none is "Custom"
+        label = _FIELD_NAMES[field]
+        was, now = (_plan_name(v, plan_names) for v in (old, new))
+        return [f"changed the {label} of {of} from {was} to {now}"]
     if field == "prices" and isinstance(old, list | None) and isinstance(new, list | None):
         return _price_changes(old or [], new or [], of)
     if field in ("fees", "blended", "entries"):
@@ -116,6 +136,12 @@ def _changed(field: str, change: Any, of: str) -> list[str]:
         return _limit_changes(old or {}, new or {}, of)
     label = _FIELD_NAMES.get(field, field.replace("_", " "))
     return [f"changed the {label} of {of} from {_value(field, old)} to {_value(field, new)}"]
+
+
+def _plan_name(plan_id: Any, plan_names: dict[int, str]) -> str:
+    if plan_id is None:
+        return "Custom"
+    return plan_names.get(plan_id, f"plan #{plan_id}") if isinstance(plan_id, int) else "—"
 
 
 def _price_changes(old: list[Any], new: list[Any], of: str) -> list[str]:

@@ -215,6 +215,14 @@ def test_the_audit_log_reads_as_sentences_and_finds_a_username_as_typed(
     nobody = hub.get("/audit/", {"actor": "someone-else"}).content.decode()
     assert "No events" in nobody
 
+    from partnerhub.companies.services import company_update
+
+    company_update(
+        actor=personas.admin_a, company_id=personas.company_a.pk, changes={"plan_id": None}
+    )
+    log = hub.get("/audit/", {"object_type": "company"}).content.decode()
+    assert "changed the plan of Acme Events from gold to Custom" in log  # names, not ids
+
 
 def test_a_job_page_says_what_it_recalculated(hub: Client, personas: Any) -> None:
     from partnerhub.plans.services import plan_update
