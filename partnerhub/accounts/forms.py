@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from partnerhub.accounts.models import ApiKey
+from partnerhub.core import wording
 from partnerhub.web.hub import set_choices
 
 
@@ -12,13 +13,19 @@ class ApiKeyForm(forms.Form):
     name = forms.CharField(
         label="Name",
         max_length=120,
-        required=False,
         help_text="What the key is for, e.g. “ticketing backend”.",
+        error_messages={"required": wording.ENTER_KEY_NAME},
     )
     scope = forms.ChoiceField(label="Access", choices=ApiKey.Scope.choices)
     reseller_id = forms.IntegerField(label="Reseller", required=False, widget=forms.Select)
-    company_id = forms.IntegerField(
-        label="Company id", required=False, help_text="Only for a company key."
+    # Picked by name from a list that filters as one types (a <datalist>); the view looks
+    # the name up among the companies the person sees.
+    company = forms.CharField(
+        label="Company",
+        required=False,
+        max_length=400,
+        help_text="Only for a company key: type to search by name.",
+        widget=forms.TextInput(attrs={"list": "company-options", "autocomplete": "off"}),
     )
 
     def __init__(

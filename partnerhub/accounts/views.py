@@ -11,7 +11,10 @@ from django.views.decorators.http import require_POST
 from partnerhub.accounts.forms import ApiKeyForm
 from partnerhub.accounts.selectors import api_key_list_for_actor
 from partnerhub.accounts.services import api_key_create, api_key_revoke
-from partnerhub.core.errors import ValidationFailed
+from partnerhub.companies.selectors import company_find_by_label, company_pick_labels
+from partnerhub.core import wording
+from partnerhub.core.actor import Actor
+from partnerhub.core.errors import NotFound, ValidationFailed
 from partnerhub.resellers.selectors import reseller_list_for_actor
 from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
 
@@ -26,25 +29,54 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     form = ApiKeyForm(request.POST or None, resellers=resellers, platform=actor.is_platform)
     # Shown once: kept in the session only until the page after the redirect reads it.
     raw_key = request.session.pop(NEW_KEY_SESSION, None) if request.method == "GET" else None
-    if request.method == "POST" and form.is_valid():
-        cd = form.cleaned_data
-        try:
-            _, raw_key = api_key_create(
-                actor=actor,
-                scope=cd["scope"],
-                reseller_id=cd.get("reseller_id") if actor.is_platform else actor.reseller_id,
-                company_id=cd.get("company_id"),
-                name=cd.get("name") or "",
-            )
-        except ValidationFailed as exc:
-            form_add_domain_errors(form, exc)
-        else:
-            request.session[NEW_KEY_SESSION] = raw_key
+    if request.method == "POST" and form.is_bound:
+        form.is_valid()  # then the company too: every error in one round trip
+        company_id = _company_id(form, actor)
+        created = _create_key(form, actor, company_id) if not form.errors else None
+        if created is not None:
+            request.session[NEW_KEY_SESSION] = created
             return redirect("accounts:api_keys")
     keys = api_key_list_for_actor(actor).select_related("reseller", "company")
-    return render(
-        request, "accounts/api_keys.html", {"form": form, "keys": keys, "raw_key": raw_key}
-    )
+    context = {
+        "form": form,
+        "keys": keys,
+        "raw_key": raw_key,
+        "company_options": company_pick_labels(actor) if actor.can_write else [],
+    }
+    return render(request, "accounts/api_keys.html", context)
+
+
+def _create_key(form: ApiKeyForm, actor: Actor, company_id: int | None) -> str | None:
+    """The new raw key, or None with the service's refusal at its field (input kept)."""
+    cd = form.cleaned_data
+    try:
+        _, raw_key = api_key_create(
+            actor=actor,
+            scope=cd["scope"],
+            reseller_id=cd.get("reseller_id") if actor.is_platform else actor.reseller_id,
+            company_id=company_id,
+            name=cd.get("name") or "",
+        )
+    except ValidationFailed as exc:
+        form_add_domain_errors(form, exc, aliases={"company_id": "company"})
+        return None
+    except NotFound:  # a company another tenant owns reads as one that does not exist
+        form.add_error("company", wording.COMPANY_NOT_FOUND)
+        return None
+    return raw_key
+
+
+def _company_id(form: ApiKeyForm, actor: Actor) -> int | None:
+    """The company named in the picker, or None; a name that fits none (or several) is an
+    error at the field, with everything typed kept."""
+    label = (form.cleaned_data.get("company") or "").strip()
+    if not label:
+        return None
+    found = company_find_by_label(actor, label)
+    if len(found) == 1:
+        return found[0].pk
+    form.add_error("company", wording.COMPANY_NOT_FOUND if not found else wording.COMPANY_AMBIGUOUS)
+    return None
 
 
 @hub_view

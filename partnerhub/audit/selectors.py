@@ -18,6 +18,7 @@ def audit_event_list_for_actor(
     object_type: str | None = None,
     object_id: int | None = None,
     actor_label: str | None = None,
+    actor_labels: list[str] | None = None,
 ) -> QuerySet[AuditEvent]:
     """Newest first. A reseller filter naming another tenant answers 404, like its objects."""
     if actor.is_platform:
@@ -36,6 +37,8 @@ def audit_event_list_for_actor(
         events = events.filter(object_id=object_id)
     if actor_label:
         events = events.filter(actor_label=actor_label)
+    if actor_labels:  # any of these (the hub: a username as typed, or the stored label)
+        events = events.filter(actor_label__in=actor_labels)
     return events.order_by("-id")
 
 

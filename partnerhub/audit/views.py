@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from partnerhub.audit.selectors import audit_event_list_for_actor
+from partnerhub.plans.selectors import plan_names
+from partnerhub.web.audit_text import audit_line, plan_ids_in
 from partnerhub.web.hub import actor_of, hub_view
 
 OBJECT_TYPES = [
@@ -23,6 +27,18 @@ OBJECT_TYPES = [
 ]
 
 
+def _lines(events: list[Any]) -> list[tuple[Any, Any]]:
+    """Each row with its sentences; the plans they mention named with one query."""
+    names = plan_names(plan_ids_in(events))
+    return [(event, audit_line(event, names)) for event in events]
+
+
+def _labels_for(typed: str) -> list[str]:
+    """A person types a username ("northwind-admin"); rows store "user:northwind-admin"."""
+    typed = typed.strip()
+    return [typed, f"user:{typed}", f"key:{typed}"]
+
+
 @hub_view
 def audit_list(request: HttpRequest) -> HttpResponse:
     get = request.GET
@@ -33,11 +49,12 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         actor_of(request),
         object_type=object_type or None,
         object_id=int(object_id_raw) if object_id_raw.isdigit() else None,
-        actor_label=actor_label or None,
+        actor_labels=_labels_for(actor_label) if actor_label else None,
     )
     page = Paginator(events, 50).get_page(get.get("page"))
     context = {
         "page": page,
+        "lines": _lines(list(page.object_list)),
         "object_types": OBJECT_TYPES,
         "filters": {"object_type": object_type, "object_id": object_id_raw, "actor": actor_label},
     }

@@ -8,8 +8,19 @@ from typing import Any
 
 from django import forms
 
+from partnerhub.catalog.services import MAX_BPS
+from partnerhub.core import wording
+from partnerhub.core.errors import ValidationFailed
 from partnerhub.web.fee_table import DecimalTextInput
 from partnerhub.web.money import major_str_to_minor, percent_str_to_bps
+
+
+def _percent_to_bps(text: str, what: str = "Percent") -> int:
+    """Basis points from a percentage a person typed; above 100 % is refused in words."""
+    bps = percent_str_to_bps(text)
+    if bps > MAX_BPS:
+        raise ValueError(wording.percent_at_most(what, "100"))
+    return bps
 
 
 class FeatureForm(forms.Form):
@@ -47,7 +58,7 @@ class TaxForm(forms.Form):
 
     def gst_rate_bps(self) -> int | None:
         try:
-            return percent_str_to_bps(self.cleaned_data["gst_percent"])
+            return _percent_to_bps(self.cleaned_data["gst_percent"], "The GST rate")
         except ValueError as exc:
             self.add_error("gst_percent", str(exc))
             return None
@@ -77,13 +88,31 @@ class GatewayFeesForm(forms.Form):
             fixed_text = (self.cleaned_data.get(f"fixed_{code}") or "").strip()
             if not percent_text and not fixed_text:
                 continue
-            percent = self._parse(f"percent_{code}", percent_text, percent_str_to_bps)
+            percent = self._parse(f"percent_{code}", percent_text, _percent_to_bps)
             to_minor = partial(major_str_to_minor, currency=code)
             fixed = self._parse(f"fixed_{code}", fixed_text, to_minor)
             if percent is None or fixed is None:
                 continue
             entries.append({"currency": code, "percent_bps": percent, "fixed_minor": fixed})
         return entries
+
+    def add_service_errors(self, exc: ValidationFailed) -> None:
+        """`entries[i].fixed_minor` -> the fixed field of the i-th row sent, in plain words."""
+        sent = [
+            c
+            for c in self.currencies
+            if (self.cleaned_data.get(f"percent_{c}") or "").strip()
+            or (self.cleaned_data.get(f"fixed_{c}") or "").strip()
+        ]
+        details = exc.details if isinstance(exc.details, dict) else {}
+        for path, messages in details.items():
+            index, _, part = path.removeprefix("entries[").partition("]")
+            field = "fixed" if part.startswith(".fixed") else "percent"
+            code = sent[int(index)] if index.isdigit() and int(index) < len(sent) else None
+            for message in messages if isinstance(messages, list) else [messages]:
+                self.add_error(f"{field}_{code}" if code else None, wording.plain(str(message)))
+        if not details:
+            self.add_error(None, wording.plain(exc.message))
 
     def _parse(self, field: str, text: str, parse: Callable[[str], int]) -> int | None:
         """An empty half of a row is 0; a bad one is an error on its own field."""

@@ -53,6 +53,10 @@ def _forms(data: Any = None, which: str = "") -> dict[str, Any]:
     }
 
 
+# The services' field names that a hub form calls otherwise.
+_ALIASES = {"gst_rate_bps": "gst_percent"}
+
+
 def _handle(request: HttpRequest, which: str, forms: dict[str, Any]) -> bool:
     actor = actor_of(request)
     form = forms[f"{which}_form"]
@@ -78,7 +82,12 @@ def _handle(request: HttpRequest, which: str, forms: dict[str, Any]) -> bool:
                 return False
             tax_set(actor=actor, gst_rate_bps=rate)
     except (ValidationFailed, Conflict) as exc:
-        form_add_domain_errors(form, ValidationFailed(exc.message, details=exc.details))
+        if which == "gateway":
+            form.add_service_errors(exc)
+        else:
+            form_add_domain_errors(
+                form, ValidationFailed(exc.message, details=exc.details), aliases=_ALIASES
+            )
         return False
     return True
 

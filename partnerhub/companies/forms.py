@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 
+from partnerhub.core import wording
+from partnerhub.core.validation import MAX_LIMIT_VALUE
 from partnerhub.web.fee_table import FeeTableMixin
 from partnerhub.web.hub import set_choices
 
@@ -71,10 +73,19 @@ class CompanyForm(FeeTableMixin, forms.Form):
                 label=name,
                 required=False,
                 min_value=0,
+                max_value=MAX_LIMIT_VALUE,
+                error_messages={
+                    "min_value": wording.OVERRIDE_NOT_NEGATIVE,
+                    "max_value": wording.OVERRIDE_TOO_LARGE,
+                    "invalid": wording.WHOLE_NUMBER,
+                },
                 widget=forms.NumberInput(attrs={"placeholder": "Follow plan", "min": 0}),
             )
             self.fields[f"unlimited_{key}"] = forms.BooleanField(
-                label=f"{name}: unlimited", required=False
+                label=f"{name}: unlimited",
+                required=False,
+                # hub.js clears and disables the number while this is ticked.
+                widget=forms.CheckboxInput(attrs={"data-unlimited-for": f"override_{key}"}),
             )
         self.add_fee_fields(currencies, fee_types)
 
@@ -107,7 +118,10 @@ class CompanyForm(FeeTableMixin, forms.Form):
         cd = self.cleaned_data
         overrides: dict[str, int | None] = {}
         for key in self.limit_keys:
-            if cd.get(f"unlimited_{key}"):
+            if cd.get(f"unlimited_{key}") and cd.get(f"override_{key}") is not None:
+                # Both a number and Unlimited (without the page script): never guess which.
+                self.add_error(f"override_{key}", wording.NUMBER_OR_UNLIMITED)
+            elif cd.get(f"unlimited_{key}"):
                 overrides[key] = None
             elif cd.get(f"override_{key}") is not None:
                 overrides[key] = cd[f"override_{key}"]
@@ -119,7 +133,7 @@ class CompanyForm(FeeTableMixin, forms.Form):
         plan_id = int(raw_plan) if raw_plan.isdigit() else None
         same_plan = plan_id == self.company.plan_id
         changes: dict[str, Any] = {
-            "name": cd["name"],
+            "name": cd.get("name") or "",
             "contact_email": cd.get("contact_email") or "",
             "plan_id": plan_id,
             "direct_features": sorted(cd.get("direct_features") or []),

@@ -82,6 +82,81 @@ def company_list_for_actor(
     )
 
 
+@dataclass(frozen=True)
+class FeatureLoss:
+    """What turning a feature off for a reseller takes away, before it is saved."""
+
+    feature: str  # its name, as people know it
+    plans: list[str]  # the reseller's live plans that include it, by name
+    companies: list[str]  # the first companies that have it now, by name
+    company_count: int
+
+
+def reseller_feature_loss(
+    reseller_id: int, keys: list[str], *, shown: int = 20
+) -> list[FeatureLoss]:
+    """For each feature about to be disabled on the reseller: its plans and the companies
+    that have it now (from their plan unless excluded, or directly)."""
+    losses = []
+    for feature in Feature.objects.filter(key__in=keys).order_by("name"):
+        plans = list(
+            Plan.objects.live()
+            .filter(reseller_id=reseller_id, features=feature)
+            .order_by("name")
+            .values_list("name", flat=True)
+        )
+        companies = (
+            Company.objects.filter(reseller_id=reseller_id)
+            .filter(
+                Q(direct_features=feature)
+                | (Q(plan__features=feature) & ~Q(excluded_features=feature))
+            )
+            .distinct()
+            .order_by("name")
+        )
+        names = list(companies.values_list("name", flat=True)[:shown])
+        count = len(names) if len(names) < shown else companies.count()
+        if plans or names:
+            losses.append(FeatureLoss(feature.name, plans, names, count))
+    return losses
+
+
+def company_count_on_own_fees(plan_id: int) -> int:
+    """Companies on the plan that keep their own fees (a plan fee change leaves them alone)."""
+    return Company.objects.filter(plan_id=plan_id, use_plan_fees=False).count()
+
+
+def company_name(company_id: int) -> str | None:
+    return Company.objects.filter(pk=company_id).values_list("name", flat=True).first()
+
+
+COMPANY_LABEL_SEPARATOR = " · "
+
+
+def company_pick_labels(actor: Actor, *, limit: int = 1000) -> list[str]:
+    """How a person names a company in a picker: its name, and for the platform (which sees
+    every reseller) "name · reseller". The first `limit`, by name; any other is still
+    found by company_find_by_label when typed in full."""
+    rows = (
+        Company.objects.filter(_scope(actor))
+        .order_by("name", "id")
+        .values_list("name", "reseller__name")[:limit]
+    )
+    if actor.is_platform:
+        return [f"{name}{COMPANY_LABEL_SEPARATOR}{reseller}" for name, reseller in rows]
+    return list(dict.fromkeys(name for name, _ in rows))
+
+
+def company_find_by_label(actor: Actor, label: str) -> list[Company]:
+    """The companies the actor sees that a company_pick_labels label (case aside) names:
+    none, one, or two when it is ambiguous."""
+    name, _, reseller = label.partition(COMPANY_LABEL_SEPARATOR)
+    qs = Company.objects.filter(_scope(actor), name__iexact=name.strip())
+    if reseller.strip():
+        qs = qs.filter(reseller__name__iexact=reseller.strip())
+    return list(qs.order_by("id")[:2])
+
+
 def company_deviates_from_plan(company: Company) -> bool:
     return company.plan_id is not None and bool(_keys(company.excluded_features.all()))
 

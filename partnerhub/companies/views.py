@@ -26,6 +26,7 @@ from partnerhub.companies.services import (
     company_update,
 )
 from partnerhub.companies.terms import plan_currencies, plan_cycles
+from partnerhub.core import wording
 from partnerhub.core.errors import FeatureUnavailable, ValidationFailed
 from partnerhub.fees.schedules import schedule_snapshot
 from partnerhub.plans.forms import APPLY_ALL, APPLY_NEW
@@ -43,10 +44,8 @@ from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
 PAGE_SIZE = 50
 
 
-def inherit_message(plan_name: str, use_plan_fees: bool) -> str:
-    if use_plan_fees:
-        return f"This company will inherit the fees configured in '{plan_name}'."
-    return f"This company will not inherit the fees configured in '{plan_name}'."
+def inherit_message(plan_display_name: str, use_plan_fees: bool) -> str:
+    return wording.inherit_fees(plan_display_name, use_plan_fees)
 
 
 @hub_view
@@ -104,6 +103,15 @@ def _form(company: Any, actor: Any, data: Any = None) -> CompanyForm:
     return CompanyForm(initial=initial, **kwargs)
 
 
+def _custom_keeps(form: CompanyForm, plan: Any, entitlements: Any) -> str:
+    """Shown when the plan select is set to Custom, before saving (issue #13)."""
+    names = dict(form.fields["kept_plan_features"].choices)  # type: ignore[attr-defined]
+    kept = [
+        str(names.get(f["key"], f["key"])) for f in entitlements.features if f["source"] == "plan"
+    ]
+    return wording.custom_keeps(plan.name, kept)
+
+
 def _page(
     request: HttpRequest,
     company: Any,
@@ -136,9 +144,13 @@ def _page(
         "plan": plan,
         "plan_fees": plan_fees.entries_as_dicts() if plan_fees else [],
         "plan_blended": plan_fees.blended_dict() if plan_fees else {},
-        "inherit_message": inherit_message(plan.name, company.use_plan_fees) if plan else "",
-        "inherit_on": inherit_message(plan.name, True) if plan else "",
-        "inherit_off": inherit_message(plan.name, False) if plan else "",
+        "fee_type_names": dict(form.fee_type_choices),  # the names the input table uses
+        "inherit_message": (
+            inherit_message(plan.display_name, company.use_plan_fees) if plan else ""
+        ),
+        "inherit_on": inherit_message(plan.display_name, True) if plan else "",
+        "inherit_off": inherit_message(plan.display_name, False) if plan else "",
+        "custom_keeps": _custom_keeps(form, plan, entitlements) if plan else "",
         "read_only": not actor.can_write,
         "deviates": company_deviates_from_plan(company),
         "ask_mode": ask_mode,
@@ -161,8 +173,7 @@ def company_edit(request: HttpRequest, company_id: int) -> HttpResponse:
         return _page(request, company, _form(company, actor))
     actor.require_write(company.reseller_id)
     form = _form(company, actor, request.POST)
-    if not form.is_valid():
-        return _page(request, company, form)
+    form.is_valid()  # then the fee table and limits too: every error in one round trip
     changes = form.changes()
     if form.errors:
         return _page(request, company, form)

@@ -7,6 +7,10 @@ from typing import Any
 
 from partnerhub.core.errors import ValidationFailed
 
+# The highest limit value (a plan's or a company's): far above any real limit, and inside
+# a 64-bit integer column on every database.
+MAX_LIMIT_VALUE = 2**62
+
 
 def reject_unknown(data: Mapping[str, Any], allowed: Collection[str]) -> None:
     unknown = sorted(set(data) - set(allowed))
@@ -54,7 +58,9 @@ def clean_limits(value: Any, field: str, known_keys: Collection[str]) -> dict[st
     for key, raw in value.items():
         if key not in known_keys:
             raise ValidationFailed.field(f"{field}.{key}", f"unknown limit {key!r}")
-        cleaned[key] = None if raw is None else clean_int(raw, f"{field}.{key}", maximum=2**62)
+        cleaned[key] = (
+            None if raw is None else clean_int(raw, f"{field}.{key}", maximum=MAX_LIMIT_VALUE)
+        )
     return cleaned
 
 

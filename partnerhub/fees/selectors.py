@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -110,3 +111,17 @@ def job_serialize(job: RecalcJob) -> dict[str, Any]:
         # A later job for the same plan did this one's work (it ends succeeded, 0 of 0).
         "superseded_by": job.superseded_by_id,
     }
+
+
+def sale_item_most_used_currency(reseller_id: int, *, recent: int = 500) -> str | None:
+    """The currency most of the reseller's latest `recent` sale items are priced in (ties:
+    by code). Bounded so a reseller with millions of items costs one short index scan."""
+    codes = list(
+        SaleItem.objects.filter(company__reseller_id=reseller_id)
+        .order_by("-id")
+        .values_list("currency_id", flat=True)[:recent]
+    )
+    if not codes:
+        return None
+    counts = Counter(str(code) for code in codes)
+    return min(counts, key=lambda code: (-counts[code], code))

@@ -9,7 +9,12 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from partnerhub.companies.selectors import company_get_for_actor
+from partnerhub.companies.selectors import (
+    company_count_on_own_fees,
+    company_get_for_actor,
+    company_name,
+)
+from partnerhub.core import wording
 from partnerhub.core.errors import ValidationFailed
 from partnerhub.fees.forms import SaleItemForm
 from partnerhub.fees.models import RecalcJob
@@ -19,6 +24,7 @@ from partnerhub.fees.selectors import (
     job_serialize,
     sale_item_get_for_actor,
     sale_item_list_for_actor,
+    sale_item_most_used_currency,
 )
 from partnerhub.fees.services import sale_item_create, sale_item_update
 from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
@@ -51,17 +57,55 @@ def job_progress(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def job_summary(job: RecalcJob) -> str:
+    """What the job recalculates, in words (the job page's heading line)."""
+    ids = job.company_ids
+    count = len(ids) if ids is not None else job.companies_total
+    one_company = job.plan_id is None and ids is not None and len(ids) == 1
+    return wording.job_summary(
+        plan=job.plan.name if job.plan is not None else None,
+        company=(company_name(ids[0]) or f"#{ids[0]}") if one_company and ids else None,
+        reseller=job.reseller.name,
+        company_count=count,
+        left_alone=company_count_on_own_fees(job.plan_id) if job.plan_id is not None else 0,
+    )
+
+
 @hub_view
 def job_list(request: HttpRequest) -> HttpResponse:
     jobs = job_list_for_actor(actor_of(request)).select_related("plan", "reseller")[:100]
-    rows = [(job, job_progress(job_serialize(job))) for job in jobs]
+    rows = [(job, job_progress(job_serialize(job)), _job_title(job)) for job in jobs]
     return render(request, "fees/job_list.html", {"rows": rows})
+
+
+LAST_CURRENCY_SESSION = "partnerhub_last_sale_item_currency"
+
+
+def _default_currency(request: HttpRequest, company: Any) -> str | None:
+    """The currency this person used last, else the one most of the reseller's sale items
+    use (issue #13: not the first in the list every time)."""
+    last = request.session.get(LAST_CURRENCY_SESSION)
+    return last if isinstance(last, str) else sale_item_most_used_currency(company.reseller_id)
+
+
+def _job_title(job: RecalcJob) -> str:
+    """A list row's words for what the job recalculates (no query per row)."""
+    ids = job.company_ids
+    if job.plan is not None:
+        return f"Fees of plan {job.plan.name}"
+    if ids is not None and len(ids) == 1:
+        return "Fees of one company"
+    return f"Reseller fees of {job.reseller.name}"
 
 
 @hub_view
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     job = job_get_for_actor(actor_of(request), job_id)
-    context = {"job": job, "progress": job_progress(job_serialize(job))}
+    context = {
+        "job": job,
+        "progress": job_progress(job_serialize(job)),
+        "summary": job_summary(job),
+    }
     return render(request, "fees/job_detail.html", context)
 
 
@@ -76,16 +120,19 @@ def job_progress_fragment(request: HttpRequest, job_id: int) -> HttpResponse:
 def sale_items(request: HttpRequest, company_id: int) -> HttpResponse:
     actor = actor_of(request)
     company = company_get_for_actor(actor, company_id)
-    form = SaleItemForm(request.POST or None)
+    form = SaleItemForm(
+        request.POST or None, initial={"currency": _default_currency(request, company)}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             item = sale_item_create(actor=actor, company_id=company.pk, data=form.item_data())
         except ValidationFailed as exc:
             form_add_domain_errors(form, exc, aliases={"price_minor": "price"})
         else:
+            request.session[LAST_CURRENCY_SESSION] = form.cleaned_data["currency"]
             messages.success(request, f'Added "{item.name}".')
             return redirect("fees:sale_items", company_id=company.pk)
-    items = sale_item_list_for_actor(actor, company.pk)
+    items = sale_item_list_for_actor(actor, company.pk).select_related("fee_type")
     return render(
         request, "fees/sale_items.html", {"company": company, "items": items, "form": form}
     )

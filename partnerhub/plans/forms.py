@@ -11,8 +11,11 @@ from typing import Any
 
 from django import forms
 
+from partnerhub.core import wording
 from partnerhub.core.errors import ValidationFailed
+from partnerhub.core.validation import MAX_LIMIT_VALUE
 from partnerhub.plans.models import BillingCycle, PlanType
+from partnerhub.plans.services import MAX_PLAN_PRICE_MINOR
 from partnerhub.web.fee_table import DecimalTextInput, FeeTableMixin
 from partnerhub.web.hub import form_add_domain_errors, set_choices
 from partnerhub.web.money import bps_to_percent_str, minor_to_major_str
@@ -42,12 +45,14 @@ class PlanForm(FeeTableMixin, forms.Form):
         label="Plan name",
         max_length=120,
         help_text="Internal identifier for the plan.",
+        error_messages={"required": wording.enter("plan name")},
         widget=forms.TextInput(attrs={"required": True, "autocomplete": "off"}),
     )
     display_name = forms.CharField(
         label="Plan display name",
         max_length=120,
         help_text="Name visible to resellers or customers.",
+        error_messages={"required": wording.enter("plan display name")},
         widget=forms.TextInput(attrs={"required": True, "autocomplete": "off"}),
     )
     description = forms.CharField(
@@ -99,7 +104,13 @@ class PlanForm(FeeTableMixin, forms.Form):
                 label=name,
                 required=False,
                 min_value=0,
+                max_value=MAX_LIMIT_VALUE,
                 help_text=help_text,
+                error_messages={
+                    "min_value": wording.LIMIT_NOT_NEGATIVE,
+                    "max_value": wording.LIMIT_TOO_LARGE,
+                    "invalid": wording.WHOLE_NUMBER,
+                },
                 widget=forms.NumberInput(attrs={"placeholder": "Unlimited", "min": 0}),
             )
 
@@ -136,53 +147,73 @@ class PlanForm(FeeTableMixin, forms.Form):
 
     def _prices(self, cycles: list[str]) -> list[dict[str, Any]]:
         prices = []
-        for code in self.cleaned_data.get("price_currencies") or []:
+        currencies = self.cleaned_data.get("price_currencies") or []
+        if not currencies and cycles:
+            self.add_error("prices", wording.ADD_PRICE_CURRENCY)
+        for code in currencies:
             for cycle in cycles:
                 field = f"price_{code}_{cycle}"
-                amount = self.money_value(field, code)
+                amount = self.money_value(field, code, maximum=MAX_PLAN_PRICE_MINOR, what="price")
                 if amount is None:
                     if field not in self.errors:
-                        self.add_error(field, f"Enter the {cycle} price in {code}.")
+                        self.add_error(field, wording.enter_price(cycle, code))
                     continue
                 prices.append({"currency": code, "billing_cycle": cycle, "amount_minor": amount})
         return prices
 
-    def plan_data(self) -> dict[str, Any]:
-        """The SPEC §12 plan fields. Call after is_valid(); parsing errors land on the form."""
+    def _revenue_share(self, plan_type: str | None) -> int | None:
+        if plan_type != PlanType.REVENUE_SHARING:
+            return None
+        field = "revenue_share_percent"
+        bps = self.percent_value(field, maximum=10_000, what="The revenue share")
+        if field in self.errors:
+            return None
+        if bps is None:
+            self.add_error(field, wording.ENTER_REVENUE_SHARE)
+        elif bps == 0:
+            self.add_error(field, wording.REVENUE_SHARE_ABOVE_ZERO)
+        return bps
+
+    def clean(self) -> dict[str, Any]:
+        """Check the whole form in one pass, so every mistake shows at its field at once
+        (issue #13): the field checks above, then the sections that span fields. The plan
+        services stay the authority; what they still refuse is shown by add_service_errors."""
+        cleaned = super().clean() or {}
         cd = self.cleaned_data
         cycles = [c for c in BillingCycle.values if c in (cd.get("billing_cycles") or [])]
-        data: dict[str, Any] = {
-            "plan_type": cd["plan_type"],
-            "name": cd["name"],
-            "display_name": cd["display_name"],
+        if not cycles and "billing_cycles" not in self.errors:
+            self.add_error("billing_cycles", wording.CHOOSE_BILLING_CYCLE)
+        self._plan_data: dict[str, Any] = {
+            "plan_type": cd.get("plan_type"),
+            "name": cd.get("name"),
+            "display_name": cd.get("display_name"),
             "description": cd.get("description") or "",
             "billing_cycles": cycles,
             "prices": self._prices(cycles),
             "gst_enabled": bool(cd.get("gst_enabled")),
-            "revenue_share_bps": (
-                self.percent_value("revenue_share_percent")
-                if cd["plan_type"] == PlanType.REVENUE_SHARING
-                else None
-            ),
+            "revenue_share_bps": self._revenue_share(cd.get("plan_type")),
             "limits": {key: cd.get(f"limit_{key}") for key, _, _ in self.catalog.limits},
             "features": sorted(cd.get("features") or []),
         }
-        if (
-            data["revenue_share_bps"] is None
-            and cd["plan_type"] == PlanType.REVENUE_SHARING
-            and "revenue_share_percent" not in self.errors
-        ):
-            self.add_error("revenue_share_percent", "Enter the revenue share in percent.")
-        data["fees"], data["blended"] = self.fee_data()
-        return data
+        self._plan_data["fees"], self._plan_data["blended"] = self.fee_data()
+        return cleaned
+
+    def plan_data(self) -> dict[str, Any]:
+        """The SPEC §12 plan fields, as checked by clean(). Call after is_valid() is True."""
+        return self._plan_data
+
+    def add_name_taken(self, name: str, suggestion: str | None) -> None:
+        self.add_error("name", wording.name_taken("plan", name, suggestion))
 
     def add_service_errors(self, exc: ValidationFailed) -> None:
-        """Place a service's errors next to the fields; fee entries get their currency/type."""
+        """Place a service's errors next to the fields; fee entry errors at their cell."""
         details = exc.details if isinstance(exc.details, dict) else {}
         named: dict[str, Any] = {}
         for field, messages in self.split_fee_errors(details).items():
             if field.startswith("limits."):
                 named[f"limit_{field[7:]}"] = messages
+            elif field.startswith("prices"):
+                named["prices"] = messages
             else:
                 named[field] = messages
         if named or not details:

@@ -45,6 +45,40 @@ def require_plans_feature(actor: Actor, reseller: Reseller) -> None:
         raise FeatureUnavailable(PLANS_UNAVAILABLE)
 
 
+def plan_free_name(reseller_id: int, base: str) -> str:
+    """`base`, or the first of "base (2)", "base (3)", … no live plan of the reseller uses
+    (names compare without regard to case, as the unique index does)."""
+    taken = {
+        name.casefold()
+        for name in Plan.objects.live()
+        .filter(reseller_id=reseller_id, name__istartswith=base[:100])
+        .values_list("name", flat=True)
+    }
+    if base.casefold() not in taken:
+        return base
+    n = 2
+    while f"{base[:110]} ({n})".casefold() in taken:
+        n += 1
+    return f"{base[:110]} ({n})"
+
+
+def plan_names(plan_ids: set[int]) -> dict[int, str]:
+    """{id: name} of these plans, deleted ones included (for history, like the audit log)."""
+    if not plan_ids:
+        return {}
+    return dict(Plan.objects.filter(pk__in=plan_ids).values_list("id", "name"))
+
+
+def plan_name_clash(reseller_id: int, name: str, exclude_pk: int | None = None) -> str | None:
+    """A free name to suggest when another live plan of the reseller is called `name`,
+    else None. The hub asks before saving so a clash shows with every other error; the
+    service still decides (a concurrent save can take the name in between)."""
+    clash = Plan.objects.live().filter(reseller_id=reseller_id, name__iexact=name)
+    if exclude_pk is not None:
+        clash = clash.exclude(pk=exclude_pk)
+    return plan_free_name(reseller_id, name) if clash.exists() else None
+
+
 def _scope(actor: Actor) -> Q:
     if actor.is_platform:
         return Q()

@@ -45,7 +45,11 @@ from partnerhub.fees.schedules import (
     snapshot_from_entries,
 )
 from partnerhub.plans.models import BILLING_CYCLE_ORDER, Plan, PlanPrice, PlanType
-from partnerhub.plans.selectors import plan_get_for_actor, require_plans_feature
+from partnerhub.plans.selectors import (
+    plan_free_name,
+    plan_get_for_actor,
+    require_plans_feature,
+)
 from partnerhub.resellers.models import Reseller
 from partnerhub.resellers.versions import versions_bump
 from partnerhub.webhooks import announce
@@ -155,6 +159,10 @@ def _clean_cycles(raw: Any) -> list[str]:
     return [c for c in BILLING_CYCLE_ORDER if c in raw]
 
 
+# The highest plan price, in minor units.
+MAX_PLAN_PRICE_MINOR = 10**15
+
+
 def _clean_prices(raw: Any) -> dict[PriceKey, int]:
     if not isinstance(raw, list):
         raise ValidationFailed.field("prices", "must be a list of prices")
@@ -174,7 +182,7 @@ def _clean_prices(raw: Any) -> dict[PriceKey, int]:
         if (currency, cycle) in prices:
             raise ValidationFailed.field(where, f"{currency} {cycle} is priced twice")
         prices[(currency, cycle)] = clean_int(
-            item.get("amount_minor"), f"{where}.amount_minor", maximum=10**15
+            item.get("amount_minor"), f"{where}.amount_minor", maximum=MAX_PLAN_PRICE_MINOR
         )
     return prices
 
@@ -279,24 +287,9 @@ def _ensure_name_free(reseller_id: int, name: str, exclude_pk: int | None = None
             code="name_taken",
             details={
                 "name": [f'A plan named "{name}" already exists. Choose another name.'],
-                "suggested_name": _free_name(reseller_id, name),
+                "suggested_name": plan_free_name(reseller_id, name),
             },
         )
-
-
-def _free_name(reseller_id: int, base: str) -> str:
-    taken = {
-        name.casefold()
-        for name in Plan.objects.live()
-        .filter(reseller_id=reseller_id, name__istartswith=base[:100])
-        .values_list("name", flat=True)
-    }
-    if base.casefold() not in taken:
-        return base
-    n = 2
-    while f"{base[:110]} ({n})".casefold() in taken:
-        n += 1
-    return f"{base[:110]} ({n})"
 
 
 def _save_draft(plan: Plan, draft: PlanDraft) -> None:
@@ -554,7 +547,7 @@ def plan_duplicate(*, actor: Actor, plan_id: int) -> Plan:
             "A deleted plan cannot be duplicated: restore it first.", code="plan_deleted"
         )
     draft = _draft_from_plan(source, reseller.feature_keys())
-    draft.name = _free_name(reseller.pk, f"Copy of {source.name}"[:110])
+    draft.name = plan_free_name(reseller.pk, f"Copy of {source.name}"[:110])
     draft.enabled = False
     return _insert_plan(actor, reseller, draft, action="plan.duplicate", duplicated_from=source.pk)
 

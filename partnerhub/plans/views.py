@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from partnerhub.core import wording
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.plans import services
@@ -21,6 +22,7 @@ from partnerhub.plans.selectors import (
     gst_rate_bps,
     plan_get_for_actor,
     plan_list_for_actor,
+    plan_name_clash,
     plan_prices,
     plan_serialize,
     require_plans_feature,
@@ -30,22 +32,28 @@ from partnerhub.resellers.selectors import reseller_get_for_actor, reseller_list
 from partnerhub.web.choices import currency_codes, fee_type_choices, limit_rows
 from partnerhub.web.hub import actor_of, hub_view, is_htmx
 
-ARCHIVE_TOOLTIP = (
-    "Archiving plans allows you to hide them as options when assigning to companies "
-    "but keeps them assigned to any existing companies."
-)
+ARCHIVE_TOOLTIP = wording.ARCHIVE_HELP
+# One line under each toggle of a plan card: what the setting does.
+TOGGLE_HELP = {"status_help": wording.STATUS_HELP, "visibility_help": wording.VISIBILITY_HELP}
 STALE_EDIT = (
     "Someone else saved this plan while you were editing it. Your changes were not saved "
     "and are still in the form below: review them and click Save changes again to save "
     "them over the other person's version."
 )
 
+# What "Next" on step 1 says before the browser moves on (hub.js), in the server's words.
+STEP_MESSAGES = {
+    "name": wording.enter("plan name"),
+    "display-name": wording.enter("plan display name"),
+    "cycles": wording.CHOOSE_BILLING_CYCLE,
+    "currency": wording.ADD_PRICE_CURRENCY,
+    "price": wording.enter_price("{cycle}", "{currency}"),
+    "share": wording.ENTER_REVENUE_SHARE,
+}
+
 
 def delete_confirmation(name: str) -> str:
-    return (
-        f'Are you sure you want to delete "{name}"? All companies assigned to this plan '
-        f'will retain their fees and features but be set to "Custom".'
-    )
+    return wording.delete_plan_confirmation(name)
 
 
 # ---- list -------------------------------------------------------------------------------
@@ -88,6 +96,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
         "plan_types": PlanType.choices,
         "resellers": list(reseller_list_for_actor(actor)) if actor.is_platform else [],
         "archive_tooltip": ARCHIVE_TOOLTIP,
+        **TOGGLE_HELP,
         "back": request.get_full_path(),
     }
     template = "plans/_grid.html" if is_htmx(request) else "plans/list.html"
@@ -112,7 +121,7 @@ def plan_toggle(request: HttpRequest, plan_id: int, flag: str) -> HttpResponse:
     else:
         plan = services.plan_set_visible(actor=actor, plan_id=plan_id, visible=value)
     if is_htmx(request):
-        return render(request, "plans/_toggle.html", {"plan": plan, "flag": flag})
+        return render(request, "plans/_toggle.html", {"plan": plan, "flag": flag, **TOGGLE_HELP})
     return redirect(_back(request))
 
 
@@ -149,10 +158,15 @@ def plan_restore(request: HttpRequest, plan_id: int) -> HttpResponse:
             except Conflict as exc:
                 details = exc.details if isinstance(exc.details, dict) else {}
                 form = RestoreForm(initial={"new_name": details.get("suggested_name", "")})
+                message = (
+                    wording.name_taken("plan", new_name or plan.name, _suggestion(exc))
+                    if exc.code == "name_taken"
+                    else exc.message
+                )
                 return render(
                     request,
                     "plans/restore.html",
-                    {"plan": plan, "form": form, "message": exc.message},
+                    {"plan": plan, "form": form, "message": message},
                     status=409,
                 )
             except ValidationFailed as exc:
@@ -198,22 +212,27 @@ def plan_create(request: HttpRequest) -> HttpResponse:
             {"resellers": reseller_list_for_actor(actor)},
         )
     form = PlanForm(request.POST or None, catalog=_catalog(reseller))
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and _checked(form, reseller.pk):
         data = form.plan_data()
-        if not form.errors:
-            try:
-                plan = services.plan_create(actor=actor, reseller_id=reseller.pk, data=data)
-            except ValidationFailed as exc:
-                form.add_service_errors(exc)
-            except Conflict as exc:
-                form.add_error("name", exc.message)
-            else:
-                messages.success(request, f'Created plan "{plan.name}".')
-                return redirect("plans:list")
+        try:
+            plan = services.plan_create(actor=actor, reseller_id=reseller.pk, data=data)
+        except ValidationFailed as exc:
+            form.add_service_errors(exc)
+        except Conflict as exc:
+            form.add_name_taken(data["name"], _suggestion(exc))
+        else:
+            messages.success(request, f'Created plan "{plan.name}".')
+            return redirect("plans:list")
     return render(
         request,
         "plans/form.html",
-        {"form": form, "reseller": reseller, "creating": True, "gst_rate_bps": gst_rate_bps()},
+        {
+            "form": form,
+            "reseller": reseller,
+            "creating": True,
+            "gst_rate_bps": gst_rate_bps(),
+            "step_messages": STEP_MESSAGES,
+        },
     )
 
 
@@ -227,11 +246,9 @@ def plan_edit(request: HttpRequest, plan_id: int) -> HttpResponse:
         return _edit_page(request, plan, form)
     actor.require_write(plan.reseller_id)
     form = PlanForm(request.POST, catalog=catalog)
-    if not form.is_valid():
+    if not _checked(form, plan.reseller_id, exclude_pk=plan.pk):
         return _edit_page(request, plan, form)
     changes = form.plan_data()
-    if form.errors:
-        return _edit_page(request, plan, form)
     confirmed = request.POST.get("confirmed") == "1"
     try:
         if not confirmed:
@@ -260,6 +277,26 @@ def plan_edit(request: HttpRequest, plan_id: int) -> HttpResponse:
     return redirect("plans:list")
 
 
+def _checked(form: PlanForm, reseller_id: int, exclude_pk: int | None = None) -> bool:
+    """Every check of the form in one pass, a taken name included (issue #13: all errors
+    at once, not one layer per submit)."""
+    if not form.is_bound:  # an empty POST: the blank form again
+        return False
+    form.is_valid()
+    name = form.cleaned_data.get("name")
+    if name:
+        suggestion = plan_name_clash(reseller_id, name, exclude_pk=exclude_pk)
+        if suggestion is not None:
+            form.add_name_taken(name, suggestion)
+    return not form.errors
+
+
+def _suggestion(exc: Conflict) -> str | None:
+    details = exc.details if isinstance(exc.details, dict) else {}
+    suggestion = details.get("suggested_name")
+    return str(suggestion) if suggestion else None
+
+
 def _edit_conflict(
     request: HttpRequest, plan: Any, catalog: PlanFormCatalog, exc: Conflict
 ) -> HttpResponse:
@@ -267,7 +304,10 @@ def _edit_conflict(
     if exc.code != "stale_version":
         form = PlanForm(request.POST, catalog=catalog)
         form.is_valid()
-        form.add_error("name" if exc.code == "name_taken" else None, exc.message)
+        if exc.code == "name_taken":
+            form.add_name_taken(str(form.cleaned_data.get("name") or ""), _suggestion(exc))
+        else:
+            form.add_error(None, exc.message)
         return _edit_page(request, plan, form, status=409)
     # Keep the person's input; carry the current version so saving again is deliberate.
     data: QueryDict = request.POST.copy()
@@ -307,6 +347,8 @@ def _edit_page(
             "apply_all": APPLY_ALL,
             "apply_new": APPLY_NEW,
             "delete_confirmation": delete_confirmation(plan.name),
+            "step_messages": STEP_MESSAGES,
+            "feature_names": dict(form.catalog.features),  # names, not keys, in the dialog
         },
         status=status,
     )

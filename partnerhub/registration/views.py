@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from partnerhub.core import wording
 from partnerhub.core.errors import RateLimited, ValidationFailed
 from partnerhub.core.http import client_address
 from partnerhub.plans.selectors import (
@@ -16,6 +19,7 @@ from partnerhub.registration.forms import RegistrationForm
 from partnerhub.registration.ratelimit import registration_rate_check
 from partnerhub.registration.services import company_register
 from partnerhub.resellers.selectors import reseller_get_by_slug
+from partnerhub.web.choices import limit_rows
 from partnerhub.web.hub import form_add_domain_errors, public_view
 
 
@@ -24,6 +28,7 @@ def register(request: HttpRequest, slug: str) -> HttpResponse:
     reseller = reseller_get_by_slug(slug)
     gst_rate = gst_rate_bps()
     catalog = [plan_public_serialize(p, gst_rate) for p in plan_registration_choices(reseller)]
+    _add_card_words(catalog)
     form = RegistrationForm(
         request.POST or None,
         plan_choices=[(str(p["id"]), p["display_name"]) for p in catalog],
@@ -56,6 +61,22 @@ def register(request: HttpRequest, slug: str) -> HttpResponse:
                 }
                 return redirect("registration:done", slug=slug)
     return render(request, "registration/register.html", context)
+
+
+def _add_card_words(catalog: list[dict[str, Any]]) -> None:
+    """What each plan card says (issue #13): its features and limits by name, and "Free"
+    rather than "GBP 0.00 / yearly" for a plan that costs nothing."""
+    if not catalog:
+        return
+    names = {key: name for key, name, _ in limit_rows()}
+    for plan in catalog:
+        plan["free"] = all(p["amount_minor"] == 0 for p in plan["prices"]) and plan["prices"]
+        plan["paid_prices"] = [p for p in plan["prices"] if p["amount_minor"] != 0]
+        plan["limit_lines"] = [
+            wording.limit_line(names.get(key, key), value)
+            for key, value in plan["limits"].items()
+            if key in names
+        ]
 
 
 def _done_key(slug: str) -> str:

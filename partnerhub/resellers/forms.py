@@ -68,7 +68,11 @@ class ResellerForm(FeeTableMixin, forms.Form):
         cd = self.cleaned_data
         data: dict[str, Any] = {}
         if "name" in self.fields:
-            data.update(name=cd["name"], slug=cd["slug"], features=sorted(cd.get("features") or []))
+            data.update(
+                name=cd.get("name") or "",
+                slug=cd.get("slug") or "",
+                features=sorted(cd.get("features") or []),
+            )
         if self.with_settings:
             raw = cd.get("default_registration_plan_id") or ""
             data["default_registration_plan_id"] = int(raw) if raw.isdigit() else None

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from partnerhub.catalog.selectors import currency_list, feature_list, fee_type_list
+from partnerhub.companies.selectors import FeatureLoss, reseller_feature_loss
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.plans.forms import APPLY_ALL, APPLY_NEW
@@ -59,7 +60,12 @@ def _form(
 
 
 def _page(
-    request: HttpRequest, form: ResellerForm, reseller: Any, *, ask_mode: bool = False
+    request: HttpRequest,
+    form: ResellerForm,
+    reseller: Any,
+    *,
+    ask_mode: bool = False,
+    losses: list[FeatureLoss] | None = None,
 ) -> HttpResponse:
     actor = actor_of(request)
     context = {
@@ -67,6 +73,8 @@ def _page(
         "reseller": reseller,
         "read_only": not actor.can_write,
         "ask_mode": ask_mode,
+        "losses": losses or [],
+        "features_confirmed": request.POST.get("confirmed") == "1",
         "apply_all": APPLY_ALL,
         "apply_new": APPLY_NEW,
     }
@@ -104,11 +112,16 @@ def reseller_edit(request: HttpRequest, reseller_id: int) -> HttpResponse:
         }
         return _page(request, _form(actor, initial=initial, reseller=reseller), reseller)
     form = _form(actor, request.POST, reseller=reseller)
-    if not form.is_valid():
-        return _page(request, form, reseller)
+    form.is_valid()  # then the fee table too: every error in one round trip
     changes = form.data_for_service()
     if form.errors:
         return _page(request, form, reseller)
+    if "features" in changes and request.POST.get("confirmed") != "1":
+        # Before a feature goes: the plans and companies that lose it (issue #13).
+        removed = sorted(reseller.feature_keys() - set(changes["features"]))
+        losses = reseller_feature_loss(reseller.pk, removed) if removed else []
+        if losses:
+            return _page(request, form, reseller, losses=losses)
     mode = form.cleaned_data.get("fee_apply_mode")
     if mode:
         changes["fee_apply_mode"] = mode

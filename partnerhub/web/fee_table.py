@@ -7,9 +7,13 @@ from typing import Any
 
 from django import forms
 
+from partnerhub.core import wording
+from partnerhub.fees.schedules import MAX_AMOUNT_MINOR, MAX_PERCENT_BPS
 from partnerhub.web.hub import set_choices
 from partnerhub.web.money import (
+    AmountTooLarge,
     bps_to_percent_str,
+    format_money,
     major_str_to_minor,
     minor_to_major_str,
     percent_str_to_bps,
@@ -60,40 +64,76 @@ class FeeTableMixin(forms.Form):
             initial[f"blended_{code}"] = flag
         return initial
 
-    def money_value(self, field: str, currency: str) -> int | None:
-        text = (self.cleaned_data.get(field) or "").strip()
-        if not text:
-            return None
-        try:
-            return major_str_to_minor(text, currency)
-        except ValueError as exc:
-            self.add_error(field, str(exc))
-            return None
+    def money_value(
+        self, field: str, currency: str, *, maximum: int | None = None, what: str = "amount"
+    ) -> int | None:
+        """The amount typed in `field` in minor units; a problem lands on that field.
 
-    def percent_value(self, field: str) -> int | None:
+        `maximum` (minor units) is the service's own ceiling, checked here too so every
+        field's error shows in the same round trip, said in the person's currency."""
         text = (self.cleaned_data.get(field) or "").strip()
         if not text:
             return None
         try:
-            return percent_str_to_bps(text)
+            amount = major_str_to_minor(text, currency)
+        except AmountTooLarge as exc:
+            too_large = maximum is not None
+            self.add_error(
+                field,
+                wording.highest(what, format_money(maximum, currency)) if too_large else str(exc),
+            )
+            return None
         except ValueError as exc:
             self.add_error(field, str(exc))
             return None
+        if maximum is not None and amount > maximum:
+            self.add_error(field, wording.highest(what, format_money(maximum, currency)))
+            return None
+        return amount
+
+    def percent_value(
+        self, field: str, *, maximum: int | None = None, what: str = "Percent"
+    ) -> int | None:
+        """Basis points from the percentage typed in `field`; `maximum` in basis points."""
+        text = (self.cleaned_data.get(field) or "").strip()
+        if not text:
+            return None
+        try:
+            bps = percent_str_to_bps(text)
+        except ValueError as exc:
+            too_large = isinstance(exc, AmountTooLarge) and maximum is not None
+            self.add_error(field, self._percent_too_high(maximum, what) if too_large else str(exc))
+            return None
+        if maximum is not None and bps > maximum:
+            self.add_error(field, self._percent_too_high(maximum, what))
+            return None
+        return bps
+
+    @staticmethod
+    def _percent_too_high(maximum: int | None, what: str) -> str:
+        return wording.percent_at_most(what, bps_to_percent_str(maximum))
 
     def fee_data(self) -> tuple[list[dict[str, Any]], dict[str, bool]]:
         """(fees, blended) in the SPEC §12 shape; parsing errors land on the fields."""
         fees: list[dict[str, Any]] = []
         blended: dict[str, bool] = {}
         self._fee_entry_labels = []
+        self._fee_entry_bases: list[str] = []
         for code in self.cleaned_data.get("fee_currencies") or []:
             for fee_type, fee_name in self.fee_type_choices:
                 base = f"fee_{code}_{fee_type}"
-                percent = self.percent_value(f"{base}_percent")
-                fixed, lo, hi = (
-                    self.money_value(f"{base}_{p}", code) for p in ("fixed", "min", "max")
+                typed = any(
+                    (self.cleaned_data.get(f"{base}_{part}") or "").strip() for part in FEE_PARTS
                 )
-                if percent is None and fixed is None and lo is None and hi is None:
+                percent = self.percent_value(f"{base}_percent", maximum=MAX_PERCENT_BPS)
+                fixed, lo, hi = (
+                    self.money_value(f"{base}_{p}", code, maximum=MAX_AMOUNT_MINOR, what="fee")
+                    for p in ("fixed", "min", "max")
+                )
+                if not typed:
                     continue  # no fee of this type in this currency
+                if lo is not None and hi is not None and lo > hi:
+                    self.add_error(f"{base}_min", wording.MIN_ABOVE_MAX)
                 fees.append(
                     {
                         "currency": code,
@@ -104,7 +144,8 @@ class FeeTableMixin(forms.Form):
                         "max_minor": hi,
                     }
                 )
-                self._fee_entry_labels.append(f"{code} {fee_name}")
+                self._fee_entry_labels.append(f"{code} {wording.fee_type_name(fee_name)}")
+                self._fee_entry_bases.append(base)
             if any(f["currency"] == code for f in fees):
                 blended[code] = bool(self.cleaned_data.get(f"blended_{code}"))
         return fees, blended
@@ -114,20 +155,29 @@ class FeeTableMixin(forms.Form):
         return labels[index] if 0 <= index < len(labels) else "Fee"
 
     def split_fee_errors(self, details: dict[str, Any]) -> dict[str, Any]:
-        """Put fee entry errors on the fee table; answer the other details."""
+        """Put fee entry errors in plain words on the fee table cell they are about (the
+        service names the entry, `fees[2]`, and the part in its message); answer the rest."""
         rest: dict[str, Any] = {}
         for field, messages in details.items():
             if field.startswith("fees[") and field.endswith("]"):
                 raw = field[5:-1]
-                label = self.fee_error_label(int(raw) if raw.isdigit() else -1)
+                index = int(raw) if raw.isdigit() else -1
                 for message in messages:
-                    self.add_error("fees", f"{label}: {message}")
+                    self._add_fee_entry_error(index, str(message))
             elif field.startswith("blended."):
                 for message in messages:
-                    self.add_error("fees", f"Blended {field[8:]}: {message}")
+                    self.add_error("fees", f"Blended {field[8:]}: {wording.plain(message)}")
             else:
                 rest[field] = messages
         return rest
+
+    def _add_fee_entry_error(self, index: int, message: str) -> None:
+        bases = getattr(self, "_fee_entry_bases", [])
+        part = next((p for p in FEE_PARTS if message.startswith(f"{p}_")), None)
+        if part and 0 <= index < len(bases) and f"{bases[index]}_{part}" in self.fields:
+            self.add_error(f"{bases[index]}_{part}", wording.plain(message))
+        else:
+            self.add_error("fees", f"{self.fee_error_label(index)}: {wording.plain(message)}")
 
     def fee_blocks(self) -> list[dict[str, Any]]:
         value = self["fee_currencies"].value()

@@ -20,6 +20,7 @@ from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from partnerhub.accounts.services import actor_for_user
+from partnerhub.core import wording
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 
@@ -103,14 +104,15 @@ def is_htmx(request: HttpRequest) -> bool:
 def form_add_domain_errors(
     form: forms.Form, exc: ValidationFailed, aliases: dict[str, str] | None = None
 ) -> None:
-    """Show a service's ValidationFailed next to the fields it names.
+    """Show a service's ValidationFailed next to the fields it names, in plain words.
 
-    `details` is {field: [message, …]} in the service's (SPEC §12) field names;
-    `aliases` maps those to form field names. Anything else becomes a form-level error.
+    `details` is {field: [message, …]} in the service's (SPEC §12) field names and machine
+    wording; `aliases` maps those to form field names and `core.wording.plain` turns each
+    message into a sentence. Anything else becomes a form-level error, named by its label.
     """
     details = exc.details if isinstance(exc.details, dict) else {}
     if not details:
-        form.add_error(None, exc.message)
+        form.add_error(None, wording.plain(exc.message))
         return
     for field, field_messages in details.items():
         name = (aliases or {}).get(field, field)
@@ -118,15 +120,17 @@ def form_add_domain_errors(
             base = field.split("[")[0].split(".")[0]
             name = (aliases or {}).get(base, base)
         as_list = field_messages if isinstance(field_messages, list) else [field_messages]
+        label = str(form.fields[name].label or name) if name in form.fields else _humanise(field)
         for message in as_list:
+            text = wording.plain(str(message), label)
             if name in form.fields:
-                form.add_error(name, str(message))
+                form.add_error(name, text)
             else:
-                form.add_error(None, f"{_humanise(field)}: {message}")
+                form.add_error(None, f"{_humanise(field)}: {text}")
 
 
 def _humanise(field: str) -> str:
-    return field.replace("_", " ").capitalize()
+    return field.split("[")[0].split(".")[0].replace("_", " ").capitalize()
 
 
 def set_choices(form: forms.Form, name: str, choices: list[tuple[str, str]]) -> None:

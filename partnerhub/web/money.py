@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from partnerhub.catalog.iso4217 import ISO4217_EXPONENTS
+from partnerhub.core import wording
 
 
 def exponent(currency: str) -> int:
@@ -66,12 +67,16 @@ def amount_format_hint(currency: str) -> str:
     )
 
 
+class AmountTooLarge(ValueError):
+    """More digits than any amount the hub accepts; the caller says the highest one."""
+
+
 def major_str_to_minor(text: str, currency: str) -> int:
     """ "999.5" INR -> 99950. Raises ValueError with a message a person can act on."""
     exp = exponent(currency)
     raw = text.strip()
     if raw.startswith("-") and _PLAIN_AMOUNT.fullmatch(raw[1:]) and _has_digit(raw):
-        raise ValueError("The amount must not be negative.")
+        raise ValueError(wording.AMOUNT_NOT_NEGATIVE)
     match = _PLAIN_AMOUNT.fullmatch(raw) or _GROUPED_AMOUNT.fullmatch(raw)
     if match is None or not _has_digit(raw):
         raise ValueError(amount_format_hint(currency))
@@ -80,7 +85,7 @@ def major_str_to_minor(text: str, currency: str) -> int:
     if len(frac) > exp:
         raise ValueError(amount_format_hint(currency))
     if len(whole.lstrip("0")) > _MAX_WHOLE_DIGITS:
-        raise ValueError("The amount is too large.")
+        raise AmountTooLarge("The amount is too large.")
     return int(whole) * 10**exp + int(frac.ljust(exp, "0") or "0")
 
 
@@ -92,7 +97,7 @@ def percent_str_to_bps(text: str) -> int:
     """ "2.75" -> 275 basis points; the same strictness as amounts."""
     raw = text.strip()
     if raw.startswith("-") and _PERCENT.fullmatch(raw[1:]) and _has_digit(raw):
-        raise ValueError("Enter a percentage of 0 or more.")
+        raise ValueError(wording.PERCENT_NOT_NEGATIVE)
     match = _PERCENT.fullmatch(raw)
     if match is None or not _has_digit(raw):
         raise ValueError(PERCENT_HINT)
@@ -100,5 +105,5 @@ def percent_str_to_bps(text: str) -> int:
     if len(frac) > 2:
         raise ValueError(PERCENT_HINT)
     if len(whole.lstrip("0")) > 7:
-        raise ValueError("The percentage is too large.")
+        raise AmountTooLarge("The percentage is too large.")
     return int(whole) * 100 + int(frac.ljust(2, "0"))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 
+from partnerhub.core import wording
 from partnerhub.web.money import bps_to_percent_str, format_money
 
 register = template.Library()
@@ -24,6 +27,15 @@ def delete_confirmation(name: str) -> str:
     from partnerhub.plans.views import delete_confirmation as text
 
     return text(name)
+
+
+@register.filter
+def archive_warning(plan: Any) -> str:
+    """The warning before archiving the reseller's default registration plan, else ""."""
+    reseller = plan.reseller
+    if plan.archived or reseller.default_registration_plan_id != plan.pk:
+        return ""
+    return wording.archive_default_plan_warning(plan.name, reseller.name)
 
 
 @register.filter

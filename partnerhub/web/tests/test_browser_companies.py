@@ -102,22 +102,30 @@ def test_fee_inheritance_messages_use_plan_fees_and_reset(hub: Any, personas: An
     login(hub, "admin-a")
     hub.goto(f"/companies/{personas.company_a.pk}/")
     message = hub.get_by_test_id("inherit-message")
-    expect(message).to_have_text("This company will inherit the fees configured in 'gold'.")
+    expect(message).to_have_text(
+        "This company will inherit the fees configured in \u2018Gold\u2019."
+    )
     expect(hub.get_by_test_id("fee-table-read")).to_contain_text("2.5 %")
     hub.get_by_label("Use plan fees").uncheck()
-    expect(message).to_have_text("This company will not inherit the fees configured in 'gold'.")
+    expect(message).to_have_text(
+        "This company will not inherit the fees configured in \u2018Gold\u2019."
+    )
     expect(hub.get_by_text("Not saved yet")).to_be_visible()
     assert Company.objects.get(pk=personas.company_a.pk).use_plan_fees is True
     hub.get_by_role("button", name="Save changes").click()
     expect(hub.get_by_text('Saved "Acme Events".')).to_be_visible()
-    expect(message).to_have_text("This company will not inherit the fees configured in 'gold'.")
+    expect(message).to_have_text(
+        "This company will not inherit the fees configured in \u2018Gold\u2019."
+    )
     # Its own schedule starts as a copy of the plan's, now editable.
     expect(hub.get_by_label("Ticket percent (GBP)")).to_have_value("2.5")
     hub.get_by_label("Ticket percent (GBP)").fill("5")
     hub.get_by_role("button", name="Save changes").click()
     expect(hub.get_by_label("Ticket percent (GBP)")).to_have_value("5")
     hub.get_by_role("button", name="Reset to plan fees").click()
-    expect(message).to_have_text("This company will inherit the fees configured in 'gold'.")
+    expect(message).to_have_text(
+        "This company will inherit the fees configured in \u2018Gold\u2019."
+    )
     assert Company.objects.get(pk=personas.company_a.pk).use_plan_fees is True
 
 
@@ -162,7 +170,7 @@ def test_add_a_company_on_a_plan(hub: Any, personas: Any) -> None:
     hub.get_by_role("button", name="Add company").click()
     expect(hub.get_by_text('Created "Harbour Lights".')).to_be_visible()
     expect(hub.get_by_test_id("inherit-message")).to_have_text(
-        "This company will inherit the fees configured in 'gold'."
+        "This company will inherit the fees configured in \u2018Gold\u2019."
     )
     company = Company.objects.get(name="Harbour Lights")
     assert (company.plan_id, company.use_plan_fees) == (personas.plan_a.pk, True)

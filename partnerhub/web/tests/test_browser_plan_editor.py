@@ -62,7 +62,7 @@ def test_create_plan_in_two_steps_shows_field_errors_then_saves(hub: Any, person
     hub.get_by_role("button", name="Create Plan").click()
 
     name_field = hub.locator(".field.has-error", has=hub.get_by_label("Plan name"))
-    expect(name_field).to_contain_text('A plan named "gold" already exists.')
+    expect(name_field).to_contain_text('A plan called "gold" already exists — try "gold (2)".')
     expect(hub.get_by_label("Plan name")).to_be_visible()  # the step with the error is shown
     hub.get_by_label("Plan name").fill("platinum")
     hub.get_by_role("button", name="Next: Plan benefits").click()
@@ -89,6 +89,8 @@ def test_discard_leaves_without_saving(hub: Any, personas: Any) -> None:
     hub.goto("/plans/new/")
     hub.get_by_label("Plan name").fill("draft-plan")
     hub.get_by_role("link", name="Discard").first.click()
+    # Unsaved changes: the hub asks before it leaves them (issue #13).
+    hub.locator("#confirm-dialog").get_by_role("button", name="Leave without saving").click()
     expect(hub).to_have_url(f"{hub.url.split('/plans')[0]}/plans/")
     assert not Plan.objects.filter(name="draft-plan").exists()
 
@@ -101,7 +103,7 @@ def test_removing_a_feature_lists_it_and_the_companies_then_it_leaves_them(
     hub.get_by_label("Seating").uncheck()
     hub.get_by_role("button", name="Save changes").click()
     dialog = hub.get_by_test_id("plan-confirm")
-    expect(dialog.get_by_test_id("removed-features")).to_have_text("seating")
+    expect(dialog.get_by_test_id("removed-features")).to_have_text("Seating")  # its name
     expect(dialog.get_by_test_id("affected-companies")).to_have_text("Acme Events")
     assert {f.key for f in personas.plan_a.features.all()} == {"plans", "seating"}  # not saved
     dialog.get_by_role("button", name="Confirm and save").click()
@@ -221,10 +223,11 @@ def test_revenue_sharing_plan_needs_its_share(hub: Any, personas: Any) -> None:
     hub.get_by_label("Plan display name").fill("Partner share")
     hub.locator("#add-price-currency").select_option("GBP")
     hub.get_by_label("Monthly price (GBP)").fill("0")
+    # "Next" checks step 1 first: the share is asked for at its field (issue #13).
     hub.get_by_role("button", name="Next: Plan benefits").click()
-    hub.get_by_role("button", name="Create Plan").click()
     share = hub.locator(".field.has-error", has=hub.get_by_label("Revenue share"))
     expect(share).to_contain_text("Enter the revenue share in percent.")
+    expect(hub.get_by_role("button", name="Create Plan")).to_be_hidden()
     hub.get_by_label("Revenue share").fill("12.5")
     hub.get_by_role("button", name="Next: Plan benefits").click()
     hub.get_by_role("button", name="Create Plan").click()

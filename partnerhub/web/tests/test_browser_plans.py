@@ -65,8 +65,8 @@ def test_delete_asks_with_the_seed_text_then_restore(hub: Any, personas: Any) ->
     card.get_by_role("button", name="Delete").click()
     dialog = hub.locator("#confirm-dialog")
     expect(dialog).to_contain_text(
-        'Are you sure you want to delete "gold"? All companies assigned to this plan will '
-        'retain their fees and features but be set to "Custom".'
+        "Are you sure you want to delete “gold”? All companies assigned to this plan will "
+        "retain their fees and features but be set to “Custom”."
     )
     dialog.get_by_role("button", name="Delete plan").click()
     expect(hub.get_by_text('Deleted "gold".', exact=False)).to_be_visible()
@@ -118,7 +118,9 @@ def test_restore_with_a_taken_name_offers_a_new_one(hub: Any, personas: Any) -> 
     hub.locator("[data-testid=plan-card]", has_text="gold").get_by_role(
         "button", name="Restore"
     ).click()
-    expect(hub.get_by_role("alert")).to_contain_text('A plan named "gold" already exists.')
+    expect(hub.get_by_role("alert")).to_contain_text(
+        'A plan called "gold" already exists — try "gold (2)".'
+    )
     expect(hub.get_by_label("New plan name")).to_have_value("gold (2)")
     hub.get_by_role("button", name="Restore").click()
     expect(hub.get_by_text('Restored "gold (2)".')).to_be_visible()

@@ -51,6 +51,7 @@
     event.preventDefault();
     pendingForm = form;
     pendingCheckbox = null;
+    pendingHref = null;
     openConfirm(form.dataset.confirmTitle, form.dataset.confirm, form.dataset.confirmDanger === "1",
       form.dataset.confirmLabel);
   });
@@ -60,10 +61,18 @@
     event.preventDefault();
     pendingForm = null;
     pendingCheckbox = box;
+    pendingHref = null;
     openConfirm(box.dataset.confirmTitle, box.dataset.confirmUncheck, true, "Remove feature");
   });
   on("[data-confirm-ok]", "click", function () {
     document.getElementById("confirm-dialog").close();
+    if (pendingHref) {
+      dirtyForm = null;
+      var href = pendingHref;
+      pendingHref = null;
+      window.location.href = href;
+      return;
+    }
     if (pendingForm) {
       pendingForm.dataset.confirmed = "1";
       if (pendingForm.requestSubmit) pendingForm.requestSubmit(); else pendingForm.submit();
@@ -131,6 +140,19 @@
       var firstError = form.querySelector(".has-error, .errorlist");
       var step = firstError && firstError.closest("[data-step]") ? firstError.closest("[data-step]").dataset.step : "1";
       showStep(form, step);
+      // Each step's indicator says how many of its fields need fixing, so errors on the
+      // step not shown are not missed.
+      document.querySelectorAll("[data-step-indicator]").forEach(function (li) {
+        var section = form.querySelector('[data-step="' + li.dataset.stepIndicator + '"]');
+        var count = section ? section.querySelectorAll(".errorlist li").length : 0;
+        if (!count) return;
+        var badge = document.createElement("span");
+        badge.className = "badge badge-danger";
+        badge.setAttribute("data-testid", "step-errors-" + li.dataset.stepIndicator);
+        badge.textContent = count + " to fix";
+        li.appendChild(document.createTextNode(" "));
+        li.appendChild(badge);
+      });
     }
   }
   on('form[data-plan-form] input[name="billing_cycles"]', "change", function (e, input) { syncCycles(input.form); });
@@ -150,16 +172,111 @@
     block.querySelector("input[data-currency-flag]").checked = false;
     syncCurrencyBlocks(block.closest("form"));
   });
+  // Step 1's own checks before "Next", every one at its field at once, in the server's
+  // words (the form carries them as data-msg-*); the server checks everything again.
+  function clearClientErrors(form) {
+    form.querySelectorAll("[data-client-error]").forEach(function (el) { el.remove(); });
+    form.querySelectorAll("[data-client-invalid]").forEach(function (el) {
+      el.classList.remove("has-error");
+      el.removeAttribute("data-client-invalid");
+    });
+  }
+  function showClientError(holder, text) {
+    if (!holder) return;
+    var list = document.createElement("ul");
+    list.className = "errorlist";
+    list.setAttribute("data-client-error", "");
+    var item = document.createElement("li");
+    item.textContent = text;
+    list.appendChild(item);
+    holder.appendChild(list);
+    if (!holder.classList.contains("has-error")) {
+      holder.classList.add("has-error");
+      holder.setAttribute("data-client-invalid", "");
+    }
+  }
+  function checkStepOne(form) {
+    var msg = form.dataset;
+    var errors = [];
+    function fieldOf(input) { return input ? input.closest(".field") : null; }
+    [["name", msg.msgName], ["display_name", msg.msgDisplayName]].forEach(function (pair) {
+      var input = form.querySelector('[name="' + pair[0] + '"]');
+      if (input && !input.value.trim()) errors.push([fieldOf(input), pair[1], input]);
+    });
+    var type = form.querySelector('input[name="plan_type"]:checked');
+    var share = form.querySelector('[name="revenue_share_percent"]');
+    if (type && type.value === "revenue_sharing" && share && !share.value.trim()) {
+      errors.push([fieldOf(share), msg.msgShare, share]);
+    }
+    var cycles = Array.prototype.filter.call(
+      form.querySelectorAll('input[name="billing_cycles"]'), function (i) { return i.checked; });
+    if (!cycles.length) {
+      errors.push([form.querySelector("[data-cycles-field]"), msg.msgCycles, cycles[0]]);
+    } else {
+      var currencies = form.querySelectorAll('input[data-currency-flag="price"]:checked');
+      if (!currencies.length) errors.push([form.querySelector("[data-prices-field]"), msg.msgCurrency, null]);
+      currencies.forEach(function (flag) {
+        cycles.forEach(function (cycle) {
+          var price = form.querySelector('[name="price_' + flag.value + "_" + cycle.value + '"]');
+          if (price && !price.value.trim()) {
+            errors.push([fieldOf(price), msg.msgPrice.replace("{cycle}", cycle.value).replace("{currency}", flag.value), price]);
+          }
+        });
+      });
+    }
+    clearClientErrors(form);
+    errors.forEach(function (e) { showClientError(e[0], e[1]); });
+    if (errors.length && errors[0][2]) errors[0][2].focus();
+    return !errors.length;
+  }
   on("[data-goto-step]", "click", function (event, button) {
     var form = button.closest("form");
-    if (button.dataset.gotoStep === "2") {
-      // Let the browser check step 1's required fields before moving on.
-      var invalid = Array.prototype.find.call(
-        form.querySelectorAll('[data-step="1"] input, [data-step="1"] select'),
-        function (i) { return !i.closest("[hidden]") && !i.checkValidity(); });
-      if (invalid) { invalid.reportValidity(); return; }
-    }
+    if (button.dataset.gotoStep === "2" && form.dataset.msgName && !checkStepOne(form)) return;
     showStep(form, button.dataset.gotoStep);
+  });
+
+  // "Unlimited" beside a number: ticking it clears and disables the number, so what is
+  // saved is what is shown (typing 10 with Unlimited ticked used to save unlimited).
+  function syncUnlimited(box) {
+    var number = box.form && box.form.querySelector('[name="' + box.dataset.unlimitedFor + '"]');
+    if (!number) return;
+    if (box.checked) number.value = "";
+    number.disabled = box.checked;
+  }
+  on("input[data-unlimited-for]", "change", function (event, box) { syncUnlimited(box); });
+
+  // Setting a company to Custom says, before saving, what it keeps.
+  function syncCustomNote(select) {
+    var note = select.form && select.form.querySelector("[data-custom-note]");
+    if (note) note.hidden = select.value !== "";
+  }
+  on('select[name="plan_id"]', "change", function (event, select) { syncCustomNote(select); });
+
+  // A form with unsaved changes asks before the person leaves it (a sidebar link,
+  // Discard, closing the tab). Saving it does not ask.
+  var dirtyForm = null;
+  var pendingHref = null;
+  on("form[data-unsaved-guard]", "input", function (event, form) { dirtyForm = form; });
+  on("form[data-unsaved-guard]", "change", function (event, form) { dirtyForm = form; });
+  document.addEventListener("submit", function (event) {
+    if (event.target === dirtyForm) dirtyForm = null;
+  }, true);
+  window.addEventListener("beforeunload", function (event) {
+    if (!dirtyForm) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
+  on("a[href]", "click", function (event, link) {
+    if (!dirtyForm || link.target || link.getAttribute("href").charAt(0) === "#") return;
+    if (event.ctrlKey || event.metaKey || event.shiftKey) return;
+    event.preventDefault();
+    pendingForm = null;
+    pendingCheckbox = null;
+    pendingHref = link.href;
+    var guard = dirtyForm.dataset;
+    openConfirm(guard.leaveTitle || "Leave without saving?",
+      guard.leaveText || "You have changes on this page that are not saved. If you leave now, they are lost.",
+      true, guard.leaveLabel || "Leave without saving");
   });
 
   // Company fees: the inherit message follows the "Use plan fees" switch before saving.
@@ -173,8 +290,31 @@
     if (hint) hint.hidden = false;
   });
 
+  // On a narrow screen the filter panel collapses to its search box and a Filters button
+  // (open at once when a filter is set). Without the script every filter shows.
+  function initFilters(form) {
+    if (form.classList.contains("is-collapsible")) return;
+    form.classList.add("is-collapsible");
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "btn btn-sm filters-toggle";
+    button.textContent = "Filters";
+    var set = Array.prototype.some.call(form.querySelectorAll(".field:not(.grow) select"),
+      function (s) { return s.selectedIndex > 0; });
+    if (set) form.classList.add("is-open");
+    button.setAttribute("aria-expanded", set ? "true" : "false");
+    button.addEventListener("click", function () {
+      var open = form.classList.toggle("is-open");
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+    form.parentNode.insertBefore(button, form);
+  }
+
   function init(root) {
+    (root || document).querySelectorAll("form.filters").forEach(initFilters);
     (root || document).querySelectorAll("form[data-plan-form]").forEach(initPlanForm);
+    (root || document).querySelectorAll("input[data-unlimited-for]").forEach(syncUnlimited);
+    (root || document).querySelectorAll('select[name="plan_id"]').forEach(syncCustomNote);
     openServerDialogs(root);
   }
   document.addEventListener("DOMContentLoaded", function () { init(document); });

@@ -1,0 +1,194 @@
+"""The audit log as sentences (issue #13): "northwind-admin changed the monthly GBP price of
+Starter from 12.00 to 15.00". Money in currency format, percentages in percent, ids as
+names with links. The stored rows (and the API) keep their machine shape; this reads them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+
+from partnerhub.web.money import bps_to_percent_str, minor_to_major_str
+
+_VERBS = {
+    "create": "created",
+    "update": "changed",
+    "archive": "archived",
+    "unarchive": "unarchived",
+    "delete": "deleted",
+    "restore": "restored",
+    "duplicate": "created by duplicating",
+    "revoke": "revoked",
+    "set": "set",
+    "recover": "recovered",
+    "rotate_secret": "rotated the secret of",
+    "test": "sent a test to",
+    "resend": "resent",
+    "resend_failed": "resent the failed deliveries of",
+}
+_NOUNS = {
+    "sale_item": "sale item",
+    "api_key": "API key",
+    "gateway_fees": "gateway fees",
+    "tax": "GST rate",
+    "fee_type": "fee type",
+    "webhook_endpoint": "webhook endpoint",
+    "webhook_delivery": "webhook delivery",
+    "job": "recalculation job",
+}
+_LINKS = {
+    "plan": "plans:edit",
+    "company": "companies:edit",
+    "reseller": "resellers:edit",
+    "job": "fees:job_detail",
+}
+_FIELD_NAMES = {
+    "display_name": "display name",
+    "revenue_share_bps": "revenue share",
+    "gst_enabled": "GST",
+    "billing_cycles": "billing cycles",
+    "plan_id": "plan",
+    "use_plan_fees": "use of plan fees",
+    "gst_rate_bps": "GST rate",
+    "default_registration_plan_id": "default registration plan",
+    "registration_plan_choice": "plan choice on the registration form",
+    "direct_features": "features",
+    "excluded_features": "removed plan features",
+    "limit_overrides": "limit overrides",
+    "contact_email": "contact email",
+}
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    actor: str
+    sentences: list[str]
+    object_name: str
+    object_url: str | None
+
+
+def actor_name(label: str, role: str) -> str:
+    """ "user:northwind-admin" -> "northwind-admin"; an API key reads "API key ab12…"."""
+    if label.startswith("user:"):
+        return label[5:]
+    if label.startswith("key:"):
+        return f"API key {label[4:]}…"
+    return label or role
+
+
+PLAN_ID_FIELDS = ("plan_id", "default_registration_plan_id")
+
+
+def plan_ids_in(events: list[Any]) -> set[int]:
+    """The plan ids the page's rows mention, to name them with one query."""
+    ids: set[int] = set()
+    for event in events:
+        changes = event.changes if isinstance(event.changes, dict) else {}
+        for field in PLAN_ID_FIELDS:
+            change = changes.get(field)
+            if isinstance(change, dict):
+                ids.update(v for v in (change.get("old"), change.get("new")) if isinstance(v, int))
+    return ids
+
+
+def audit_line(event: Any, plan_names: dict[int, str] | None = None) -> AuditLine:
+    noun = _NOUNS.get(event.object_type, event.object_type.replace("_", " "))
+    name = event.object_repr or (f"#{event.object_id}" if event.object_id else "")
+    verb_key = event.action.split(".", 1)[-1]
+    changes = event.changes if isinstance(event.changes, dict) else {}
+    names = plan_names or {}
+    if verb_key == "update" and changes:
+        sentences = [s for f, c in changes.items() for s in _changed(f, c, name, names)]
+    else:
+        verb = _VERBS.get(verb_key, verb_key.replace("_", " "))
+        sentences = [f"{verb} the {noun} {name}".rstrip()]
+        if verb_key == "set" and changes:
+            sentences = [s for f, c in changes.items() for s in _changed(f, c, noun, names)]
+    return AuditLine(
+        actor=actor_name(event.actor_label, event.actor_role),
+        sentences=sentences,
+        object_name=name,
+        object_url=_url(event.object_type, event.object_id),
+    )
+
+
+def _url(object_type: str, object_id: int | None) -> str | None:
+    if object_id is None or object_type not in _LINKS:
+        return None
+    try:
+        return reverse(_LINKS[object_type], args=[object_id])
+    except NoReverseMatch:
+        return None
+
+
+def _changed(field: str, change: Any, of: str, plan_names: dict[int, str]) -> list[str]:
+    old, new = (change.get("old"), change.get("new")) if isinstance(change, dict) else (None, None)
+    if field in PLAN_ID_FIELDS:  # plans by name; none is "Custom"
+        label = _FIELD_NAMES[field]
+        was, now = (_plan_name(v, plan_names) for v in (old, new))
+        return [f"changed the {label} of {of} from {was} to {now}"]
+    if field == "prices" and isinstance(old, list | None) and isinstance(new, list | None):
+        return _price_changes(old or [], new or [], of)
+    if field in ("fees", "blended", "entries"):
+        return [f"changed the {'gateway fees' if field == 'entries' else 'fees'} of {of}"]
+    if field == "limits" and isinstance(old, dict | None) and isinstance(new, dict | None):
+        return _limit_changes(old or {}, new or {}, of)
+    label = _FIELD_NAMES.get(field, field.replace("_", " "))
+    return [f"changed the {label} of {of} from {_value(field, old)} to {_value(field, new)}"]
+
+
+def _plan_name(plan_id: Any, plan_names: dict[int, str]) -> str:
+    if plan_id is None:
+        return "Custom"
+    return plan_names.get(plan_id, f"plan #{plan_id}") if isinstance(plan_id, int) else "—"
+
+
+def _price_changes(old: list[Any], new: list[Any], of: str) -> list[str]:
+    def by_key(rows: list[Any]) -> dict[tuple[str, str], int]:
+        return {(r["currency"], r["billing_cycle"]): r["amount_minor"] for r in rows}
+
+    before, after = by_key(old), by_key(new)
+    lines = []
+    for currency, cycle in sorted(set(before) | set(after)):
+        was, now = before.get((currency, cycle)), after.get((currency, cycle))
+        if was == now:
+            continue
+        what = f"the {cycle} {currency} price of {of}"
+        if was is None:
+            lines.append(f"set {what} to {minor_to_major_str(now, currency)}")
+        elif now is None:
+            lines.append(f"removed {what} ({minor_to_major_str(was, currency)})")
+        else:
+            was_text, now_text = (
+                minor_to_major_str(was, currency),
+                minor_to_major_str(now, currency),
+            )
+            lines.append(f"changed {what} from {was_text} to {now_text}")
+    return lines
+
+
+def _limit_changes(old: dict[str, Any], new: dict[str, Any], of: str) -> list[str]:
+    def shown(value: Any) -> str:
+        return "unlimited" if value is None else f"{value:,}" if isinstance(value, int) else "—"
+
+    return [
+        f"changed the {key.replace('_', ' ')} limit of {of} from "
+        f"{shown(old.get(key))} to {shown(new.get(key))}"
+        for key in sorted(set(old) | set(new))
+        if old.get(key) != new.get(key)
+    ]
+
+
+def _value(field: str, value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if field.endswith("_bps") and isinstance(value, int):
+        return f"{bps_to_percent_str(value)} %"
+    if field.endswith("_minor") and isinstance(value, int):
+        return minor_to_major_str(value, "")  # the row names no currency: two decimals
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)[:120]
+    return str(value)[:120]
