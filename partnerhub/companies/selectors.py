@@ -110,6 +110,8 @@ def reseller_feature_loss(
             .filter(
                 Q(direct_features=feature)
                 | (Q(plan__features=feature) & ~Q(excluded_features=feature))
+                # a deleted plan's companies share its frozen features (copy-on-write)
+                | (Q(plan_snapshot__features=feature) & ~Q(excluded_features=feature))
             )
             .distinct()
             .order_by("name")

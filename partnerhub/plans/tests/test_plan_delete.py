@@ -22,7 +22,11 @@ from hypothesis import strategies as st
 from partnerhub.audit.models import AuditEvent
 from partnerhub.catalog.models import Currency, FeeType, Limit
 from partnerhub.companies.models import Company, PlanSnapshot
-from partnerhub.companies.selectors import company_serialize, resolve_entitlements
+from partnerhub.companies.selectors import (
+    company_serialize,
+    reseller_feature_loss,
+    resolve_entitlements,
+)
 from partnerhub.companies.services import company_create, company_update
 from partnerhub.core.actor import platform_actor
 from partnerhub.fees.models import SaleItem
@@ -501,3 +505,20 @@ def test_any_company_reads_the_same_after_delete_and_only_its_own_edit_changes_i
 
 def _delete_time(plan: Plan) -> Any:
     return AuditEvent.objects.get(action="plan.delete", object_id=plan.pk).created_at
+
+
+def test_turning_a_feature_off_names_the_companies_of_a_deleted_plan(personas) -> None:
+    """The reseller form's warning (issue 13) counts a company that keeps a feature through
+    its deleted plan's snapshot exactly like one that holds it as its own row."""
+    plan = _plan(personas, "doomed")
+    kept = _company(personas, plan, "Keeps it")
+    without = _company(personas, plan, "Took it off", excluded_features=["seating"])
+    plan_delete(actor=personas.admin_a, plan_id=plan.pk)
+    assert Company.objects.get(pk=kept.pk).plan_snapshot_id is not None
+
+    losses = {
+        loss.feature: loss for loss in reseller_feature_loss(personas.reseller_a.pk, ["seating"])
+    }
+
+    assert kept.name in losses["Seating"].companies
+    assert without.name not in losses["Seating"].companies
