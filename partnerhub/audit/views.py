@@ -6,8 +6,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from partnerhub.accounts.hub import actor_of, hub_view
 from partnerhub.audit.selectors import audit_event_list_for_actor
-from partnerhub.web.hub import actor_of, hub_view
 
 OBJECT_TYPES = [
     "plan",

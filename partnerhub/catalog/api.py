@@ -8,24 +8,7 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest
 from ninja import Body, Field, Query, Router, Status
 
-from partnerhub.api.auth import actor_of
-from partnerhub.api.pagination import paginate
-from partnerhub.api.schemas import (
-    VALID_UNICODE,
-    WRITE_ERRORS,
-    Bps,
-    CurrencyCode,
-    Description,
-    InputSchema,
-    Key,
-    MinorUnits,
-    ObjectId,
-    OutputSchema,
-    PageParams,
-    bounded,
-    omitted,
-    responses,
-)
+from partnerhub.accounts.api_auth import actor_of
 from partnerhub.catalog.selectors import (
     currency_list,
     currency_serialize,
@@ -47,6 +30,23 @@ from partnerhub.catalog.services import (
     gateway_fees_set,
     limit_create,
     tax_set,
+)
+from partnerhub.core.pagination import paginate
+from partnerhub.core.schemas import (
+    VALID_UNICODE,
+    WRITE_ERRORS,
+    Bps,
+    CurrencyCode,
+    Description,
+    InputSchema,
+    Key,
+    MinorUnits,
+    ObjectId,
+    OutputSchema,
+    PageParams,
+    bounded,
+    omitted,
+    responses,
 )
 
 router = Router(tags=["catalog"])

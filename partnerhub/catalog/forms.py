@@ -8,8 +8,8 @@ from typing import Any
 
 from django import forms
 
-from partnerhub.web.fee_table import DecimalTextInput
-from partnerhub.web.money import major_str_to_minor, percent_str_to_bps
+from partnerhub.core.money import major_str_to_minor, percent_str_to_bps
+from partnerhub.fees.fee_table import DecimalTextInput
 
 
 class FeatureForm(forms.Form):

@@ -10,10 +10,10 @@ from babel.numbers import get_currency_name
 from django.db import IntegrityError, transaction
 
 from partnerhub.audit.services import audit_record
-from partnerhub.catalog.iso4217 import ISO4217_EXPONENTS
 from partnerhub.catalog.models import Currency, Feature, FeeType, GatewayFee, Limit, TaxSettings
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import Conflict, NotFound, ValidationFailed
+from partnerhub.core.iso4217 import ISO4217_EXPONENTS
 
 # Keys are stable identifiers used in the API and in stored limits: lowercase
 # words joined by "_" or "-".

@@ -10,6 +10,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from partnerhub.accounts.hub import actor_of, form_add_domain_errors, hub_view
+from partnerhub.catalog.choices import (
+    currency_codes,
+    fee_type_choices,
+    limit_rows,
+    plan_dropdown_choices,
+)
 from partnerhub.companies.forms import CompanyCreateForm, CompanyForm
 from partnerhub.companies.selectors import (
     company_deviates_from_plan,
@@ -32,13 +39,6 @@ from partnerhub.plans.forms import APPLY_ALL, APPLY_NEW
 from partnerhub.plans.selectors import plan_assignable_for_reseller, plan_list_for_actor
 from partnerhub.resellers.selectors import reseller_get_for_actor, reseller_list_for_actor
 from partnerhub.usage.selectors import company_usage, usage_bars
-from partnerhub.web.choices import (
-    currency_codes,
-    fee_type_choices,
-    limit_rows,
-    plan_dropdown_choices,
-)
-from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
 
 PAGE_SIZE = 50
 

@@ -9,10 +9,11 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Status
 
-from partnerhub.api.auth import actor_of
-from partnerhub.api.caching import cached_json, params_digest
-from partnerhub.api.pagination import paginate
-from partnerhub.api.schemas import (
+from partnerhub.accounts.api_auth import actor_of
+from partnerhub.core.caching import cached_json, params_digest
+from partnerhub.core.errors import ValidationFailed
+from partnerhub.core.pagination import paginate
+from partnerhub.core.schemas import (
     MAX_DB_INT,
     VALID_UNICODE,
     WRITE_ERRORS,
@@ -34,7 +35,6 @@ from partnerhub.api.schemas import (
     response_links,
     responses,
 )
-from partnerhub.core.errors import ValidationFailed
 from partnerhub.plans.selectors import (
     gst_rate_bps,
     plan_get_for_actor,

@@ -11,11 +11,11 @@ from typing import Any
 
 from django import forms
 
+from partnerhub.accounts.hub import form_add_domain_errors, set_choices
 from partnerhub.core.errors import ValidationFailed
+from partnerhub.core.money import bps_to_percent_str, minor_to_major_str
+from partnerhub.fees.fee_table import DecimalTextInput, FeeTableMixin
 from partnerhub.plans.models import BillingCycle, PlanType
-from partnerhub.web.fee_table import DecimalTextInput, FeeTableMixin
-from partnerhub.web.hub import form_add_domain_errors, set_choices
-from partnerhub.web.money import bps_to_percent_str, minor_to_major_str
 
 APPLY_ALL = "Apply to all items (old and new)"
 APPLY_NEW = "Apply only to new/edited items"

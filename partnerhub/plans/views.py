@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from partnerhub.accounts.hub import actor_of, hub_view, is_htmx
+from partnerhub.catalog.choices import currency_codes, fee_type_choices, limit_rows
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import Conflict, ValidationFailed
 from partnerhub.plans import services
@@ -27,8 +29,6 @@ from partnerhub.plans.selectors import (
 )
 from partnerhub.resellers.models import Reseller
 from partnerhub.resellers.selectors import reseller_get_for_actor, reseller_list_for_actor
-from partnerhub.web.choices import currency_codes, fee_type_choices, limit_rows
-from partnerhub.web.hub import actor_of, hub_view, is_htmx
 
 ARCHIVE_TOOLTIP = (
     "Archiving plans allows you to hide them as options when assigning to companies "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from partnerhub.accounts.hub import form_add_domain_errors, public_view
 from partnerhub.core.errors import RateLimited, ValidationFailed
 from partnerhub.core.http import client_address
 from partnerhub.plans.selectors import (
@@ -16,7 +17,6 @@ from partnerhub.registration.forms import RegistrationForm
 from partnerhub.registration.ratelimit import registration_rate_check
 from partnerhub.registration.services import company_register
 from partnerhub.resellers.selectors import reseller_get_by_slug
-from partnerhub.web.hub import form_add_domain_errors, public_view
 
 
 @public_view

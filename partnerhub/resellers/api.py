@@ -9,9 +9,9 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Status
 from pydantic import StringConstraints
 
-from partnerhub.api.auth import actor_of
-from partnerhub.api.pagination import paginate
-from partnerhub.api.schemas import (
+from partnerhub.accounts.api_auth import actor_of
+from partnerhub.core.pagination import paginate
+from partnerhub.core.schemas import (
     WRITE_ERRORS,
     CurrencyCode,
     FeeApplyMode,

@@ -7,8 +7,8 @@ from typing import Any
 
 from django import forms
 
-from partnerhub.web.fee_table import FeeTableMixin
-from partnerhub.web.hub import set_choices
+from partnerhub.accounts.hub import set_choices
+from partnerhub.fees.fee_table import FeeTableMixin
 
 PLATFORM_FIELDS = ("name", "slug", "features")
 

@@ -8,9 +8,12 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from partnerhub.accounts.hub import actor_of, form_add_domain_errors, hub_view
+from partnerhub.catalog.choices import plan_dropdown_choices
 from partnerhub.catalog.selectors import currency_list, feature_list, fee_type_list
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import Conflict, ValidationFailed
+from partnerhub.fees.fee_table import FeeTableMixin
 from partnerhub.plans.forms import APPLY_ALL, APPLY_NEW
 from partnerhub.plans.selectors import plan_assignable_for_reseller
 from partnerhub.resellers.forms import ResellerForm
@@ -20,9 +23,6 @@ from partnerhub.resellers.selectors import (
     reseller_serialize,
 )
 from partnerhub.resellers.services import reseller_create, reseller_update
-from partnerhub.web.choices import plan_dropdown_choices
-from partnerhub.web.fee_table import FeeTableMixin
-from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
 
 
 @hub_view

@@ -9,8 +9,8 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router
 from pydantic import StringConstraints
 
-from partnerhub.api.auth import actor_of
-from partnerhub.api.schemas import (
+from partnerhub.accounts.api_auth import actor_of
+from partnerhub.core.schemas import (
     WRITE_ERRORS,
     InputSchema,
     IsoDate,

@@ -62,8 +62,8 @@ def _items(actor: Actor, reseller: Reseller | None) -> list[tuple[str, list[NavI
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
+    from partnerhub.accounts.hub import request_actor
     from partnerhub.resellers.selectors import reseller_get_for_actor
-    from partnerhub.web.hub import request_actor
 
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}

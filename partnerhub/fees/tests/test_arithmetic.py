@@ -10,7 +10,7 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from partnerhub.catalog.iso4217 import ISO4217_EXPONENTS
+from partnerhub.core.iso4217 import ISO4217_EXPONENTS
 from partnerhub.fees.arithmetic import (
     MAX_PRICE_MINOR,
     Fees,

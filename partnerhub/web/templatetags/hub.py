@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from partnerhub.web.money import bps_to_percent_str, format_money
+from partnerhub.core.money import bps_to_percent_str, format_money
 
 register = template.Library()
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from django import forms
 
-from partnerhub.web.hub import set_choices
-from partnerhub.web.money import (
+from partnerhub.accounts.hub import set_choices
+from partnerhub.core.money import (
     bps_to_percent_str,
     major_str_to_minor,
     minor_to_major_str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from partnerhub.catalog.iso4217 import ISO4217_EXPONENTS
+from partnerhub.core.iso4217 import ISO4217_EXPONENTS
 
 
 def exponent(currency: str) -> int:
