@@ -7,4 +7,4 @@ test:  ## the whole test suite (DATABASE_URL=postgres://… for PostgreSQL)
 	scripts/test
 
 lint:
-	scripts/bootstrap && .venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy $$(ls -d partnerhub bench 2>/dev/null)
+	scripts/bootstrap && .venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy $$(ls -d partnerhub bench 2>/dev/null) && .venv/bin/lint-imports --no-cache

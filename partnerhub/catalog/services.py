@@ -14,6 +14,8 @@ from partnerhub.catalog.models import Currency, Feature, FeeType, GatewayFee, Li
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import Conflict, NotFound, ValidationFailed
 from partnerhub.core.iso4217 import ISO4217_EXPONENTS
+from partnerhub.resellers.versions import versions_bump
+from partnerhub.webhooks.announce import limit_created_announce
 
 # Keys are stable identifiers used in the API and in stored limits: lowercase
 # words joined by "_" or "-".
@@ -76,8 +78,6 @@ def _audit(actor: Actor, action: str, obj: Any, new: dict[str, Any], old: Any = 
 
 def _catalog_changed() -> None:
     """Catalog changes can change every company's resolved entitlements (names, limits)."""
-    from partnerhub.resellers.versions import versions_bump
-
     versions_bump(None, entitlements=True)
 
 
@@ -150,8 +150,6 @@ def limit_create(
         limit = Limit.objects.create(**data)
         _audit(actor, "limit.create", limit, data)
         _catalog_changed()
-        from partnerhub.webhooks.announce import limit_created_announce  # as _catalog_changed
-
         limit_created_announce(limit)
         return limit
 

@@ -321,7 +321,7 @@ def test_company_key_is_read_only_even_on_its_own_company(personas):
 
 
 def test_fee_amounts_above_the_price_ceiling_are_rejected(personas):
-    from partnerhub.fees.arithmetic import MAX_PRICE_MINOR
+    from partnerhub.core.limits import MAX_PRICE_MINOR
 
     company = make(personas)
     with pytest.raises(ValidationFailed) as err:

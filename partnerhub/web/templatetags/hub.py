@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import template
 
 from partnerhub.core.money import bps_to_percent_str, format_money
+from partnerhub.plans.views import delete_confirmation as plan_delete_confirmation
 
 register = template.Library()
 
@@ -21,9 +22,7 @@ def percent(bps: int | None) -> str:
 
 @register.filter
 def delete_confirmation(name: str) -> str:
-    from partnerhub.plans.views import delete_confirmation as text
-
-    return text(name)
+    return plan_delete_confirmation(name)
 
 
 @register.filter
