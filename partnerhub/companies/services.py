@@ -25,8 +25,7 @@ from partnerhub.core.validation import (
     clean_str,
     reject_unknown,
 )
-from partnerhub.fees.apply import check_fee_apply_mode, should_recalculate
-from partnerhub.fees.jobs import recalculation_enqueue
+from partnerhub.fees.apply import check_fee_apply_mode, fee_change_job
 from partnerhub.fees.models import FeeScheduleEntry, RecalcJob
 from partnerhub.fees.schedules import (
     EMPTY_SCHEDULE,
@@ -261,10 +260,13 @@ def _fee_change_job(
     """A change of one company's effective schedule: ask only where stored items exist."""
     after = schedule_snapshot(company.effective_fee_schedule_id())
     recalculation = company_fee_change_recalculation(company.pk, before, after)
-    if not should_recalculate(recalculation, fee_apply_mode):
-        return None
-    return recalculation_enqueue(
-        actor=actor, reseller_id=company.reseller_id, company_ids=[company.pk], reason=reason
+    return fee_change_job(
+        actor=actor,
+        reseller_id=company.reseller_id,
+        recalculation=recalculation,
+        fee_apply_mode=fee_apply_mode,
+        reason=reason,
+        company_ids=[company.pk],
     )
 
 

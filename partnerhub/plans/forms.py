@@ -14,11 +14,9 @@ from django import forms
 from partnerhub.accounts.hub import form_add_domain_errors, set_choices
 from partnerhub.core.errors import ValidationFailed
 from partnerhub.core.money import bps_to_percent_str, minor_to_major_str
+from partnerhub.fees.apply import FEE_APPLY_CHOICES
 from partnerhub.fees.fee_table import DecimalTextInput, FeeTableMixin
 from partnerhub.plans.models import BillingCycle, PlanType
-
-APPLY_ALL = "Apply to all items (old and new)"
-APPLY_NEW = "Apply only to new/edited items"
 
 
 @dataclass(frozen=True)
@@ -78,7 +76,7 @@ class PlanForm(FeeTableMixin, forms.Form):
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
     fee_apply_mode = forms.ChoiceField(
         required=False,
-        choices=[("all", APPLY_ALL), ("new", APPLY_NEW)],
+        choices=FEE_APPLY_CHOICES,
         widget=forms.RadioSelect,
     )
 

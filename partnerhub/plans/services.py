@@ -28,10 +28,9 @@ from partnerhub.core.validation import (
 from partnerhub.fees.apply import (
     Recalculation,
     check_fee_apply_mode,
+    fee_change_job,
     recalculation_needed,
-    should_recalculate,
 )
-from partnerhub.fees.jobs import recalculation_enqueue
 from partnerhub.fees.models import RecalcJob
 from partnerhub.fees.schedules import (
     EMPTY_SCHEDULE,
@@ -420,12 +419,13 @@ def _recalculate_plan(
     *, actor: Actor, plan: Plan, preview: PlanPreview, fee_apply_mode: str | None
 ) -> RecalcJob | None:
     # A plan fee edit always asks (SPEC §6), even before any item exists.
-    if not should_recalculate(preview.recalculation, fee_apply_mode):
-        return None
-    if not plan.companies.filter(use_plan_fees=True).exists():
-        return None  # only companies that use the plan's fees are ever touched
-    return recalculation_enqueue(
-        actor=actor, reseller_id=plan.reseller_id, plan_id=plan.pk, reason=f"plan {plan.name} fees"
+    return fee_change_job(
+        actor=actor,
+        reseller_id=plan.reseller_id,
+        recalculation=preview.recalculation,
+        fee_apply_mode=fee_apply_mode,
+        reason=f"plan {plan.name} fees",
+        plan_id=plan.pk,
     )
 
 

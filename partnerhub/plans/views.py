@@ -16,8 +16,9 @@ from partnerhub.accounts.hub import actor_of, hub_view, is_htmx
 from partnerhub.catalog.choices import currency_codes, fee_type_choices, limit_rows
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import Conflict, ValidationFailed
+from partnerhub.fees.apply import APPLY_ALL, APPLY_NEW, FeeApplyModeRequired
 from partnerhub.plans import services
-from partnerhub.plans.forms import APPLY_ALL, APPLY_NEW, PlanForm, PlanFormCatalog, RestoreForm
+from partnerhub.plans.forms import PlanForm, PlanFormCatalog, RestoreForm
 from partnerhub.plans.models import PlanType
 from partnerhub.plans.selectors import (
     gst_rate_bps,
@@ -245,12 +246,13 @@ def plan_edit(request: HttpRequest, plan_id: int) -> HttpResponse:
             version=form.cleaned_data.get("version") or 0,
             fee_apply_mode=form.cleaned_data.get("fee_apply_mode") or None,
         )
+    except FeeApplyModeRequired as exc:
+        # The choice was not made: ask again, with the dialog open.
+        form.add_service_errors(exc)
+        preview = services.plan_preview(actor=actor, plan_id=plan.pk, changes=changes)
+        return _edit_page(request, plan, form, preview=preview)
     except ValidationFailed as exc:
         form.add_service_errors(exc)
-        if isinstance(exc.details, dict) and "fee_apply_mode" in exc.details:
-            # The choice was not made: ask again, with the dialog open.
-            preview = services.plan_preview(actor=actor, plan_id=plan.pk, changes=changes)
-            return _edit_page(request, plan, form, preview=preview)
         return _edit_page(request, plan, form)
     except Conflict as exc:
         return _edit_conflict(request, plan, catalog, exc)

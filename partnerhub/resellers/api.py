@@ -111,10 +111,12 @@ def get_reseller(request: HttpRequest, reseller_id: ObjectId) -> dict[str, Any]:
 def update_reseller(
     request: HttpRequest, reseller_id: ObjectId, payload: ResellerPatchIn
 ) -> dict[str, Any]:
+    changes = payload.model_dump(exclude_unset=True)
     result = reseller_update(
         actor=actor_of(request),
         reseller_id=reseller_id,
-        changes=payload.model_dump(exclude_unset=True),
+        changes=changes,
+        fee_apply_mode=changes.pop("fee_apply_mode", None),
     )
     job_id = result.job.pk if result.job is not None else None
     return {**reseller_serialize(result.reseller), "job_id": job_id}

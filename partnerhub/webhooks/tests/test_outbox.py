@@ -319,8 +319,8 @@ def test_reseller_fee_change_reaches_companies_on_reseller_fees_only(personas):
             "fees": [
                 {"currency": "GBP", "fee_type": "ticket", "percent_bps": 120, "fixed_minor": 5}
             ],
-            "fee_apply_mode": "new",
         },
+        fee_apply_mode="new",
     )
     run_fanouts()
 
