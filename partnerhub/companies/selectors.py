@@ -9,7 +9,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from partnerhub.catalog.models import Feature, Limit
 from partnerhub.companies.models import Company
-from partnerhub.core.actor import Actor, Role
+from partnerhub.core.actor import Actor, company_scope, company_terms
 from partnerhub.core.errors import NotFound
 from partnerhub.fees.apply import Recalculation, recalculation_needed
 from partnerhub.fees.models import SaleItem
@@ -17,25 +17,9 @@ from partnerhub.fees.schedules import ScheduleSnapshot, schedule_snapshot, snaps
 from partnerhub.plans.models import Plan
 
 
-def _scope_terms(actor: Actor) -> dict[str, int | None] | None:
-    """The companies an actor may see, as field = value terms ({}: all of them; None: none)."""
-    if actor.is_platform:
-        return {}
-    if actor.role == Role.COMPANY:
-        return {"pk": actor.company_id}
-    if actor.is_reseller_member:
-        return {"reseller_id": actor.reseller_id}
-    return None
-
-
-def _scope(actor: Actor) -> Q:
-    terms = _scope_terms(actor)
-    return Q(pk__in=[]) if terms is None else Q(**terms)
-
-
 def company_visible_to(actor: Actor, *, pk: int, reseller_id: int) -> bool:
     """`_scope`'s rule for a company known only by its ids (a raw row, companies/cache.py)."""
-    terms = _scope_terms(actor)
+    terms = company_terms(actor)
     fields = {"pk": pk, "reseller_id": reseller_id}
     return terms is not None and all(fields[name] == value for name, value in terms.items())
 
@@ -43,7 +27,9 @@ def company_visible_to(actor: Actor, *, pk: int, reseller_id: int) -> bool:
 def company_get_for_actor(actor: Actor, company_id: int) -> Company:
     """The company, or NotFound — also for another tenant's company (no existence leak)."""
     company = (
-        Company.objects.select_related("reseller", "plan").filter(_scope(actor), pk=company_id)
+        Company.objects.select_related("reseller", "plan").filter(
+            company_scope(actor), pk=company_id
+        )
     ).first()
     if company is None:
         raise NotFound("Company not found.")
@@ -58,7 +44,7 @@ def company_list_for_actor(
     plan_id: int | None = None,
     custom: bool | None = None,
 ) -> QuerySet[Company]:
-    qs = Company.objects.filter(_scope(actor)).select_related("plan")
+    qs = Company.objects.filter(company_scope(actor)).select_related("plan")
     if reseller_id is not None:
         qs = qs.filter(reseller_id=reseller_id)
     if search:
@@ -72,6 +58,15 @@ def company_list_for_actor(
         Prefetch("excluded_features", queryset=Feature.objects.only("id", "key")),
         "fee_schedule__entries",
     ).order_by("name", "id")
+
+
+def companies_for_actor(actor: Actor, reseller_id: int | None = None) -> QuerySet[Company]:
+    """The companies the actor may see, unordered and with nothing fetched (for counts and
+    subqueries); the platform may narrow them to one reseller's."""
+    qs = Company.objects.filter(company_scope(actor))
+    if reseller_id is not None and actor.is_platform:
+        qs = qs.filter(reseller_id=reseller_id)
+    return qs
 
 
 def company_deviates_from_plan(company: Company) -> bool:

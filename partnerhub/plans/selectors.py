@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 from partnerhub.catalog.models import Feature, TaxSettings
 from partnerhub.catalog.selectors import tax_get
 from partnerhub.companies.models import Company
-from partnerhub.core.actor import Actor
+from partnerhub.core.actor import Actor, reseller_scope
 from partnerhub.core.errors import FeatureUnavailable, NotFound, ValidationFailed
 from partnerhub.fees.arithmetic import percent_of
 from partnerhub.fees.schedules import snapshot_from_entries
@@ -45,16 +45,8 @@ def require_plans_feature(actor: Actor, reseller: Reseller) -> None:
         raise FeatureUnavailable(PLANS_UNAVAILABLE)
 
 
-def _scope(actor: Actor) -> Q:
-    if actor.is_platform:
-        return Q()
-    if actor.is_reseller_member:
-        return Q(reseller_id=actor.reseller_id)
-    return Q(pk__in=[])
-
-
 def plan_get_for_actor(actor: Actor, plan_id: int) -> Plan:
-    plan = Plan.objects.select_related("reseller").filter(_scope(actor), pk=plan_id).first()
+    plan = Plan.objects.select_related("reseller").filter(reseller_scope(actor), pk=plan_id).first()
     if plan is None:
         raise NotFound("Plan not found.")
     require_plans_feature(actor, plan.reseller)
@@ -90,7 +82,7 @@ def plan_list_for_actor(
     if actor.is_reseller_member:
         reseller = Reseller.objects.get(pk=actor.reseller_id or 0)
         require_plans_feature(actor, reseller)
-    qs = Plan.objects.filter(_scope(actor))
+    qs = Plan.objects.filter(reseller_scope(actor))
     if reseller_id is not None:
         qs = qs.filter(reseller_id=reseller_id)
     if name:
