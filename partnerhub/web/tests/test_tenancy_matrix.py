@@ -77,8 +77,9 @@ def _params(pattern: str) -> list[str]:
 
 
 def _url(pattern: str, values: dict[str, Any]) -> str:
-    url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), pattern)
-    url = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: str(values[m.group(1)]), url)
+    # Regex groups first: their "(?P<name>" would otherwise read as a "<name>" converter.
+    url = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: str(values[m.group(1)]), pattern)
+    url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), url)
     return "/" + url.replace("^", "").replace("$", "")
 
 
