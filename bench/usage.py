@@ -154,7 +154,7 @@ def _sql(url: str, statement: str) -> list[tuple[Any, ...]]:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute(statement)  # type: ignore[arg-type]
+        cur.execute(statement)
         return list(cur.fetchall()) if cur.description else []
 
 
@@ -194,7 +194,7 @@ def _raw_insert_rate(url: str, companies: list[int], seconds: int) -> float:
                     params += [reseller_id, f"raw-{n}-{batch_no}-{i}",
                                companies[(batch_no * BATCH + i) % len(companies)], limit_id, 1,
                                now, now.date(), "event", now]  # fmt: skip
-                conn.execute(sql, params)  # type: ignore[arg-type]
+                conn.execute(sql, params)
                 inserted[n] += BATCH
 
     started = time.monotonic()

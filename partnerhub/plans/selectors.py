@@ -119,7 +119,7 @@ def plan_list_for_actor(
     )
 
 
-def _company_preview(wanted: bool) -> list[Prefetch]:
+def _company_preview(wanted: bool) -> list[Prefetch[Any]]:
     if not wanted:
         return []
     first_names = Company.objects.only("id", "name", "plan_id").order_by("name", "id")

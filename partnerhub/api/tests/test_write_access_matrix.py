@@ -80,7 +80,7 @@ def test_every_write_operation_is_in_the_write_access_matrix() -> None:
 
 
 @pytest.mark.parametrize(("method", "path", "op", "persona"), _cases())
-def test_a_read_only_key_cannot_write(  # type: ignore[no-untyped-def]
+def test_a_read_only_key_cannot_write(
     api, keys, worlds, settings, method, path, op, persona
 ) -> None:
     settings.REGISTRATION_RATE_LIMIT = 1_000_000

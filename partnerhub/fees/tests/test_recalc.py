@@ -29,7 +29,7 @@ Status = RecalcJob.Status
 
 
 @pytest.fixture
-def plan_world(personas, settings):  # type: ignore[no-untyped-def]
+def plan_world(personas, settings):
     """Five companies on plan gold (3 items each), one off plan fees, one of reseller B."""
     settings.RECALC_CHUNK_COMPANIES = 2
     p = personas
@@ -60,7 +60,7 @@ def _fees(company: Company) -> list[tuple[int, int, bool, int]]:
     )
 
 
-def _enqueue_plan_job(p) -> RecalcJob:  # type: ignore[no-untyped-def]
+def _enqueue_plan_job(p) -> RecalcJob:
     with transaction.atomic():
         return recalculation_enqueue(
             actor=p.admin_a, reseller_id=p.reseller_a.pk, plan_id=p.plan_a.pk, reason="test"

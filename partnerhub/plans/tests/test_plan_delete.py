@@ -81,7 +81,7 @@ def _varied_companies(personas: Any, plan: Plan) -> list[Company]:
     ]
 
 
-def test_every_company_keeps_exactly_its_features_limits_and_fees(personas) -> None:  # type: ignore[no-untyped-def]
+def test_every_company_keeps_exactly_its_features_limits_and_fees(personas) -> None:
     plan = _plan(personas, "doomed")
     companies = _varied_companies(personas, plan)
     bystander = _company(
@@ -115,7 +115,7 @@ def test_every_company_keeps_exactly_its_features_limits_and_fees(personas) -> N
     assert audit.changes["company_ids"]["old"] == sorted(c.pk for c in companies)
 
 
-def test_the_detached_companies_stay_custom_when_the_plan_is_restored(personas) -> None:  # type: ignore[no-untyped-def]
+def test_the_detached_companies_stay_custom_when_the_plan_is_restored(personas) -> None:
     plan = _plan(personas, "doomed")
     plain = _company(personas, plan, "Plain")
     plan_delete(actor=personas.admin_a, plan_id=plan.pk)
@@ -139,7 +139,7 @@ def _delete_queries(personas: Any, name: str, companies: int) -> list[str]:
     return [q["sql"] for q in ctx.captured_queries]
 
 
-def test_delete_costs_the_same_statements_for_3_companies_or_30(personas) -> None:  # type: ignore[no-untyped-def]
+def test_delete_costs_the_same_statements_for_3_companies_or_30(personas) -> None:
     few = _delete_queries(personas, "few", 3)
     many = _delete_queries(personas, "many", 30)
     assert len(many) == len(few), "\n".join(many)

@@ -42,14 +42,14 @@ def _used(company: Company, limit: str = "messages") -> int:
     )
 
 
-def _consume(api, key, company_id, limit="messages", **body):  # type: ignore[no-untyped-def]
+def _consume(api, key, company_id, limit="messages", **body):
     return api.post(f"/api/v1/companies/{company_id}/usage/{limit}/consume", key, body)
 
 
 # --- ingestion ----------------------------------------------------------------------------
 
 
-def test_events_are_counted_once_per_id(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_events_are_counted_once_per_id(api, keys, personas) -> None:
     company = personas.company_a
     batch = {"events": [event(1, company.pk, quantity=3), event(2, company.pk, quantity=4)]}
 
@@ -64,7 +64,7 @@ def test_events_are_counted_once_per_id(api, keys, personas) -> None:  # type: i
     assert AuditEvent.objects.filter(action="usage.events_record").count() == 2
 
 
-def test_a_repeat_inside_one_batch_counts_once(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_repeat_inside_one_batch_counts_once(api, keys, personas) -> None:
     e = event(1, personas.company_a.pk, quantity=5)
 
     response = api.post("/api/v1/usage/events", keys.admin_a, {"events": [e, dict(e)]})
@@ -75,7 +75,7 @@ def test_a_repeat_inside_one_batch_counts_once(api, keys, personas) -> None:  # 
 
 def test_the_same_id_with_other_content_is_a_conflict_and_stores_nothing(
     api, keys, personas
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     company = personas.company_a
     api.post("/api/v1/usage/events", keys.admin_a, {"events": [event(1, company.pk, quantity=3)]})
 
@@ -106,7 +106,7 @@ def test_the_same_id_with_other_content_is_a_conflict_and_stores_nothing(
 )
 def test_a_bad_event_is_a_422_naming_its_index_and_nothing_is_stored(
     api, keys, personas, bad, field
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     company = personas.company_a
     events = [event(1, company.pk), {**event(2, company.pk), **bad}]
 
@@ -117,7 +117,7 @@ def test_a_bad_event_is_a_422_naming_its_index_and_nothing_is_stored(
     assert UsageCounter.objects.count() == 0
 
 
-def test_a_future_timestamp_is_refused(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_future_timestamp_is_refused(api, keys, personas) -> None:
     future = (timezone.now() + timedelta(minutes=10)).isoformat()
     events = [event(1, personas.company_a.pk, timestamp=future)]
 
@@ -126,7 +126,7 @@ def test_a_future_timestamp_is_refused(api, keys, personas) -> None:  # type: ig
     assert "events[0].timestamp" in error["details"]
 
 
-def test_duplicate_ids_with_other_content_inside_a_batch_are_a_422(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_duplicate_ids_with_other_content_inside_a_batch_are_a_422(api, keys, personas) -> None:
     c = personas.company_a.pk
     events = [event(1, c, quantity=1), event(1, c, quantity=2)]
 
@@ -137,7 +137,7 @@ def test_duplicate_ids_with_other_content_inside_a_batch_are_a_422(api, keys, pe
 
 
 @pytest.mark.parametrize("size", [0, 1001])
-def test_a_batch_holds_1_to_1000_events(api, keys, personas, size) -> None:  # type: ignore[no-untyped-def]
+def test_a_batch_holds_1_to_1000_events(api, keys, personas, size) -> None:
     events = [event(n, personas.company_a.pk) for n in range(size)]
 
     error = assert_error(api.post("/api/v1/usage/events", keys.admin_a, {"events": events}), 422)
@@ -145,7 +145,7 @@ def test_a_batch_holds_1_to_1000_events(api, keys, personas, size) -> None:  # t
     assert "events" in error["details"]
 
 
-def test_events_in_the_previous_period_count_there(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_events_in_the_previous_period_count_there(api, keys, personas) -> None:
     company = personas.company_a
     today = timezone.now().date()
     Company.objects.filter(pk=company.pk).update(
@@ -174,7 +174,7 @@ def test_events_in_the_previous_period_count_there(api, keys, personas) -> None:
     assert past["period_end"] == current.start.isoformat()
 
 
-def test_gauge_events_move_the_count_never_below_zero(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_gauge_events_move_the_count_never_below_zero(api, keys, personas) -> None:
     c = personas.company_a.pk
     events = [
         event(1, c, "team_members", 2),
@@ -194,7 +194,7 @@ def test_gauge_events_move_the_count_never_below_zero(api, keys, personas) -> No
     }
 
 
-def test_a_gauge_event_of_zero_is_refused(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_gauge_event_of_zero_is_refused(api, keys, personas) -> None:
     events = [event(1, personas.company_a.pk, "team_members", 0)]
 
     error = assert_error(api.post("/api/v1/usage/events", keys.admin_a, {"events": events}), 422)
@@ -205,7 +205,7 @@ def test_a_gauge_event_of_zero_is_refused(api, keys, personas) -> None:  # type:
 # --- consume ------------------------------------------------------------------------------
 
 
-def test_consume_allows_until_the_limit_then_refuses(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_consume_allows_until_the_limit_then_refuses(api, keys, personas) -> None:
     company = personas.company_a
     Company.objects.filter(pk=company.pk).update(limit_overrides={"messages": 5})
 
@@ -229,7 +229,7 @@ def test_consume_allows_until_the_limit_then_refuses(api, keys, personas) -> Non
     assert _used(company) == 5
 
 
-def test_consume_is_idempotent_by_id(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_consume_is_idempotent_by_id(api, keys, personas) -> None:
     company = personas.company_a
 
     first = _consume(api, keys.admin_a, company.pk, quantity=3, id="req-1")
@@ -243,7 +243,7 @@ def test_consume_is_idempotent_by_id(api, keys, personas) -> None:  # type: igno
     assert _used(company) == 3
 
 
-def test_a_refused_consume_with_an_id_leaves_no_record(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_consume_with_an_id_leaves_no_record(api, keys, personas) -> None:
     company = personas.company_a
     Company.objects.filter(pk=company.pk).update(limit_overrides={"messages": 1})
 
@@ -253,7 +253,7 @@ def test_a_refused_consume_with_an_id_leaves_no_record(api, keys, personas) -> N
     assert not UsageEvent.objects.exists()
 
 
-def test_unlimited_consume_is_always_allowed_and_counted(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_unlimited_consume_is_always_allowed_and_counted(api, keys, personas) -> None:
     company = personas.company_a
     Company.objects.filter(pk=company.pk).update(limit_overrides={"messages": None})
 
@@ -269,7 +269,7 @@ def test_unlimited_consume_is_always_allowed_and_counted(api, keys, personas) ->
     }
 
 
-def test_a_cap_checks_the_wanted_total_and_records_nothing(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_cap_checks_the_wanted_total_and_records_nothing(api, keys, personas) -> None:
     company = personas.company_a
     Company.objects.filter(pk=company.pk).update(limit_overrides={"event_timeslots": 12})
 
@@ -288,7 +288,7 @@ def test_a_cap_checks_the_wanted_total_and_records_nothing(api, keys, personas) 
     assert not UsageCounter.objects.exists()
 
 
-def test_a_plan_change_mid_period_applies_on_the_next_consume(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_plan_change_mid_period_applies_on_the_next_consume(api, keys, personas) -> None:
     company, plan = personas.company_a, personas.plan_a
     plan.limits = {**plan.limits, "messages": 10}
     plan.save()
@@ -314,21 +314,21 @@ def test_a_plan_change_mid_period_applies_on_the_next_consume(api, keys, persona
 
 
 @pytest.mark.parametrize("quantity", [0, -1, 10**12 + 1])
-def test_consume_quantity_is_1_to_10_12(api, keys, personas, quantity) -> None:  # type: ignore[no-untyped-def]
+def test_consume_quantity_is_1_to_10_12(api, keys, personas, quantity) -> None:
     error = assert_error(_consume(api, keys.admin_a, personas.company_a.pk, quantity=quantity), 422)
 
     assert "quantity" in error["details"]
     assert not UsageCounter.objects.exists()
 
 
-def test_consume_on_an_unknown_limit_is_404(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_consume_on_an_unknown_limit_is_404(api, keys, personas) -> None:
     assert_error(_consume(api, keys.admin_a, personas.company_a.pk, "nope", quantity=1), 404)
 
 
 # --- thresholds ---------------------------------------------------------------------------
 
 
-def test_thresholds_are_recorded_once_per_period(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_thresholds_are_recorded_once_per_period(api, keys, personas) -> None:
     company = personas.company_a
     Company.objects.filter(pk=company.pk).update(limit_overrides={"messages": 10})
 
@@ -369,7 +369,7 @@ def test_thresholds_are_recorded_once_per_period(api, keys, personas) -> None:  
 # --- gauges -------------------------------------------------------------------------------
 
 
-def test_put_sets_a_gauge(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_put_sets_a_gauge(api, keys, personas) -> None:
     c = personas.company_a.pk
 
     response = api.put(f"/api/v1/companies/{c}/usage/team_members", keys.admin_a, {"value": 4})
@@ -388,13 +388,13 @@ def test_put_sets_a_gauge(api, keys, personas) -> None:  # type: ignore[no-untyp
     assert list(UsageThresholdEvent.objects.values_list("threshold", flat=True)) == [80]
 
 
-def test_put_on_a_metered_limit_is_a_422(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_put_on_a_metered_limit_is_a_422(api, keys, personas) -> None:
     c = personas.company_a.pk
 
     assert_error(api.put(f"/api/v1/companies/{c}/usage/messages", keys.admin_a, {"value": 4}), 422)
 
 
-def test_usage_lists_every_limit_with_its_kind(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_usage_lists_every_limit_with_its_kind(api, keys, personas) -> None:
     c = personas.company_a.pk
 
     body = api.get(f"/api/v1/companies/{c}/usage", keys.company_a).json()
@@ -425,7 +425,7 @@ def _writes(c: int) -> list[tuple[str, str, dict]]:
     ]
 
 
-def test_another_resellers_company_is_404_like_a_missing_one(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_another_resellers_company_is_404_like_a_missing_one(api, keys, personas) -> None:
     c = personas.company_a.pk
     for method, path, body in [*_writes(c), ("get", f"/api/v1/companies/{c}/usage", None)]:
         foreign = api.request(method, path, keys.admin_b, body)
@@ -442,7 +442,7 @@ def test_another_resellers_company_is_404_like_a_missing_one(api, keys, personas
 
 
 @pytest.mark.parametrize("who", ["viewer_a", "company_a"])
-def test_viewer_and_company_keys_cannot_write_usage(api, keys, personas, who) -> None:  # type: ignore[no-untyped-def]
+def test_viewer_and_company_keys_cannot_write_usage(api, keys, personas, who) -> None:
     c = personas.company_a.pk
     key = getattr(keys, who)
     for method, path, body in [
@@ -454,7 +454,7 @@ def test_viewer_and_company_keys_cannot_write_usage(api, keys, personas, who) ->
     assert not UsageEvent.objects.exists()
 
 
-def test_a_company_key_reads_its_own_usage_only(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_company_key_reads_its_own_usage_only(api, keys, personas) -> None:
     from partnerhub.testing.factories import CompanyFactory
 
     sibling = CompanyFactory(reseller=personas.reseller_a)
@@ -466,7 +466,7 @@ def test_a_company_key_reads_its_own_usage_only(api, keys, personas) -> None:  #
     assert_error(other, 404, "not_found")
 
 
-def test_platform_key_records_events_for_any_reseller(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_platform_key_records_events_for_any_reseller(api, keys, personas) -> None:
     response = api.post(
         "/api/v1/usage/events", keys.platform, {"events": [event(1, personas.company_a.pk)]}
     )

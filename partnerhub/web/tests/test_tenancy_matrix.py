@@ -163,7 +163,7 @@ def _same_answer(foreign: Any, foreign_id: int, missing: Any, missing_id: int) -
 
 
 @pytest.mark.parametrize(("name", "pattern", "where", "slot", "persona", "method"), _cases())
-def test_a_foreign_id_answers_exactly_as_a_missing_one_in_the_hub(  # type: ignore[no-untyped-def]
+def test_a_foreign_id_answers_exactly_as_a_missing_one_in_the_hub(
     personas, worlds, name, pattern, where, slot, persona, method
 ) -> None:
     own, foreign_world = PERSONAS[persona]

@@ -73,7 +73,7 @@ def test_every_hub_url_is_in_the_write_access_matrix() -> None:
 
 
 @pytest.mark.parametrize(("name", "pattern"), _cases())
-def test_a_viewer_cannot_write_through_the_hub(personas, worlds, name, pattern) -> None:  # type: ignore[no-untyped-def]
+def test_a_viewer_cannot_write_through_the_hub(personas, worlds, name, pattern) -> None:
     admin, viewer = Client(), Client()
     admin.force_login(personas.admin_a_user)
     viewer.force_login(personas.viewer_a_user)

@@ -36,7 +36,7 @@ from partnerhub.webhooks.tests.helpers import (
 pytestmark = pytest.mark.django_db
 
 
-def _edit_plan(personas, plan, **changes):  # type: ignore[no-untyped-def]
+def _edit_plan(personas, plan, **changes):
     plan.refresh_from_db()
     return plan_update(
         actor=personas.admin_a, plan_id=plan.pk, changes=changes, version=plan.version

@@ -51,7 +51,7 @@ class Command(DbWorkerCommand):
         # never reload in a worker (a reload would kill the running chunk).
         parser.set_defaults(interval=0.2, reload=False)
 
-    def handle(self, *args: Any, **options: Any) -> None:  # type: ignore[override]
+    def handle(self, *args: Any, **options: Any) -> None:
         every = options.pop("recover_every", None) or min(
             10.0, max(0.5, settings.RECALC_STALE_SECONDS / 3)
         )
