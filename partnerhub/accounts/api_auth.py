@@ -1,7 +1,7 @@
 """Who is calling: a bearer API key (or a hub session), turned into an Actor.
 
 The key check itself (hash lookup, constant-time compare, revocation) is
-accounts.services.api_key_authenticate; this module only reads the header.
+accounts.authentication.api_key_authenticate; this module only reads the header.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any, cast
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
-from partnerhub.accounts.services import (
+from partnerhub.accounts.authentication import (
     KeyLookupExtra,
     actor_for_user,
     api_key_authenticate_with,

@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Status
 from pydantic import TypeAdapter, ValidationError
 
 from partnerhub.accounts.api_auth import ApiKeyAuth, HubSessionAuth, actor_of, key_lookup_extra
-from partnerhub.accounts.services import KeyLookupExtra
+from partnerhub.accounts.authentication import KeyLookupExtra
 from partnerhub.companies.cache import company_entitlements_cached, stamps_sql
 from partnerhub.companies.selectors import (
     company_get_for_actor,
