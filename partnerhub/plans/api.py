@@ -35,6 +35,7 @@ from partnerhub.core.schemas import (
     response_links,
     responses,
 )
+from partnerhub.plans.models import PLAN_NAME_MAX_LENGTH
 from partnerhub.plans.selectors import (
     gst_rate_bps,
     plan_get_for_actor,
@@ -67,7 +68,7 @@ PLAN_LINKS = (
 
 PlanTypeName = Literal["usage_based", "revenue_sharing"]
 BillingCycleName = Literal["monthly", "quarterly", "yearly"]
-PlanName = Annotated[str, bounded(120, min_length=1), VALID_UNICODE]
+PlanName = Annotated[str, bounded(PLAN_NAME_MAX_LENGTH, min_length=1), VALID_UNICODE]
 # Plan prices are list prices, not sale items: the plan service allows up to 10^15.
 PlanAmount = Annotated[int, Field(ge=0, le=10**15)]  # minor units
 RevenueShareBps = Annotated[int, Field(ge=1, le=10_000)]  # basis points

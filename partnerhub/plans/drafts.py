@@ -25,7 +25,14 @@ from partnerhub.fees.schedules import (
     parse_fee_entries,
     snapshot_from_entries,
 )
-from partnerhub.plans.models import BILLING_CYCLE_ORDER, Plan, PlanPrice, PlanType
+from partnerhub.plans.models import (
+    BILLING_CYCLE_ORDER,
+    PLAN_DESCRIPTION_MAX_LENGTH,
+    PLAN_NAME_MAX_LENGTH,
+    Plan,
+    PlanPrice,
+    PlanType,
+)
 from partnerhub.resellers.models import Reseller
 
 PLAN_FIELDS = (
@@ -150,9 +157,11 @@ def _apply_field(draft: PlanDraft, name: str, value: Any, reseller: Reseller) ->
             raise ValidationFailed.field("plan_type", "must be usage_based or revenue_sharing")
         draft.plan_type = value
     elif name in ("name", "display_name"):
-        setattr(draft, name, clean_str(value, name, max_length=120))
+        setattr(draft, name, clean_str(value, name, max_length=PLAN_NAME_MAX_LENGTH))
     elif name == "description":
-        draft.description = clean_str(value, name, max_length=2000, required=False)
+        draft.description = clean_str(
+            value, name, max_length=PLAN_DESCRIPTION_MAX_LENGTH, required=False
+        )
     elif name in ("enabled", "visible", "gst_enabled"):
         setattr(draft, name, clean_bool(value, name))
     elif name == "billing_cycles":

@@ -16,7 +16,7 @@ from partnerhub.core.errors import ValidationFailed
 from partnerhub.core.money import bps_to_percent_str, minor_to_major_str
 from partnerhub.fees.apply import FEE_APPLY_CHOICES
 from partnerhub.fees.fee_table import DecimalTextInput, FeeTableMixin
-from partnerhub.plans.models import BillingCycle, PlanType
+from partnerhub.plans.models import PLAN_NAME_MAX_LENGTH, BillingCycle, PlanType
 
 
 @dataclass(frozen=True)
@@ -38,13 +38,13 @@ class PlanForm(FeeTableMixin, forms.Form):
     )
     name = forms.CharField(
         label="Plan name",
-        max_length=120,
+        max_length=PLAN_NAME_MAX_LENGTH,
         help_text="Internal identifier for the plan.",
         widget=forms.TextInput(attrs={"required": True, "autocomplete": "off"}),
     )
     display_name = forms.CharField(
         label="Plan display name",
-        max_length=120,
+        max_length=PLAN_NAME_MAX_LENGTH,
         help_text="Name visible to resellers or customers.",
         widget=forms.TextInput(attrs={"required": True, "autocomplete": "off"}),
     )
@@ -212,4 +212,4 @@ class PlanForm(FeeTableMixin, forms.Form):
 
 
 class RestoreForm(forms.Form):
-    new_name = forms.CharField(label="New plan name", max_length=120)
+    new_name = forms.CharField(label="New plan name", max_length=PLAN_NAME_MAX_LENGTH)
