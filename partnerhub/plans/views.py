@@ -137,7 +137,7 @@ def plan_action(request: HttpRequest, plan_id: int, action: str) -> HttpResponse
 
 
 @hub_view
-def plan_restore(request: HttpRequest, plan_id: int) -> HttpResponse:
+def plan_restore_form(request: HttpRequest, plan_id: int) -> HttpResponse:
     """Restore from the deleted filter; a name clash asks for a new name."""
     actor = actor_of(request)
     plan = plan_get_for_actor(actor, plan_id)
@@ -188,7 +188,7 @@ def _reseller_for_create(request: HttpRequest, actor: Actor) -> Reseller | None:
 
 
 @hub_view
-def plan_create(request: HttpRequest) -> HttpResponse:
+def plan_new(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     actor.require_write()
     reseller = _reseller_for_create(request, actor)

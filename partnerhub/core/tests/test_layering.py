@@ -79,3 +79,25 @@ def test_a_test_module_may_import_any_layer(
         line_contents="x",
     )
     assert contracts["layers"].check(graph, verbose=False).kept
+
+
+def test_no_view_or_endpoint_shadows_a_service_or_selector_name() -> None:
+    """`plan_create` is the service; the hub page that calls it is `plan_new` (issue 12):
+    a reader never has to ask which of the two a name means."""
+    import ast
+
+    root = PYPROJECT.parent / "partnerhub"
+
+    def functions(pattern: str) -> dict[str, Path]:
+        found = {}
+        for path in root.glob(pattern):
+            for node in ast.parse(path.read_text()).body:
+                if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                    found[node.name] = path
+        return found
+
+    domain = functions("*/services.py") | functions("*/selectors.py")
+    interface = functions("*/views.py") | functions("*/api.py") | functions("api/*.py")
+    interface |= {n: p for n, p in functions("web/*.py").items() if p.name != "selectors.py"}
+    shadowing = {name: str(path) for name, path in interface.items() if name in domain}
+    assert shadowing == {}
