@@ -11,7 +11,6 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from partnerhub.audit.services import audit_record
 from partnerhub.catalog.models import Feature, Limit
 from partnerhub.companies.models import Company
 from partnerhub.companies.selectors import company_fee_change_recalculation, company_get_for_actor
@@ -37,7 +36,7 @@ from partnerhub.fees.schedules import (
 )
 from partnerhub.plans.models import Plan
 from partnerhub.resellers.models import Reseller
-from partnerhub.resellers.versions import versions_bump
+from partnerhub.resellers.versions import write_recorded
 from partnerhub.webhooks import announce
 
 COMPANY_FIELDS = (
@@ -316,8 +315,7 @@ def company_create(
         terms_fit_plan(company, plan)
         apply_terms(company, terms or {})
         company.save()
-        versions_bump(reseller.pk)
-        audit_record(
+        write_recorded(
             actor=actor,
             action="company.create",
             object_type="company",
@@ -467,8 +465,7 @@ def company_update(
             fee_apply_mode=fee_apply_mode,
             reason=f"company {company.pk} fees",
         )
-        versions_bump(company.reseller_id)
-        audit_record(
+        write_recorded(
             actor=actor,
             action="company.update",
             object_type="company",

@@ -41,7 +41,7 @@ from partnerhub.plans.drafts import (
 from partnerhub.plans.models import Plan
 from partnerhub.plans.selectors import plan_get_for_actor, require_plans_feature
 from partnerhub.resellers.models import Reseller
-from partnerhub.resellers.versions import versions_bump
+from partnerhub.resellers.versions import versions_bump, write_recorded
 from partnerhub.webhooks import announce
 
 # Companies a preview names; affected_company_count gives the total.
@@ -99,8 +99,7 @@ def _insert_plan(
             _ensure_name_free(reseller.pk, draft.name)
             plan = Plan(reseller=reseller, fee_schedule=fee_schedule_create())
             _save_draft(plan, draft)
-            versions_bump(reseller.pk)
-            audit_record(
+            write_recorded(
                 actor=actor,
                 action=action,
                 object_type="plan",
@@ -241,8 +240,7 @@ def plan_update(
         job = _recalculate_plan(
             actor=actor, plan=plan, preview=preview, fee_apply_mode=fee_apply_mode
         )
-        versions_bump(plan.reseller_id)
-        audit_record(
+        write_recorded(
             actor=actor,
             action="plan.update",
             object_type="plan",
@@ -275,8 +273,7 @@ def _set_flag(
             setattr(plan, k, v)
         plan.version += 1
         plan.save()
-        versions_bump(plan.reseller_id)
-        audit_record(
+        write_recorded(
             actor=actor,
             action=action,
             object_type="plan",
