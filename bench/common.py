@@ -51,8 +51,8 @@ def scratch_database_url(kind: str, name: str, *, reuse: bool = False) -> str:
     if reuse:
         return f"{server}/{name}"
     with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
-        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
     return f"{server}/{name}"
 
 

@@ -155,7 +155,7 @@ def _sql(url: str, statement: str) -> list[tuple[Any, ...]]:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute(statement)  # type: ignore[arg-type]
+        cur.execute(statement)
         return list(cur.fetchall()) if cur.description else []
 
 
@@ -195,7 +195,7 @@ def _raw_insert_rate(url: str, companies: list[int], seconds: int) -> float:
                     params += [reseller_id, f"raw-{n}-{batch_no}-{i}",
                                companies[(batch_no * BATCH + i) % len(companies)], limit_id, 1,
                                now, now.date(), "event", now]  # fmt: skip
-                conn.execute(sql, params)  # type: ignore[arg-type]
+                conn.execute(sql, params)
                 inserted[n] += BATCH
 
     started = time.monotonic()
@@ -223,7 +223,7 @@ def _commit_latency_ms(url: str, samples: int = 200) -> dict[str, float]:
         conn.execute("DROP TABLE IF EXISTS bench_commit_probe")
         conn.execute("CREATE TABLE bench_commit_probe (n int)")
         for mode in ("on", "off"):
-            conn.execute(f"SET synchronous_commit = {mode}")  # type: ignore[arg-type]
+            conn.execute(f"SET synchronous_commit = {mode}")
             times = []
             for n in range(samples):
                 started = time.perf_counter()

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from partnerhub.accounts.login import ThrottledAdminAuthenticationForm
 from partnerhub.accounts.models import ApiKey, Membership, RateCounter
-from partnerhub.ops.admin_base import ReadOnlyAdmin
+from partnerhub.core.admin_base import ReadOnlyAdmin
 
 # /admin/login/ counts failures with the hub's login (accounts/login.py).
 admin.site.login_form = ThrottledAdminAuthenticationForm

@@ -8,15 +8,15 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Status
 
+from partnerhub.accounts.api_auth import actor_of
 from partnerhub.accounts.selectors import (
     api_key_get_for_actor,
     api_key_list_for_actor,
     api_key_serialize,
 )
 from partnerhub.accounts.services import api_key_create, api_key_revoke
-from partnerhub.api.auth import actor_of
-from partnerhub.api.pagination import paginate
-from partnerhub.api.schemas import (
+from partnerhub.core.pagination import paginate
+from partnerhub.core.schemas import (
     VALID_UNICODE,
     WRITE_ERRORS,
     InputSchema,

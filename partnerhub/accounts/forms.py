@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django import forms
 
+from partnerhub.accounts.hub import set_choices
 from partnerhub.accounts.models import ApiKey
 from partnerhub.core import wording
-from partnerhub.web.hub import set_choices
 
 
 class ApiKeyForm(forms.Form):

@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from partnerhub.accounts.forms import ApiKeyForm
+from partnerhub.accounts.hub import actor_of, form_add_domain_errors, hub_view
 from partnerhub.accounts.selectors import api_key_list_for_actor
 from partnerhub.accounts.services import api_key_create, api_key_revoke
 from partnerhub.companies.selectors import company_find_by_label, company_pick_labels
@@ -16,7 +17,6 @@ from partnerhub.core import wording
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import NotFound, ValidationFailed
 from partnerhub.resellers.selectors import reseller_list_for_actor
-from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
 
 NEW_KEY_SESSION = "partnerhub_new_api_key"
 

@@ -19,8 +19,8 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.parser import Parser
 
-from partnerhub.api.schemas import PATTERN_MESSAGES
 from partnerhub.core.errors import DomainError, RateLimited
+from partnerhub.core.schemas import PATTERN_MESSAGES
 
 logger = logging.getLogger("partnerhub.api")
 

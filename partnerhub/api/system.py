@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Router
 
-from partnerhub.api.schemas import OutputSchema, responses
+from partnerhub.core.schemas import OutputSchema, responses
 
 router = Router(tags=["system"])
 

@@ -10,9 +10,9 @@ from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 
 from partnerhub.accounts import api as accounts_api
+from partnerhub.accounts.api_auth import ApiKeyAuth, HubSessionAuth
 from partnerhub.api import system
 from partnerhub.api import webhooks as webhooks_api
-from partnerhub.api.auth import ApiKeyAuth, HubSessionAuth
 from partnerhub.api.errors import JsonOnlyParser, error_response, install_error_handlers
 from partnerhub.audit import api as audit_api
 from partnerhub.catalog import api as catalog_api

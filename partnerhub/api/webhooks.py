@@ -14,9 +14,9 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Status
 
-from partnerhub.api.auth import actor_of
-from partnerhub.api.pagination import paginate
-from partnerhub.api.schemas import (
+from partnerhub.accounts.api_auth import actor_of
+from partnerhub.core.pagination import paginate
+from partnerhub.core.schemas import (
     VALID_UNICODE,
     WRITE_ERRORS,
     InputSchema,

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from partnerhub.audit.models import AuditEvent
-from partnerhub.ops.admin_base import ReadOnlyAdmin
+from partnerhub.core.admin_base import ReadOnlyAdmin
 
 
 @admin.register(AuditEvent)

@@ -8,9 +8,10 @@ from typing import Annotated, Any
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from partnerhub.api.auth import actor_of
-from partnerhub.api.pagination import paginate
-from partnerhub.api.schemas import (
+from partnerhub.accounts.api_auth import actor_of
+from partnerhub.audit.selectors import audit_event_list_for_actor, audit_event_serialize
+from partnerhub.core.pagination import paginate
+from partnerhub.core.schemas import (
     VALID_UNICODE,
     ObjectId,
     OutputSchema,
@@ -18,7 +19,6 @@ from partnerhub.api.schemas import (
     bounded,
     responses,
 )
-from partnerhub.audit.selectors import audit_event_list_for_actor, audit_event_serialize
 
 router = Router(tags=["audit"])
 

@@ -8,10 +8,10 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from partnerhub.accounts.hub import actor_of, hub_view
 from partnerhub.audit.selectors import audit_event_list_for_actor
+from partnerhub.audit.text import audit_line, plan_ids_in
 from partnerhub.plans.selectors import plan_names
-from partnerhub.web.audit_text import audit_line, plan_ids_in
-from partnerhub.web.hub import actor_of, hub_view
 
 OBJECT_TYPES = [
     "plan",

@@ -8,24 +8,8 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest
 from ninja import Body, Field, Query, Router, Status
 
-from partnerhub.api.auth import actor_of
-from partnerhub.api.pagination import paginate
-from partnerhub.api.schemas import (
-    VALID_UNICODE,
-    WRITE_ERRORS,
-    Bps,
-    CurrencyCode,
-    Description,
-    InputSchema,
-    Key,
-    MinorUnits,
-    ObjectId,
-    OutputSchema,
-    PageParams,
-    bounded,
-    omitted,
-    responses,
-)
+from partnerhub.accounts.api_auth import actor_of
+from partnerhub.catalog.models import CURRENCY_NAME_MAX_LENGTH, NAME_MAX_LENGTH
 from partnerhub.catalog.selectors import (
     currency_list,
     currency_serialize,
@@ -48,10 +32,27 @@ from partnerhub.catalog.services import (
     limit_create,
     tax_set,
 )
+from partnerhub.core.pagination import paginate
+from partnerhub.core.schemas import (
+    VALID_UNICODE,
+    WRITE_ERRORS,
+    Bps,
+    CurrencyCode,
+    Description,
+    InputSchema,
+    Key,
+    MinorUnits,
+    ObjectId,
+    OutputSchema,
+    PageParams,
+    bounded,
+    omitted,
+    responses,
+)
 
 router = Router(tags=["catalog"])
 
-CatalogName = Annotated[str, bounded(120, min_length=1), VALID_UNICODE]
+CatalogName = Annotated[str, bounded(NAME_MAX_LENGTH, min_length=1), VALID_UNICODE]
 Unit = Annotated[str, bounded(40), VALID_UNICODE]
 
 
@@ -133,7 +134,7 @@ class CurrencyPage(OutputSchema):
 
 class CurrencyIn(InputSchema):
     code: CurrencyCode
-    name: Annotated[str, bounded(80), VALID_UNICODE] = ""
+    name: Annotated[str, bounded(CURRENCY_NAME_MAX_LENGTH), VALID_UNICODE] = ""
 
 
 class GatewayFeeIn(InputSchema):

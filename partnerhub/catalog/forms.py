@@ -8,11 +8,12 @@ from typing import Any
 
 from django import forms
 
+from partnerhub.catalog.models import CURRENCY_NAME_MAX_LENGTH, KEY_MAX_LENGTH, NAME_MAX_LENGTH
 from partnerhub.catalog.services import MAX_BPS
 from partnerhub.core import wording
 from partnerhub.core.errors import ValidationFailed
-from partnerhub.web.fee_table import DecimalTextInput
-from partnerhub.web.money import major_str_to_minor, percent_str_to_bps
+from partnerhub.core.money import major_str_to_minor, percent_str_to_bps
+from partnerhub.fees.fee_table import DecimalTextInput
 
 
 def _percent_to_bps(text: str, what: str = "Percent") -> int:
@@ -24,19 +25,19 @@ def _percent_to_bps(text: str, what: str = "Percent") -> int:
 
 
 class FeatureForm(forms.Form):
-    key = forms.SlugField(label="Key", max_length=64)
-    name = forms.CharField(label="Name", max_length=120)
+    key = forms.SlugField(label="Key", max_length=KEY_MAX_LENGTH)
+    name = forms.CharField(label="Name", max_length=NAME_MAX_LENGTH)
     description = forms.CharField(label="Description", required=False)
 
 
 class FeatureEditForm(forms.Form):
-    name = forms.CharField(label="Name", max_length=120)
+    name = forms.CharField(label="Name", max_length=NAME_MAX_LENGTH)
     description = forms.CharField(label="Description", required=False, widget=forms.Textarea)
 
 
 class LimitForm(forms.Form):
-    key = forms.SlugField(label="Key", max_length=64)
-    name = forms.CharField(label="Name", max_length=120)
+    key = forms.SlugField(label="Key", max_length=KEY_MAX_LENGTH)
+    name = forms.CharField(label="Name", max_length=NAME_MAX_LENGTH)
     unit = forms.CharField(label="Unit", max_length=40, required=False)
     period = forms.ChoiceField(
         label="Period", choices=[("none", "No period"), ("month", "Per month")]
@@ -44,13 +45,13 @@ class LimitForm(forms.Form):
 
 
 class FeeTypeForm(forms.Form):
-    key = forms.SlugField(label="Key", max_length=64)
-    name = forms.CharField(label="Name", max_length=120)
+    key = forms.SlugField(label="Key", max_length=KEY_MAX_LENGTH)
+    name = forms.CharField(label="Name", max_length=NAME_MAX_LENGTH)
 
 
 class CurrencyForm(forms.Form):
     code = forms.CharField(label="ISO 4217 code", max_length=3)
-    name = forms.CharField(label="Name", max_length=80, required=False)
+    name = forms.CharField(label="Name", max_length=CURRENCY_NAME_MAX_LENGTH, required=False)
 
 
 class TaxForm(forms.Form):

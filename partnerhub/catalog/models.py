@@ -5,15 +5,22 @@ from __future__ import annotations
 from django.core.validators import MinValueValidator
 from django.db import models
 
-from partnerhub.catalog.iso4217 import ISO4217_EXPONENTS
+from partnerhub.core.iso4217 import ISO4217_EXPONENTS
 
 # The feature that switches a reseller's Plans section on.
 PLANS_FEATURE_KEY = "plans"
 
 
+# One constant per field limit: the models, the services, the API schemas and the
+# hub forms all read these.
+KEY_MAX_LENGTH = 64  # feature, limit and fee type keys
+NAME_MAX_LENGTH = 120  # their names
+CURRENCY_NAME_MAX_LENGTH = 80
+
+
 class Feature(models.Model):
-    key = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=120)
+    key = models.SlugField(max_length=KEY_MAX_LENGTH, unique=True)
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
     description = models.TextField(blank=True, default="")
 
     class Meta:
@@ -36,8 +43,8 @@ class Limit(models.Model):
         GAUGE = "gauge", "Gauge (a current count)"
         CAP = "cap", "Cap (checked on demand)"
 
-    key = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=120)
+    key = models.SlugField(max_length=KEY_MAX_LENGTH, unique=True)
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
     unit = models.CharField(max_length=40, default="")
     period = models.CharField(max_length=8, choices=Period.choices, default=Period.NONE)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.METERED)
@@ -53,8 +60,8 @@ class Limit(models.Model):
 class FeeType(models.Model):
     """A kind of sale item a fee applies to (ticket, product, donation…)."""
 
-    key = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=120)
+    key = models.SlugField(max_length=KEY_MAX_LENGTH, unique=True)
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
 
     class Meta:
         ordering = ["key"]
@@ -65,7 +72,7 @@ class FeeType(models.Model):
 
 class Currency(models.Model):
     code = models.CharField(max_length=3, unique=True)
-    name = models.CharField(max_length=80, default="")
+    name = models.CharField(max_length=CURRENCY_NAME_MAX_LENGTH, default="")
 
     class Meta:
         ordering = ["code"]

@@ -10,16 +10,26 @@ from babel.numbers import get_currency_name
 from django.db import IntegrityError, transaction
 
 from partnerhub.audit.services import audit_record
-from partnerhub.catalog.iso4217 import ISO4217_EXPONENTS
-from partnerhub.catalog.models import Currency, Feature, FeeType, GatewayFee, Limit, TaxSettings
+from partnerhub.catalog.models import (
+    CURRENCY_NAME_MAX_LENGTH,
+    KEY_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    Currency,
+    Feature,
+    FeeType,
+    GatewayFee,
+    Limit,
+    TaxSettings,
+)
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import Conflict, NotFound, ValidationFailed
+from partnerhub.core.iso4217 import ISO4217_EXPONENTS
+from partnerhub.resellers.versions import versions_bump
+from partnerhub.webhooks.announce import limit_created_announce
 
 # Keys are stable identifiers used in the API and in stored limits: lowercase
 # words joined by "_" or "-".
 KEY_PATTERN = re.compile(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$")
-KEY_MAX_LENGTH = 64
-NAME_MAX_LENGTH = 120
 MAX_BPS = 10_000  # 100 %
 GATEWAY_FEE_FIELDS = {"currency", "percent_bps", "fixed_minor"}
 
@@ -76,8 +86,6 @@ def _audit(actor: Actor, action: str, obj: Any, new: dict[str, Any], old: Any = 
 
 def _catalog_changed() -> None:
     """Catalog changes can change every company's resolved entitlements (names, limits)."""
-    from partnerhub.resellers.versions import versions_bump
-
     versions_bump(None, entitlements=True)
 
 
@@ -150,8 +158,6 @@ def limit_create(
         limit = Limit.objects.create(**data)
         _audit(actor, "limit.create", limit, data)
         _catalog_changed()
-        from partnerhub.webhooks.announce import limit_created_announce  # as _catalog_changed
-
         limit_created_announce(limit)
         return limit
 
@@ -177,7 +183,7 @@ def currency_create(*, actor: Actor, code: str, name: str = "") -> Currency:
     if code not in ISO4217_EXPONENTS:
         raise ValidationFailed.field("code", f"{code!r} is not in the pinned ISO 4217 table")
     name = (name or "").strip() or get_currency_name(code, locale="en")
-    data = {"code": code, "name": _name(name, max_length=80)}
+    data = {"code": code, "name": _name(name, max_length=CURRENCY_NAME_MAX_LENGTH)}
 
     def create() -> Currency:
         currency = Currency.objects.create(**data)

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from partnerhub.accounts.hub import actor_of, form_add_domain_errors, hub_view
 from partnerhub.catalog import selectors
 from partnerhub.catalog.forms import (
     CurrencyForm,
@@ -28,8 +29,7 @@ from partnerhub.catalog.services import (
     tax_set,
 )
 from partnerhub.core.errors import Conflict, ValidationFailed
-from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
-from partnerhub.web.money import bps_to_percent_str, minor_to_major_str
+from partnerhub.core.money import bps_to_percent_str, minor_to_major_str
 
 
 def _forms(data: Any = None, which: str = "") -> dict[str, Any]:

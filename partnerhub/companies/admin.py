@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from partnerhub.companies.models import Company, PlanSnapshot
-from partnerhub.ops.admin_base import ReadOnlyAdmin
+from partnerhub.core.admin_base import ReadOnlyAdmin
 
 
 @admin.register(Company)

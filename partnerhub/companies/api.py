@@ -9,10 +9,24 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Status
 from pydantic import TypeAdapter, ValidationError
 
-from partnerhub.accounts.services import KeyLookupExtra
-from partnerhub.api.auth import ApiKeyAuth, HubSessionAuth, actor_of, key_lookup_extra
-from partnerhub.api.pagination import paginate
-from partnerhub.api.schemas import (
+from partnerhub.accounts.api_auth import ApiKeyAuth, HubSessionAuth, actor_of, key_lookup_extra
+from partnerhub.accounts.authentication import KeyLookupExtra
+from partnerhub.companies.cache import company_entitlements_cached, stamps_sql
+from partnerhub.companies.selectors import (
+    company_get_for_actor,
+    company_list_for_actor,
+    company_serialize,
+)
+from partnerhub.companies.services import (
+    company_create,
+    company_reset_plan_fees,
+    company_resync_plan,
+    company_update,
+)
+from partnerhub.companies.terms import TERM_FIELDS
+from partnerhub.core.errors import ValidationFailed
+from partnerhub.core.pagination import paginate
+from partnerhub.core.schemas import (
     WRITE_ERRORS,
     CurrencyCode,
     Email,
@@ -33,20 +47,6 @@ from partnerhub.api.schemas import (
     response_links,
     responses,
 )
-from partnerhub.companies.cache import company_entitlements_cached, stamps_sql
-from partnerhub.companies.selectors import (
-    company_get_for_actor,
-    company_list_for_actor,
-    company_serialize,
-)
-from partnerhub.companies.services import (
-    company_create,
-    company_reset_plan_fees,
-    company_resync_plan,
-    company_update,
-)
-from partnerhub.companies.terms import TERM_FIELDS
-from partnerhub.core.errors import ValidationFailed
 
 router = Router(tags=["companies"])
 COMPANY_LINKS = (

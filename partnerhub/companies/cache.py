@@ -62,7 +62,8 @@ def stamps_sql() -> str:
 def _read_stamps(company_id: int) -> tuple[Any, ...] | None:
     with connection.cursor() as cursor:
         cursor.execute(stamps_sql(), [company_id])
-        return cursor.fetchone()
+        row: tuple[Any, ...] | None = cursor.fetchone()
+        return row
 
 
 def _cache_key(actor: Actor, company_id: int, stamps: tuple[Any, ...] | None = None) -> str | None:

@@ -6,10 +6,11 @@ from typing import Any
 
 from django import forms
 
+from partnerhub.accounts.hub import set_choices
 from partnerhub.core import wording
 from partnerhub.core.validation import MAX_LIMIT_VALUE
-from partnerhub.web.fee_table import FeeTableMixin
-from partnerhub.web.hub import set_choices
+from partnerhub.fees.apply import FEE_APPLY_CHOICES
+from partnerhub.fees.fee_table import FeeTableMixin
 
 
 class CompanyForm(FeeTableMixin, forms.Form):
@@ -23,7 +24,7 @@ class CompanyForm(FeeTableMixin, forms.Form):
     )
     fees_editable = forms.BooleanField(required=False, widget=forms.HiddenInput)
     fee_apply_mode = forms.ChoiceField(
-        required=False, choices=[("all", "all"), ("new", "new")], widget=forms.RadioSelect
+        required=False, choices=FEE_APPLY_CHOICES, widget=forms.RadioSelect
     )
     # Subscription terms (SPEC §13): choices are the company's plan's cycles and currencies.
     billing_cycle = forms.ChoiceField(label="Billing cycle", required=False)

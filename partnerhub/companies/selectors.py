@@ -9,7 +9,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from partnerhub.catalog.models import Feature, Limit
 from partnerhub.companies.models import Company
-from partnerhub.core.actor import Actor, Role
+from partnerhub.core.actor import Actor, company_scope, company_terms
 from partnerhub.core.errors import NotFound
 from partnerhub.fees.apply import Recalculation, recalculation_needed
 from partnerhub.fees.models import SaleItem
@@ -17,25 +17,9 @@ from partnerhub.fees.schedules import ScheduleSnapshot, schedule_snapshot, snaps
 from partnerhub.plans.models import Plan
 
 
-def _scope_terms(actor: Actor) -> dict[str, int | None] | None:
-    """The companies an actor may see, as field = value terms ({}: all of them; None: none)."""
-    if actor.is_platform:
-        return {}
-    if actor.role == Role.COMPANY:
-        return {"pk": actor.company_id}
-    if actor.is_reseller_member:
-        return {"reseller_id": actor.reseller_id}
-    return None
-
-
-def _scope(actor: Actor) -> Q:
-    terms = _scope_terms(actor)
-    return Q(pk__in=[]) if terms is None else Q(**terms)
-
-
 def company_visible_to(actor: Actor, *, pk: int, reseller_id: int) -> bool:
     """`_scope`'s rule for a company known only by its ids (a raw row, companies/cache.py)."""
-    terms = _scope_terms(actor)
+    terms = company_terms(actor)
     fields = {"pk": pk, "reseller_id": reseller_id}
     return terms is not None and all(fields[name] == value for name, value in terms.items())
 
@@ -43,7 +27,9 @@ def company_visible_to(actor: Actor, *, pk: int, reseller_id: int) -> bool:
 def company_get_for_actor(actor: Actor, company_id: int) -> Company:
     """The company, or NotFound — also for another tenant's company (no existence leak)."""
     company = (
-        Company.objects.select_related("reseller", "plan").filter(_scope(actor), pk=company_id)
+        Company.objects.select_related("reseller", "plan").filter(
+            company_scope(actor), pk=company_id
+        )
     ).first()
     if company is None:
         raise NotFound("Company not found.")
@@ -58,7 +44,7 @@ def company_list_for_actor(
     plan_id: int | None = None,
     custom: bool | None = None,
 ) -> QuerySet[Company]:
-    qs = Company.objects.filter(_scope(actor)).select_related("plan")
+    qs = Company.objects.filter(company_scope(actor)).select_related("plan")
     if reseller_id is not None:
         qs = qs.filter(reseller_id=reseller_id)
     if search:
@@ -140,7 +126,7 @@ def company_pick_labels(actor: Actor, *, limit: int = 1000) -> list[str]:
     every reseller) "name · reseller". The first `limit`, by name; any other is still
     found by company_find_by_label when typed in full."""
     rows = (
-        Company.objects.filter(_scope(actor))
+        Company.objects.filter(company_scope(actor))
         .order_by("name", "id")
         .values_list("name", "reseller__name")[:limit]
     )
@@ -153,10 +139,19 @@ def company_find_by_label(actor: Actor, label: str) -> list[Company]:
     """The companies the actor sees that a company_pick_labels label (case aside) names:
     none, one, or two when it is ambiguous."""
     name, _, reseller = label.partition(COMPANY_LABEL_SEPARATOR)
-    qs = Company.objects.filter(_scope(actor), name__iexact=name.strip())
+    qs = Company.objects.filter(company_scope(actor), name__iexact=name.strip())
     if reseller.strip():
         qs = qs.filter(reseller__name__iexact=reseller.strip())
     return list(qs.order_by("id")[:2])
+
+
+def companies_for_actor(actor: Actor, reseller_id: int | None = None) -> QuerySet[Company]:
+    """The companies the actor may see, unordered and with nothing fetched (for counts and
+    subqueries); the platform may narrow them to one reseller's."""
+    qs = Company.objects.filter(company_scope(actor))
+    if reseller_id is not None and actor.is_platform:
+        qs = qs.filter(reseller_id=reseller_id)
+    return qs
 
 
 def company_deviates_from_plan(company: Company) -> bool:

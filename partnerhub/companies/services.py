@@ -9,7 +9,6 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from partnerhub.audit.services import audit_record
 from partnerhub.catalog.models import Feature, Limit
 from partnerhub.companies.models import Company, PlanSnapshot
 from partnerhub.companies.selectors import (
@@ -29,8 +28,7 @@ from partnerhub.core.validation import (
     clean_str,
     reject_unknown,
 )
-from partnerhub.fees.apply import check_fee_apply_mode, should_recalculate
-from partnerhub.fees.jobs import recalculation_enqueue
+from partnerhub.fees.apply import check_fee_apply_mode, fee_change_job
 from partnerhub.fees.models import FeeSchedule, FeeScheduleEntry, RecalcJob
 from partnerhub.fees.schedules import (
     EMPTY_SCHEDULE,
@@ -42,7 +40,7 @@ from partnerhub.fees.schedules import (
 )
 from partnerhub.plans.models import Plan
 from partnerhub.resellers.models import Reseller
-from partnerhub.resellers.versions import versions_bump
+from partnerhub.resellers.versions import write_recorded
 from partnerhub.webhooks import announce
 
 COMPANY_FIELDS = (
@@ -300,10 +298,13 @@ def _fee_change_job(
     """A change of one company's effective schedule: ask only where stored items exist."""
     after = schedule_snapshot(company.effective_fee_schedule_id())
     recalculation = company_fee_change_recalculation(company.pk, before, after)
-    if not should_recalculate(recalculation, fee_apply_mode):
-        return None
-    return recalculation_enqueue(
-        actor=actor, reseller_id=company.reseller_id, company_ids=[company.pk], reason=reason
+    return fee_change_job(
+        actor=actor,
+        reseller_id=company.reseller_id,
+        recalculation=recalculation,
+        fee_apply_mode=fee_apply_mode,
+        reason=reason,
+        company_ids=[company.pk],
     )
 
 
@@ -353,8 +354,7 @@ def company_create(
         terms_fit_plan(company, plan)
         apply_terms(company, terms or {})
         company.save()
-        versions_bump(reseller.pk)
-        audit_record(
+        write_recorded(
             actor=actor,
             action="company.create",
             object_type="company",
@@ -511,8 +511,7 @@ def company_update(
             fee_apply_mode=fee_apply_mode,
             reason=f"company {company.pk} fees",
         )
-        versions_bump(company.reseller_id)
-        audit_record(
+        write_recorded(
             actor=actor,
             action="company.update",
             object_type="company",

@@ -10,6 +10,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from partnerhub.accounts.hub import actor_of, form_add_domain_errors, hub_view
+from partnerhub.catalog.choices import (
+    currency_codes,
+    fee_type_choices,
+    limit_rows,
+    plan_dropdown_choices,
+)
 from partnerhub.companies.forms import CompanyCreateForm, CompanyForm
 from partnerhub.companies.selectors import (
     company_deviates_from_plan,
@@ -28,18 +35,11 @@ from partnerhub.companies.services import (
 from partnerhub.companies.terms import plan_currencies, plan_cycles
 from partnerhub.core import wording
 from partnerhub.core.errors import FeatureUnavailable, ValidationFailed
+from partnerhub.fees.apply import APPLY_ALL, APPLY_NEW, FeeApplyModeRequired
 from partnerhub.fees.schedules import schedule_snapshot
-from partnerhub.plans.forms import APPLY_ALL, APPLY_NEW
 from partnerhub.plans.selectors import plan_assignable_for_reseller, plan_list_for_actor
 from partnerhub.resellers.selectors import reseller_get_for_actor, reseller_list_for_actor
 from partnerhub.usage.selectors import company_usage, usage_bars
-from partnerhub.web.choices import (
-    currency_codes,
-    fee_type_choices,
-    limit_rows,
-    plan_dropdown_choices,
-)
-from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
 
 PAGE_SIZE = 50
 
@@ -194,19 +194,18 @@ def company_edit(request: HttpRequest, company_id: int) -> HttpResponse:
         result = company_update(
             actor=actor, company_id=company.pk, changes=changes, fee_apply_mode=mode
         )
+    except FeeApplyModeRequired:
+        return _page(request, company, form, ask_mode=True)
     except ValidationFailed as exc:
         details = exc.details if isinstance(exc.details, dict) else {}
-        ask = "fee_apply_mode" in details
-        if ask:
-            details = {k: v for k, v in details.items() if k != "fee_apply_mode"}
         rest = form.split_fee_errors(details)
-        if rest or not (ask or details):
+        if rest or not details:
             form_add_domain_errors(
                 form,
                 ValidationFailed(exc.message, details=rest or None),
                 aliases={"plan_id": "plan_id"},
             )
-        return _page(request, company, form, ask_mode=ask, status=200 if ask else 422)
+        return _page(request, company, form, status=422)
     messages.success(request, f'Saved "{result.company.name}".')
     if result.job is not None:
         return redirect("fees:job_detail", job_id=result.job.pk)
@@ -228,9 +227,7 @@ def company_reset_fees(request: HttpRequest, company_id: int) -> HttpResponse:
     mode = request.POST.get("fee_apply_mode") or None
     try:
         result = company_reset_plan_fees(actor=actor, company_id=company_id, fee_apply_mode=mode)
-    except ValidationFailed as exc:
-        if not (isinstance(exc.details, dict) and "fee_apply_mode" in exc.details):
-            raise
+    except FeeApplyModeRequired:
         company = company_get_for_actor(actor, company_id)
         return _page(request, company, _form(company, actor), reset_ask=True)
     messages.success(request, f'"{result.company.name}" uses its plan\'s fees again.')

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.db.models import Q
+
 from partnerhub.core.errors import NotFound, PermissionDenied
 
 
@@ -62,6 +64,45 @@ class Actor:
     def require_platform(self) -> None:
         if not self.is_platform:
             raise PermissionDenied("Only the platform operator can do this.")
+
+
+# The tenant scope, written once (STYLE.md: one access rule per object kind). Every scoped
+# selector filters its rows with one of these; `company_terms` is the same rule for a
+# company known only by its ids.
+NOTHING = Q(pk__in=[])
+
+
+def reseller_scope(actor: Actor, field: str = "reseller_id") -> Q:
+    """Rows that belong to a reseller (`field` names it): the platform sees every
+    reseller's, a reseller member its own, anyone else (a company key) none."""
+    if actor.is_platform:
+        return Q()
+    if actor.is_reseller_member and actor.reseller_id is not None:
+        return Q(**{field: actor.reseller_id})
+    return NOTHING
+
+
+def company_terms(actor: Actor) -> dict[str, int | None] | None:
+    """The companies an actor may see, as field = value terms on a company ({}: all of
+    them; None: none): a company key sees its own company, a reseller member its
+    reseller's."""
+    if actor.is_platform:
+        return {}
+    if actor.role == Role.COMPANY:
+        return {"pk": actor.company_id}
+    if actor.is_reseller_member:
+        return {"reseller_id": actor.reseller_id}
+    return None
+
+
+def company_scope(actor: Actor, company: str = "pk", reseller: str = "reseller_id") -> Q:
+    """Rows that belong to a company: `company_terms` with the row's own field names
+    (`company` for the company's id, `reseller` for its reseller's)."""
+    terms = company_terms(actor)
+    if terms is None:
+        return NOTHING
+    names = {"pk": company, "reseller_id": reseller}
+    return Q(**{names[name]: value for name, value in terms.items()})
 
 
 SYSTEM = Actor(role=Role.SYSTEM, label="system")

@@ -26,12 +26,12 @@ def clean_str(value: Any, field: str, *, max_length: int, required: bool = True)
         value = ""
     if not isinstance(value, str):
         raise ValidationFailed.field(field, "must be a string")
-    value = value.strip()
-    if required and not value:
+    text = value.strip()
+    if required and not text:
         raise ValidationFailed.field(field, "is required")
-    if len(value) > max_length:
+    if len(text) > max_length:
         raise ValidationFailed.field(field, f"must be at most {max_length} characters")
-    return value
+    return text
 
 
 def clean_bool(value: Any, field: str) -> bool:

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from partnerhub.core.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from partnerhub.fees.models import FeeSchedule, FeeScheduleEntry, RecalcJob, SaleItem
-from partnerhub.ops.admin_base import ReadOnlyAdmin, ReadOnlyInline
 
 
 class FeeScheduleEntryInline(ReadOnlyInline):

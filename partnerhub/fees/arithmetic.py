@@ -20,11 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from partnerhub.catalog.iso4217 import ISO4217_EXPONENTS
+from partnerhub.core.iso4217 import ISO4217_EXPONENTS
 
 BPS_PER_UNIT = 10_000
-# minor units; 10^12 * 10^4 bps = 10^16 < 2^63 (signed 64-bit on both databases).
-MAX_PRICE_MINOR = 10**12
 
 
 def percent_of(price_minor: int, percent_bps: int) -> int:

@@ -6,9 +6,9 @@ from typing import Any
 
 from django import forms
 
-from partnerhub.web.choices import currency_codes, fee_type_choices
-from partnerhub.web.hub import set_choices
-from partnerhub.web.money import major_str_to_minor
+from partnerhub.accounts.hub import set_choices
+from partnerhub.catalog.choices import currency_codes, fee_type_choices
+from partnerhub.core.money import major_str_to_minor
 
 
 class SaleItemForm(forms.Form):

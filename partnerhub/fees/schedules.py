@@ -8,7 +8,7 @@ from typing import Any
 
 from partnerhub.catalog.models import Currency, FeeType
 from partnerhub.core.errors import ValidationFailed
-from partnerhub.fees.arithmetic import MAX_PRICE_MINOR
+from partnerhub.core.limits import MAX_PRICE_MINOR
 from partnerhub.fees.models import FeeSchedule, FeeScheduleEntry
 
 ENTRY_FIELDS = ("currency", "fee_type", "percent_bps", "fixed_minor", "min_minor", "max_minor")

@@ -6,10 +6,11 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 
+from partnerhub.companies.models import Company
 from partnerhub.companies.selectors import company_get_for_actor
-from partnerhub.core.actor import Actor, Role
+from partnerhub.core.actor import Actor, company_scope, reseller_scope
 from partnerhub.core.errors import NotFound
 from partnerhub.fees.models import RecalcJob, SaleItem
 
@@ -19,13 +20,8 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _item_scope(actor: Actor) -> Q:
-    if actor.is_platform:
-        return Q()
-    if actor.role == Role.COMPANY:
-        return Q(company_id=actor.company_id)
-    if actor.is_reseller_member:
-        return Q(company__reseller_id=actor.reseller_id)
-    return Q(pk__in=[])
+    # A sale item is its company's: the company rule on the item's own fields.
+    return company_scope(actor, company="company_id", reseller="company__reseller_id")
 
 
 def sale_item_list_for_actor(actor: Actor, company_id: int) -> QuerySet[SaleItem]:
@@ -58,17 +54,8 @@ def sale_item_serialize(item: SaleItem) -> dict[str, Any]:
     }
 
 
-def _job_scope(actor: Actor) -> Q:
-    # Jobs are the reseller's business; a company key never sees them.
-    if actor.is_platform:
-        return Q()
-    if actor.is_reseller_member:
-        return Q(reseller_id=actor.reseller_id)
-    return Q(pk__in=[])
-
-
 def job_get_for_actor(actor: Actor, job_id: int) -> RecalcJob:
-    job = RecalcJob.objects.filter(_job_scope(actor), pk=job_id).first()
+    job = RecalcJob.objects.filter(reseller_scope(actor), pk=job_id).first()
     if job is None:
         raise NotFound("Job not found.")
     return job
@@ -82,7 +69,7 @@ def job_list_for_actor(
     status: str | None = None,
 ) -> QuerySet[RecalcJob]:
     """Newest first."""
-    qs = RecalcJob.objects.filter(_job_scope(actor))
+    qs = RecalcJob.objects.filter(reseller_scope(actor))
     if reseller_id is not None:
         qs = qs.filter(reseller_id=reseller_id)
     if plan_id is not None:
@@ -125,3 +112,16 @@ def sale_item_most_used_currency(reseller_id: int, *, recent: int = 500) -> str 
         return None
     counts = Counter(str(code) for code in codes)
     return min(counts, key=lambda code: (-counts[code], code))
+
+
+def sale_item_fee_totals(companies: QuerySet[Company]) -> Any:
+    """Per currency, the items of `companies` (a scoped queryset, e.g.
+    `companies_for_actor`): `n` items, `reseller` and `gateway` fee sums (minor units)."""
+    return (
+        SaleItem.objects.filter(company__in=companies.values("id"))
+        .values("currency_id")
+        .annotate(
+            n=Count("id"), reseller=Sum("reseller_fee_minor"), gateway=Sum("gateway_fee_minor")
+        )
+        .order_by("currency_id")
+    )

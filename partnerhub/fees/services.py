@@ -13,8 +13,9 @@ from partnerhub.audit.services import audit_record
 from partnerhub.catalog.models import Currency, FeeType
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import NotFound, ValidationFailed
+from partnerhub.core.limits import MAX_PRICE_MINOR
 from partnerhub.core.validation import clean_int, clean_str, reject_unknown
-from partnerhub.fees.arithmetic import MAX_PRICE_MINOR, Fees
+from partnerhub.fees.arithmetic import Fees
 from partnerhub.fees.models import SaleItem
 from partnerhub.fees.terms import ItemTerms, existing_item_terms, item_terms
 

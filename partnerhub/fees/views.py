@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from partnerhub.accounts.hub import actor_of, form_add_domain_errors, hub_view
 from partnerhub.companies.selectors import (
     company_count_on_own_fees,
     company_get_for_actor,
@@ -16,6 +17,7 @@ from partnerhub.companies.selectors import (
 )
 from partnerhub.core import wording
 from partnerhub.core.errors import ValidationFailed
+from partnerhub.core.money import minor_to_major_str
 from partnerhub.fees.forms import SaleItemForm
 from partnerhub.fees.models import RecalcJob
 from partnerhub.fees.selectors import (
@@ -27,8 +29,6 @@ from partnerhub.fees.selectors import (
     sale_item_most_used_currency,
 )
 from partnerhub.fees.services import sale_item_create, sale_item_update
-from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
-from partnerhub.web.money import minor_to_major_str
 
 FINISHED = (RecalcJob.Status.SUCCEEDED, RecalcJob.Status.FAILED)
 

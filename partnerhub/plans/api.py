@@ -9,10 +9,11 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Status
 
-from partnerhub.api.auth import actor_of
-from partnerhub.api.caching import cached_json, params_digest
-from partnerhub.api.pagination import paginate
-from partnerhub.api.schemas import (
+from partnerhub.accounts.api_auth import actor_of
+from partnerhub.core.caching import cached_json, params_digest
+from partnerhub.core.errors import ValidationFailed
+from partnerhub.core.pagination import paginate
+from partnerhub.core.schemas import (
     MAX_DB_INT,
     VALID_UNICODE,
     WRITE_ERRORS,
@@ -34,7 +35,7 @@ from partnerhub.api.schemas import (
     response_links,
     responses,
 )
-from partnerhub.core.errors import ValidationFailed
+from partnerhub.plans.models import PLAN_NAME_MAX_LENGTH
 from partnerhub.plans.selectors import (
     gst_rate_bps,
     plan_get_for_actor,
@@ -67,7 +68,7 @@ PLAN_LINKS = (
 
 PlanTypeName = Literal["usage_based", "revenue_sharing"]
 BillingCycleName = Literal["monthly", "quarterly", "yearly"]
-PlanName = Annotated[str, bounded(120, min_length=1), VALID_UNICODE]
+PlanName = Annotated[str, bounded(PLAN_NAME_MAX_LENGTH, min_length=1), VALID_UNICODE]
 # Plan prices are list prices, not sale items: the plan service allows up to 10^15.
 PlanAmount = Annotated[int, Field(ge=0, le=10**15)]  # minor units
 RevenueShareBps = Annotated[int, Field(ge=1, le=10_000)]  # basis points

@@ -11,17 +11,15 @@ from typing import Any
 
 from django import forms
 
+from partnerhub.accounts.hub import form_add_domain_errors, set_choices
 from partnerhub.core import wording
 from partnerhub.core.errors import ValidationFailed
+from partnerhub.core.limits import MAX_PLAN_PRICE_MINOR
+from partnerhub.core.money import bps_to_percent_str, minor_to_major_str
 from partnerhub.core.validation import MAX_LIMIT_VALUE
-from partnerhub.plans.models import BillingCycle, PlanType
-from partnerhub.plans.services import MAX_PLAN_PRICE_MINOR
-from partnerhub.web.fee_table import DecimalTextInput, FeeTableMixin
-from partnerhub.web.hub import form_add_domain_errors, set_choices
-from partnerhub.web.money import bps_to_percent_str, minor_to_major_str
-
-APPLY_ALL = "Apply to all items (old and new)"
-APPLY_NEW = "Apply only to new/edited items"
+from partnerhub.fees.apply import FEE_APPLY_CHOICES
+from partnerhub.fees.fee_table import DecimalTextInput, FeeTableMixin
+from partnerhub.plans.models import PLAN_NAME_MAX_LENGTH, BillingCycle, PlanType
 
 
 @dataclass(frozen=True)
@@ -43,14 +41,14 @@ class PlanForm(FeeTableMixin, forms.Form):
     )
     name = forms.CharField(
         label="Plan name",
-        max_length=120,
+        max_length=PLAN_NAME_MAX_LENGTH,
         help_text="Internal identifier for the plan.",
         error_messages={"required": wording.enter("plan name")},
         widget=forms.TextInput(attrs={"required": True, "autocomplete": "off"}),
     )
     display_name = forms.CharField(
         label="Plan display name",
-        max_length=120,
+        max_length=PLAN_NAME_MAX_LENGTH,
         help_text="Name visible to resellers or customers.",
         error_messages={"required": wording.enter("plan display name")},
         widget=forms.TextInput(attrs={"required": True, "autocomplete": "off"}),
@@ -83,7 +81,7 @@ class PlanForm(FeeTableMixin, forms.Form):
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
     fee_apply_mode = forms.ChoiceField(
         required=False,
-        choices=[("all", APPLY_ALL), ("new", APPLY_NEW)],
+        choices=FEE_APPLY_CHOICES,
         widget=forms.RadioSelect,
     )
 
@@ -245,4 +243,4 @@ class PlanForm(FeeTableMixin, forms.Form):
 
 
 class RestoreForm(forms.Form):
-    new_name = forms.CharField(label="New plan name", max_length=120)
+    new_name = forms.CharField(label="New plan name", max_length=PLAN_NAME_MAX_LENGTH)

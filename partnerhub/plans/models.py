@@ -6,6 +6,11 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+# One constant per field limit: the model, the services, the API schemas and the
+# hub forms all read these.
+PLAN_NAME_MAX_LENGTH = 120  # name and display_name
+PLAN_DESCRIPTION_MAX_LENGTH = 2000
+
 
 class PlanType(models.TextChoices):
     USAGE_BASED = "usage_based", "Usage-Based Plan"
@@ -35,8 +40,10 @@ class Plan(models.Model):
         "resellers.Reseller", on_delete=models.CASCADE, related_name="plans"
     )
     plan_type = models.CharField(max_length=20, choices=PlanType.choices)
-    name = models.CharField(max_length=120)  # internal identifier
-    display_name = models.CharField(max_length=120)  # shown to the reseller's customers
+    name = models.CharField(max_length=PLAN_NAME_MAX_LENGTH)  # internal identifier
+    display_name = models.CharField(
+        max_length=PLAN_NAME_MAX_LENGTH
+    )  # shown to the reseller's customers
     description = models.TextField(blank=True, default="")
     enabled = models.BooleanField(default=True)  # the Status toggle
     visible = models.BooleanField(default=True)

@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 from partnerhub.catalog.models import Feature, TaxSettings
 from partnerhub.catalog.selectors import tax_get
 from partnerhub.companies.models import Company
-from partnerhub.core.actor import Actor
+from partnerhub.core.actor import Actor, reseller_scope
 from partnerhub.core.errors import FeatureUnavailable, NotFound, ValidationFailed
 from partnerhub.fees.arithmetic import percent_of
 from partnerhub.fees.schedules import snapshot_from_entries
@@ -79,16 +79,8 @@ def plan_name_clash(reseller_id: int, name: str, exclude_pk: int | None = None) 
     return plan_free_name(reseller_id, name) if clash.exists() else None
 
 
-def _scope(actor: Actor) -> Q:
-    if actor.is_platform:
-        return Q()
-    if actor.is_reseller_member:
-        return Q(reseller_id=actor.reseller_id)
-    return Q(pk__in=[])
-
-
 def plan_get_for_actor(actor: Actor, plan_id: int) -> Plan:
-    plan = Plan.objects.select_related("reseller").filter(_scope(actor), pk=plan_id).first()
+    plan = Plan.objects.select_related("reseller").filter(reseller_scope(actor), pk=plan_id).first()
     if plan is None:
         raise NotFound("Plan not found.")
     require_plans_feature(actor, plan.reseller)
@@ -124,7 +116,7 @@ def plan_list_for_actor(
     if actor.is_reseller_member:
         reseller = Reseller.objects.get(pk=actor.reseller_id or 0)
         require_plans_feature(actor, reseller)
-    qs = Plan.objects.filter(_scope(actor))
+    qs = Plan.objects.filter(reseller_scope(actor))
     if reseller_id is not None:
         qs = qs.filter(reseller_id=reseller_id)
     if name:
@@ -161,7 +153,7 @@ def plan_list_for_actor(
     )
 
 
-def _company_preview(wanted: bool) -> list[Prefetch]:
+def _company_preview(wanted: bool) -> list[Prefetch[Any]]:
     if not wanted:
         return []
     first_names = Company.objects.only("id", "name", "plan_id").order_by("name", "id")

@@ -12,11 +12,14 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from partnerhub.accounts.hub import actor_of, hub_view, is_htmx
+from partnerhub.catalog.choices import currency_codes, fee_type_choices, limit_rows
 from partnerhub.core import wording
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import Conflict, ValidationFailed
+from partnerhub.fees.apply import APPLY_ALL, APPLY_NEW, FeeApplyModeRequired
 from partnerhub.plans import services
-from partnerhub.plans.forms import APPLY_ALL, APPLY_NEW, PlanForm, PlanFormCatalog, RestoreForm
+from partnerhub.plans.forms import PlanForm, PlanFormCatalog, RestoreForm
 from partnerhub.plans.models import PlanType
 from partnerhub.plans.selectors import (
     gst_rate_bps,
@@ -29,8 +32,6 @@ from partnerhub.plans.selectors import (
 )
 from partnerhub.resellers.models import Reseller
 from partnerhub.resellers.selectors import reseller_get_for_actor, reseller_list_for_actor
-from partnerhub.web.choices import currency_codes, fee_type_choices, limit_rows
-from partnerhub.web.hub import actor_of, hub_view, is_htmx
 
 ARCHIVE_TOOLTIP = wording.ARCHIVE_HELP
 # One line under each toggle of a plan card: what the setting does.
@@ -145,7 +146,7 @@ def plan_action(request: HttpRequest, plan_id: int, action: str) -> HttpResponse
 
 
 @hub_view
-def plan_restore(request: HttpRequest, plan_id: int) -> HttpResponse:
+def plan_restore_form(request: HttpRequest, plan_id: int) -> HttpResponse:
     """Restore from the deleted filter; a name clash asks for a new name."""
     actor = actor_of(request)
     plan = plan_get_for_actor(actor, plan_id)
@@ -201,7 +202,7 @@ def _reseller_for_create(request: HttpRequest, actor: Actor) -> Reseller | None:
 
 
 @hub_view
-def plan_create(request: HttpRequest) -> HttpResponse:
+def plan_new(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     actor.require_write()
     reseller = _reseller_for_create(request, actor)
@@ -262,12 +263,13 @@ def plan_edit(request: HttpRequest, plan_id: int) -> HttpResponse:
             version=form.cleaned_data.get("version") or 0,
             fee_apply_mode=form.cleaned_data.get("fee_apply_mode") or None,
         )
+    except FeeApplyModeRequired as exc:
+        # The choice was not made: ask again, with the dialog open.
+        form.add_service_errors(exc)
+        preview = services.plan_preview(actor=actor, plan_id=plan.pk, changes=changes)
+        return _edit_page(request, plan, form, preview=preview)
     except ValidationFailed as exc:
         form.add_service_errors(exc)
-        if isinstance(exc.details, dict) and "fee_apply_mode" in exc.details:
-            # The choice was not made: ask again, with the dialog open.
-            preview = services.plan_preview(actor=actor, plan_id=plan.pk, changes=changes)
-            return _edit_page(request, plan, form, preview=preview)
         return _edit_page(request, plan, form)
     except Conflict as exc:
         return _edit_conflict(request, plan, catalog, exc)

@@ -9,7 +9,8 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from pydantic import StringConstraints
 
-from partnerhub.api.schemas import (
+from partnerhub.core.http import client_address
+from partnerhub.core.schemas import (
     VALID_UNICODE,
     ErrorOut,
     InputSchema,
@@ -17,7 +18,6 @@ from partnerhub.api.schemas import (
     OutputSchema,
     bounded,
 )
-from partnerhub.core.http import client_address
 from partnerhub.plans.selectors import gst_rate_bps, plan_public_catalog, plan_public_serialize
 from partnerhub.registration.ratelimit import registration_rate_check
 from partnerhub.registration.services import company_register

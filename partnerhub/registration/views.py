@@ -7,6 +7,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from partnerhub.accounts.hub import form_add_domain_errors, public_view
+from partnerhub.catalog.choices import limit_rows
 from partnerhub.core import wording
 from partnerhub.core.errors import RateLimited, ValidationFailed
 from partnerhub.core.http import client_address
@@ -19,8 +21,6 @@ from partnerhub.registration.forms import RegistrationForm
 from partnerhub.registration.ratelimit import registration_rate_check
 from partnerhub.registration.services import company_register
 from partnerhub.resellers.selectors import reseller_get_by_slug
-from partnerhub.web.choices import limit_rows
-from partnerhub.web.hub import form_add_domain_errors, public_view
 
 
 @public_view

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from partnerhub.ops.admin_base import ReadOnlyAdmin
+from partnerhub.core.admin_base import ReadOnlyAdmin
 from partnerhub.resellers.models import Reseller, ResellerVersions
 
 

@@ -9,9 +9,9 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Status
 from pydantic import StringConstraints
 
-from partnerhub.api.auth import actor_of
-from partnerhub.api.pagination import paginate
-from partnerhub.api.schemas import (
+from partnerhub.accounts.api_auth import actor_of
+from partnerhub.core.pagination import paginate
+from partnerhub.core.schemas import (
     WRITE_ERRORS,
     CurrencyCode,
     FeeApplyMode,
@@ -111,10 +111,12 @@ def get_reseller(request: HttpRequest, reseller_id: ObjectId) -> dict[str, Any]:
 def update_reseller(
     request: HttpRequest, reseller_id: ObjectId, payload: ResellerPatchIn
 ) -> dict[str, Any]:
+    changes = payload.model_dump(exclude_unset=True)
     result = reseller_update(
         actor=actor_of(request),
         reseller_id=reseller_id,
-        changes=payload.model_dump(exclude_unset=True),
+        changes=changes,
+        fee_apply_mode=changes.pop("fee_apply_mode", None),
     )
     job_id = result.job.pk if result.job is not None else None
     return {**reseller_serialize(result.reseller), "job_id": job_id}

@@ -7,8 +7,9 @@ from typing import Any
 
 from django import forms
 
-from partnerhub.web.fee_table import FeeTableMixin
-from partnerhub.web.hub import set_choices
+from partnerhub.accounts.hub import set_choices
+from partnerhub.fees.apply import FEE_APPLY_CHOICES
+from partnerhub.fees.fee_table import FeeTableMixin
 
 PLATFORM_FIELDS = ("name", "slug", "features")
 
@@ -35,7 +36,7 @@ class ResellerForm(FeeTableMixin, forms.Form):
         "On: the form also offers your visible, assignable plans.",
     )
     fee_apply_mode = forms.ChoiceField(
-        required=False, choices=[("all", "all"), ("new", "new")], widget=forms.RadioSelect
+        required=False, choices=FEE_APPLY_CHOICES, widget=forms.RadioSelect
     )
 
     def __init__(

@@ -16,8 +16,7 @@ from partnerhub.companies.models import Company
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from partnerhub.core.validation import clean_bool, clean_keys, clean_str, reject_unknown
-from partnerhub.fees.apply import check_fee_apply_mode, recalculation_needed, should_recalculate
-from partnerhub.fees.jobs import recalculation_enqueue
+from partnerhub.fees.apply import check_fee_apply_mode, fee_change_job, recalculation_needed
 from partnerhub.fees.models import RecalcJob, SaleItem
 from partnerhub.fees.schedules import (
     ScheduleSnapshot,
@@ -39,7 +38,6 @@ RESELLER_FIELDS = (
     "registration_plan_choice",
     "fees",
     "blended",
-    "fee_apply_mode",
 )
 # Only the platform decides who a reseller is and what it may pass on.
 PLATFORM_ONLY_FIELDS = ("name", "slug", "features")
@@ -174,13 +172,13 @@ def _fee_change_job(
     company_ids = _companies_on_reseller_fees(reseller.pk) if recalculation != "none" else []
     if not SaleItem.objects.filter(company_id__in=company_ids).exists():
         recalculation = "none"
-    if not should_recalculate(recalculation, fee_apply_mode):
-        return None
-    return recalculation_enqueue(
+    return fee_change_job(
         actor=actor,
         reseller_id=reseller.pk,
-        company_ids=company_ids,
+        recalculation=recalculation,
+        fee_apply_mode=fee_apply_mode,
         reason=f"reseller {reseller.slug} fees",
+        company_ids=company_ids,
     )
 
 
@@ -211,7 +209,11 @@ def _apply_identity(reseller: Reseller, changes: Mapping[str, Any]) -> None:
 
 
 def reseller_update(
-    *, actor: Actor, reseller_id: int, changes: Mapping[str, Any]
+    *,
+    actor: Actor,
+    reseller_id: int,
+    changes: Mapping[str, Any],
+    fee_apply_mode: str | None = None,
 ) -> ResellerUpdateResult:
     """Any subset of RESELLER_FIELDS. A reseller admin may change its default registration
     plan and its fee schedule; name, slug and features are the platform's."""
@@ -223,7 +225,6 @@ def reseller_update(
         raise PermissionDenied(
             "Only the platform operator can change a reseller's name, slug or features."
         )
-    fee_apply_mode = changes.get("fee_apply_mode")
     check_fee_apply_mode(fee_apply_mode)
     with transaction.atomic():
         reseller = Reseller.objects.select_for_update().filter(pk=reseller_id).first()

@@ -20,6 +20,7 @@ from django.db import connection
 from django.db.models import F
 from django.db.models.signals import post_save
 
+from partnerhub.audit.services import audit_record
 from partnerhub.core.actor import Actor
 from partnerhub.resellers.models import Reseller, ResellerVersions
 
@@ -57,6 +58,33 @@ def versions_bump(reseller_id: int | None, *, entitlements: bool = False) -> Non
     if entitlements:
         changes["entitlements"] = F("entitlements") + 1
     rows.update(**changes)
+
+
+def write_recorded(
+    *,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: int,
+    object_repr: str,
+    reseller_id: int,
+    old: dict[str, Any],
+    new: dict[str, Any],
+) -> None:
+    """The tail every plan and company write repeats, inside its transaction: the
+    reseller's plan lists may read differently now, and the audit row says who changed
+    what (old and new)."""
+    versions_bump(reseller_id)
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr,
+        reseller_id=reseller_id,
+        old=old,
+        new=new,
+    )
 
 
 def _tables() -> tuple[str, str]:

@@ -8,11 +8,14 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from partnerhub.accounts.hub import actor_of, form_add_domain_errors, hub_view
+from partnerhub.catalog.choices import plan_dropdown_choices
 from partnerhub.catalog.selectors import currency_list, feature_list, fee_type_list
 from partnerhub.companies.selectors import FeatureLoss, reseller_feature_loss
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import Conflict, ValidationFailed
-from partnerhub.plans.forms import APPLY_ALL, APPLY_NEW
+from partnerhub.fees.apply import APPLY_ALL, APPLY_NEW, FeeApplyModeRequired
+from partnerhub.fees.fee_table import FeeTableMixin
 from partnerhub.plans.selectors import plan_assignable_for_reseller
 from partnerhub.resellers.forms import ResellerForm
 from partnerhub.resellers.selectors import (
@@ -21,9 +24,6 @@ from partnerhub.resellers.selectors import (
     reseller_serialize,
 )
 from partnerhub.resellers.services import reseller_create, reseller_update
-from partnerhub.web.choices import plan_dropdown_choices
-from partnerhub.web.fee_table import FeeTableMixin
-from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
 
 
 @hub_view
@@ -122,18 +122,21 @@ def reseller_edit(request: HttpRequest, reseller_id: int) -> HttpResponse:
         losses = reseller_feature_loss(reseller.pk, removed) if removed else []
         if losses:
             return _page(request, form, reseller, losses=losses)
-    mode = form.cleaned_data.get("fee_apply_mode")
-    if mode:
-        changes["fee_apply_mode"] = mode
     try:
-        result = reseller_update(actor=actor, reseller_id=reseller.pk, changes=changes)
+        result = reseller_update(
+            actor=actor,
+            reseller_id=reseller.pk,
+            changes=changes,
+            fee_apply_mode=form.cleaned_data.get("fee_apply_mode") or None,
+        )
+    except FeeApplyModeRequired:
+        return _page(request, form, reseller, ask_mode=True)
     except (ValidationFailed, Conflict) as exc:
         details = dict(exc.details) if isinstance(exc.details, dict) else {}
-        ask = details.pop("fee_apply_mode", None) is not None
         rest = form.split_fee_errors(details)
-        if rest or not (ask or details):
+        if rest or not details:
             form_add_domain_errors(form, ValidationFailed(exc.message, details=rest or None))
-        return _page(request, form, reseller, ask_mode=ask)
+        return _page(request, form, reseller)
     messages.success(request, f'Saved reseller "{result.reseller.name}".')
     if result.job is not None:
         return redirect("fees:job_detail", job_id=result.job.pk)

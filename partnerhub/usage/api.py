@@ -9,9 +9,9 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router
 from pydantic import BaseModel, ConfigDict, StringConstraints, TypeAdapter, ValidationError
 
-from partnerhub.accounts.services import KeyLookupExtra
-from partnerhub.api.auth import ApiKeyAuth, HubSessionAuth, actor_of, key_lookup_extra
-from partnerhub.api.schemas import (
+from partnerhub.accounts.api_auth import ApiKeyAuth, HubSessionAuth, actor_of, key_lookup_extra
+from partnerhub.accounts.authentication import KeyLookupExtra
+from partnerhub.core.schemas import (
     WRITE_ERRORS,
     InputSchema,
     IsoDate,

@@ -8,8 +8,11 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
+from partnerhub.accounts.hub import request_actor
 from partnerhub.core.actor import Actor
+from partnerhub.plans.selectors import PLANS_UNAVAILABLE
 from partnerhub.resellers.models import Reseller
+from partnerhub.resellers.selectors import reseller_get_for_actor
 
 
 @dataclass(frozen=True)
@@ -21,8 +24,6 @@ class NavItem:
 
 
 def _items(actor: Actor, reseller: Reseller | None) -> list[tuple[str, list[NavItem]]]:
-    from partnerhub.plans.selectors import PLANS_UNAVAILABLE
-
     workspace = [NavItem("Dashboard", reverse("web:home"), "/dashboard")]
     if reseller is not None and not reseller.has_plans_feature():
         workspace.append(NavItem("Plans", "", "/plans/", disabled_reason=PLANS_UNAVAILABLE))
@@ -62,8 +63,6 @@ def _items(actor: Actor, reseller: Reseller | None) -> list[tuple[str, list[NavI
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
-    from partnerhub.resellers.selectors import reseller_get_for_actor
-    from partnerhub.web.hub import request_actor
 
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}

@@ -1,14 +1,15 @@
-"""Reads for the dashboard: companies per plan and sale-item fee totals, tenant-scoped."""
+"""The dashboard: companies per plan and sale-item fee totals, read through the
+companies and fees selectors (their tenant scope)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count
 
-from partnerhub.companies.models import Company
+from partnerhub.companies.selectors import companies_for_actor
 from partnerhub.core.actor import Actor
-from partnerhub.fees.models import SaleItem
+from partnerhub.fees.selectors import sale_item_fee_totals
 
 
 @dataclass(frozen=True)
@@ -37,19 +38,10 @@ class Dashboard:
         return sum(1 for bucket in self.per_plan if bucket.on_plan)
 
 
-def _company_scope(actor: Actor, reseller_id: int | None) -> Q:
-    if actor.is_platform:
-        return Q(reseller_id=reseller_id) if reseller_id is not None else Q()
-    if actor.is_reseller_member:
-        return Q(reseller_id=actor.reseller_id)
-    return Q(pk__in=[])
-
-
 def dashboard_for_actor(actor: Actor, reseller_id: int | None = None) -> Dashboard:
-    scope = _company_scope(actor, reseller_id)
+    companies = companies_for_actor(actor, reseller_id)
     rows = (
-        Company.objects.filter(scope)
-        .values("plan__name", "plan__deleted_at")
+        companies.values("plan__name", "plan__deleted_at")
         .annotate(n=Count("id"))
         .order_by("-n", "plan__name")
     )
@@ -57,15 +49,7 @@ def dashboard_for_actor(actor: Actor, reseller_id: int | None = None) -> Dashboa
         PlanBucket(r["plan__name"] or "Custom (no plan)", r["n"], r["plan__name"] is not None)
         for r in rows
     ]
-    items_scope = Q(company__in=Company.objects.filter(scope).values("id"))
-    totals = (
-        SaleItem.objects.filter(items_scope)
-        .values("currency_id")
-        .annotate(
-            n=Count("id"), reseller=Sum("reseller_fee_minor"), gateway=Sum("gateway_fee_minor")
-        )
-        .order_by("currency_id")
-    )
+    totals = sale_item_fee_totals(companies)
     fee_totals = [
         CurrencyTotals(str(t["currency_id"]), t["n"], t["reseller"] or 0, t["gateway"] or 0)
         for t in totals

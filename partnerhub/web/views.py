@@ -6,12 +6,12 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from partnerhub.accounts.hub import actor_of, hub_view
 from partnerhub.accounts.login import ThrottledAuthenticationForm
+from partnerhub.core.money import format_money
 from partnerhub.resellers.selectors import reseller_list_for_actor
 from partnerhub.usage.selectors import companies_nearest_limits
 from partnerhub.web.charts import bar_chart
-from partnerhub.web.hub import actor_of, hub_view
-from partnerhub.web.money import format_money
 from partnerhub.web.selectors import dashboard_for_actor
 
 

@@ -21,9 +21,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from partnerhub.accounts.hub import actor_of, form_add_domain_errors, hub_view
 from partnerhub.core.errors import ValidationFailed
 from partnerhub.resellers.selectors import reseller_list_for_actor
-from partnerhub.web.hub import actor_of, form_add_domain_errors, hub_view
+from partnerhub.webhooks.events import EVENT_TYPES
 from partnerhub.webhooks.models import Delivery
 from partnerhub.webhooks.selectors import (
     delivery_get_for_actor,
@@ -33,7 +34,6 @@ from partnerhub.webhooks.selectors import (
     endpoint_list_for_actor,
 )
 from partnerhub.webhooks.services import (
-    EVENT_TYPES,
     delivery_resend,
     delivery_resend_failed,
     endpoint_create,

@@ -236,7 +236,8 @@ def _claim_postgres(*, limit: int, cap: int) -> list[Due]:
 
 
 def _json(data: Any) -> dict[str, Any]:
-    return json.loads(data) if isinstance(data, str | bytes) else data
+    decoded: dict[str, Any] = json.loads(data) if isinstance(data, str | bytes) else data
+    return decoded
 
 
 def lanes_for(claimed: Sequence[Due], per_endpoint: int) -> list[list[Due]]:

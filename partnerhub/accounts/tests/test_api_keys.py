@@ -4,19 +4,18 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from partnerhub.accounts.authentication import (
+    KeyLookupExtra,
+    api_key_authenticate,
+    api_key_authenticate_with,
+)
 from partnerhub.accounts.models import ApiKey
 from partnerhub.accounts.selectors import (
     api_key_get_for_actor,
     api_key_list_for_actor,
     api_key_serialize,
 )
-from partnerhub.accounts.services import (
-    KeyLookupExtra,
-    api_key_authenticate,
-    api_key_authenticate_with,
-    api_key_create,
-    api_key_revoke,
-)
+from partnerhub.accounts.services import api_key_create, api_key_revoke
 from partnerhub.audit.models import AuditEvent
 from partnerhub.core.actor import Role
 from partnerhub.core.errors import NotFound, PermissionDenied, ValidationFailed

@@ -36,7 +36,7 @@ def _logged_in(client: Client) -> bool:
 
 
 @pytest.mark.parametrize("url", LOGIN_FORMS)
-def test_forty_wrong_passwords_then_the_right_one_is_refused(personas, limits, url) -> None:  # type: ignore[no-untyped-def]
+def test_forty_wrong_passwords_then_the_right_one_is_refused(personas, limits, url) -> None:
     client = Client()
     for _ in range(40):
         _post(client, url, "operator", "wrong-password")
@@ -49,7 +49,7 @@ def test_forty_wrong_passwords_then_the_right_one_is_refused(personas, limits, u
 
 
 @pytest.mark.parametrize("url", LOGIN_FORMS)
-def test_the_username_limit_holds_from_another_address(personas, limits, url) -> None:  # type: ignore[no-untyped-def]
+def test_the_username_limit_holds_from_another_address(personas, limits, url) -> None:
     client = Client()
     for n in range(5):
         _post(client, url, "operator", "wrong-password", address=f"203.0.113.{n}")
@@ -60,7 +60,7 @@ def test_the_username_limit_holds_from_another_address(personas, limits, url) ->
     assert b"Too many failed login attempts" in response.content
 
 
-def test_the_address_limit_holds_across_usernames(personas, limits) -> None:  # type: ignore[no-untyped-def]
+def test_the_address_limit_holds_across_usernames(personas, limits) -> None:
     client = Client()
     for n in range(20):
         _post(client, "/login/", f"guess-{n}", "wrong-password")
@@ -76,7 +76,7 @@ def test_the_address_limit_holds_across_usernames(personas, limits) -> None:  # 
 
 def test_under_the_limit_the_right_password_logs_in_and_clears_the_username_count(
     personas, limits
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     client = Client()
     for _ in range(4):
         _post(client, "/login/", "admin-a", "wrong-password")
@@ -89,7 +89,7 @@ def test_under_the_limit_the_right_password_logs_in_and_clears_the_username_coun
     assert sorted(RateCounter.objects.values_list("count", flat=True)) == [4]
 
 
-def test_the_throttle_ends_with_its_window(personas, limits, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_throttle_ends_with_its_window(personas, limits, monkeypatch) -> None:
     now = {"t": 1_800_000_000}
     monkeypatch.setattr(ratecounter, "now_seconds", lambda: now["t"])
     client = Client()
@@ -106,7 +106,7 @@ def test_the_throttle_ends_with_its_window(personas, limits, monkeypatch) -> Non
 
 
 @override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}})
-def test_counts_do_not_depend_on_a_cache_shared_between_processes(personas, limits) -> None:  # type: ignore[no-untyped-def]
+def test_counts_do_not_depend_on_a_cache_shared_between_processes(personas, limits) -> None:
     # With no cache at all (each process's local memory would be no better), the counts
     # still add up: they are rows in the database that every process reads.
     client = Client()

@@ -1,8 +1,9 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser, User
 
+from partnerhub.accounts.authentication import actor_for_user
 from partnerhub.accounts.models import Membership
-from partnerhub.accounts.services import actor_for_user, user_create
+from partnerhub.accounts.services import user_create
 from partnerhub.audit.models import AuditEvent
 from partnerhub.core.actor import Role
 from partnerhub.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed

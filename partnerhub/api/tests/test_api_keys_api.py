@@ -10,7 +10,7 @@ from partnerhub.api.tests.conftest import assert_error
 pytestmark = pytest.mark.django_db
 
 
-def test_admin_creates_a_viewer_key_shown_once_and_usable(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_admin_creates_a_viewer_key_shown_once_and_usable(api, keys, personas) -> None:
     created = api.post(
         "/api/v1/api-keys", keys.admin_a, {"scope": "reseller_viewer", "name": "reporting"}
     )
@@ -26,7 +26,7 @@ def test_admin_creates_a_viewer_key_shown_once_and_usable(api, keys, personas) -
     assert_error(api.post(f"/api/v1/plans/{personas.plan_a.pk}/archive", raw), 403)
 
 
-def test_viewer_cannot_create_keys_and_outsider_cannot_see_them(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_viewer_cannot_create_keys_and_outsider_cannot_see_them(api, keys, personas) -> None:
     key_id = api.post("/api/v1/api-keys", keys.admin_a, {"scope": "reseller_viewer"}).json()["id"]
 
     assert_error(api.post("/api/v1/api-keys", keys.viewer_a, {"scope": "reseller_viewer"}), 403)
@@ -37,7 +37,7 @@ def test_viewer_cannot_create_keys_and_outsider_cannot_see_them(api, keys, perso
     ]
 
 
-def test_revoked_key_stops_working(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_revoked_key_stops_working(api, keys, personas) -> None:
     created = api.post("/api/v1/api-keys", keys.admin_a, {"scope": "reseller_admin"}).json()
 
     revoked = api.post(f"/api/v1/api-keys/{created['id']}/revoke", keys.admin_a).json()
@@ -46,6 +46,6 @@ def test_revoked_key_stops_working(api, keys, personas) -> None:  # type: ignore
     assert_error(api.get("/api/v1/ping", created["key"]), 401)
 
 
-def test_a_reseller_cannot_mint_a_platform_key(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_a_reseller_cannot_mint_a_platform_key(api, keys) -> None:
     assert_error(api.post("/api/v1/api-keys", keys.admin_a, {"scope": "platform"}), 403)
     assert_error(api.post("/api/v1/api-keys", keys.admin_a, {"scope": "root"}), 422)

@@ -9,7 +9,7 @@ from partnerhub.api.tests.conftest import assert_error
 pytestmark = pytest.mark.django_db
 
 
-def test_writes_through_the_api_are_in_the_audit_log_with_old_and_new(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_writes_through_the_api_are_in_the_audit_log_with_old_and_new(api, keys, personas) -> None:
     plan = personas.plan_a
     api.patch(f"/api/v1/plans/{plan.pk}", keys.admin_a, {"version": 1, "display_name": "Gold+"})
 
@@ -24,7 +24,7 @@ def test_writes_through_the_api_are_in_the_audit_log_with_old_and_new(api, keys,
     assert event["changes"]["display_name"] == {"old": "Gold", "new": "Gold+"}
 
 
-def test_audit_log_filters_by_actor(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_audit_log_filters_by_actor(api, keys, personas) -> None:
     api.post(f"/api/v1/plans/{personas.plan_a.pk}/archive", keys.admin_a)
     api.post(f"/api/v1/plans/{personas.plan_a.pk}/unarchive", keys.platform)
     label = "key:" + keys.admin_a.split("_")[1]
@@ -34,7 +34,7 @@ def test_audit_log_filters_by_actor(api, keys, personas) -> None:  # type: ignor
     assert [e["action"] for e in mine["items"]] == ["plan.archive"]
 
 
-def test_outsider_sees_none_of_another_resellers_events(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_outsider_sees_none_of_another_resellers_events(api, keys, personas) -> None:
     api.post(f"/api/v1/plans/{personas.plan_a.pk}/archive", keys.admin_a)
 
     own = api.get("/api/v1/audit-events", keys.admin_b).json()

@@ -14,7 +14,7 @@ from partnerhub.core.actor import platform_actor
 pytestmark = pytest.mark.django_db
 
 
-def test_a_valid_key_reaches_the_api(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_a_valid_key_reaches_the_api(api, keys) -> None:
     response = api.get("/api/v1/ping", keys.platform)
 
     assert response.status_code == 200
@@ -30,20 +30,20 @@ def test_a_valid_key_reaches_the_api(api, keys) -> None:  # type: ignore[no-unty
         "Bearer " + "x" * 5000,
     ],
 )
-def test_an_unknown_key_or_scheme_is_401(api, keys, header: str) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_key_or_scheme_is_401(api, keys, header: str) -> None:
     response = api.get("/api/v1/ping", None, headers={"Authorization": header})
 
     assert_error(response, 401, "unauthenticated")
 
 
-def test_a_key_with_a_wrong_secret_is_401(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_a_key_with_a_wrong_secret_is_401(api, keys) -> None:
     prefix = keys.admin_a.split("_")[1]
     forged = f"ph_{prefix}_{'A' * 43}"
 
     assert_error(api.get("/api/v1/ping", forged), 401)
 
 
-def test_a_revoked_key_is_401_at_once(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_a_revoked_key_is_401_at_once(api, keys) -> None:
     key = ApiKey.objects.get(prefix=keys.admin_a.split("_")[1])
     assert api.get("/api/v1/plans", keys.admin_a).status_code == 200
 
@@ -52,7 +52,7 @@ def test_a_revoked_key_is_401_at_once(api, keys) -> None:  # type: ignore[no-unt
     assert_error(api.get("/api/v1/plans", keys.admin_a), 401)
 
 
-def test_a_hub_session_user_reads_through_the_api_as_their_role(api, client, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_hub_session_user_reads_through_the_api_as_their_role(api, client, personas) -> None:
     client.force_login(personas.admin_b_user)
 
     own = api.get("/api/v1/plans", None)
@@ -63,7 +63,7 @@ def test_a_hub_session_user_reads_through_the_api_as_their_role(api, client, per
     assert_error(foreign, 404, "not_found")
 
 
-def test_a_hub_session_write_needs_the_csrf_token(personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_hub_session_write_needs_the_csrf_token(personas) -> None:
     # The project URLconf: Django's CSRF failure page renders the hub's navigation.
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(personas.admin_a_user)

@@ -11,7 +11,7 @@ from partnerhub.catalog.models import Currency, Feature, FeeType, GatewayFee, Li
 pytestmark = pytest.mark.django_db
 
 
-def test_every_signed_in_key_reads_the_catalog(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_every_signed_in_key_reads_the_catalog(api, keys) -> None:
     for key in (keys.platform, keys.viewer_a, keys.company_a, keys.admin_b):
         features = api.get("/api/v1/features", key).json()
         limits = api.get("/api/v1/limits", key).json()
@@ -47,7 +47,7 @@ def test_every_signed_in_key_reads_the_catalog(api, keys) -> None:  # type: igno
         ("/api/v1/currencies", {"code": "CHF"}, Currency, {"code": "CHF"}),
     ],
 )
-def test_platform_creates_catalog_entries_and_others_cannot(  # type: ignore[no-untyped-def]
+def test_platform_creates_catalog_entries_and_others_cannot(
     api, keys, path, body, model, lookup
 ) -> None:
     assert_error(api.post(path, keys.admin_a, body), 403)
@@ -67,7 +67,7 @@ def test_platform_creates_catalog_entries_and_others_cannot(  # type: ignore[no-
     )
 
 
-def test_catalog_bad_input_is_422(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_catalog_bad_input_is_422(api, keys) -> None:
     bad_key = assert_error(
         api.post("/api/v1/features", keys.platform, {"key": "has space", "name": "X"}), 422
     )
@@ -81,7 +81,7 @@ def test_catalog_bad_input_is_422(api, keys) -> None:  # type: ignore[no-untyped
     assert list(not_iso["details"]) == ["code"]
 
 
-def test_platform_renames_a_feature(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_platform_renames_a_feature(api, keys) -> None:
     feature = Feature.objects.get(key="plans")
 
     body = api.patch(f"/api/v1/features/{feature.pk}", keys.platform, {"name": "Plans v2"}).json()
@@ -91,7 +91,7 @@ def test_platform_renames_a_feature(api, keys) -> None:  # type: ignore[no-untyp
     assert_error(api.patch("/api/v1/features/999999", keys.platform, {"name": "x"}), 404)
 
 
-def test_gateway_fees_are_replaced_as_a_whole_by_the_platform(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_gateway_fees_are_replaced_as_a_whole_by_the_platform(api, keys) -> None:
     GatewayFee.objects.create(currency_id="INR", percent_bps=200, fixed_minor=0)
     entries = [{"currency": "GBP", "percent_bps": 140, "fixed_minor": 20}]
 
@@ -104,7 +104,7 @@ def test_gateway_fees_are_replaced_as_a_whole_by_the_platform(api, keys) -> None
     assert not GatewayFee.objects.filter(currency_id="INR").exists()
 
 
-def test_gateway_fees_reject_bad_entries(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_gateway_fees_reject_bad_entries(api, keys) -> None:
     twice = [{"currency": "GBP", "percent_bps": 1}, {"currency": "GBP", "percent_bps": 2}]
 
     assert_error(api.put("/api/v1/gateway-fees", keys.platform, twice), 422)
@@ -116,7 +116,7 @@ def test_gateway_fees_reject_bad_entries(api, keys) -> None:  # type: ignore[no-
     assert not GatewayFee.objects.exists()
 
 
-def test_tax_is_set_by_the_platform(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_tax_is_set_by_the_platform(api, keys) -> None:
     assert_error(api.put("/api/v1/tax", keys.admin_a, {"gst_rate_bps": 0}), 403)
     assert api.put("/api/v1/tax", keys.platform, {"gst_rate_bps": 1200}).json() == {
         "gst_rate_bps": 1200

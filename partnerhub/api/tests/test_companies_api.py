@@ -28,7 +28,7 @@ def _url(company: Company, action: str = "") -> str:
 # --- list -------------------------------------------------------------------------------------
 
 
-def test_list_answers_own_companies_only(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_list_answers_own_companies_only(api, keys, personas) -> None:
     CompanyFactory(reseller=personas.reseller_b, name="Their Co")
 
     mine = api.get("/api/v1/companies", keys.admin_a).json()
@@ -40,7 +40,7 @@ def test_list_answers_own_companies_only(api, keys, personas) -> None:  # type: 
     assert theirs["count"] == 1
 
 
-def test_list_filters_by_search_and_plan(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_list_filters_by_search_and_plan(api, keys, personas) -> None:
     other = PlanFactory(reseller=personas.reseller_a, name="silver")
     CompanyFactory(reseller=personas.reseller_a, name="Beta Tours", plan=other)
     CompanyFactory(reseller=personas.reseller_a, name="Acme Custom")
@@ -54,7 +54,7 @@ def test_list_filters_by_search_and_plan(api, keys, personas) -> None:  # type: 
     assert names(custom="true") == ["Acme Custom"]
 
 
-def test_company_key_lists_only_its_company(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_company_key_lists_only_its_company(api, keys, personas) -> None:
     CompanyFactory(reseller=personas.reseller_a, name="Sibling")
 
     body = api.get("/api/v1/companies", keys.company_a).json()
@@ -86,7 +86,7 @@ def _seed(personas: Any, n: int) -> None:
         )
 
 
-def test_list_costs_the_same_queries_for_5_or_50_companies(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_list_costs_the_same_queries_for_5_or_50_companies(api, keys, personas) -> None:
     _seed(personas, 4)
     with_5 = _list_queries(api, keys.admin_a)
 
@@ -100,7 +100,7 @@ def test_list_costs_the_same_queries_for_5_or_50_companies(api, keys, personas) 
 # --- create -----------------------------------------------------------------------------------
 
 
-def test_admin_creates_a_company_on_a_plan(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_admin_creates_a_company_on_a_plan(api, keys, personas) -> None:
     response = api.post(
         "/api/v1/companies",
         keys.admin_a,
@@ -117,12 +117,12 @@ def test_admin_creates_a_company_on_a_plan(api, keys, personas) -> None:  # type
     assert AuditEvent.objects.filter(action="company.create", object_id=body["id"]).exists()
 
 
-def test_viewer_cannot_create_a_company(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_viewer_cannot_create_a_company(api, keys) -> None:
     assert_error(api.post("/api/v1/companies", keys.viewer_a, {"name": "Nope"}), 403)
     assert not Company.objects.filter(name="Nope").exists()
 
 
-def test_outsider_cannot_create_in_another_reseller_or_with_its_plan(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_outsider_cannot_create_in_another_reseller_or_with_its_plan(api, keys, personas) -> None:
     into_a = api.post(
         "/api/v1/companies", keys.admin_b, {"name": "Nope", "reseller_id": personas.reseller_a.pk}
     )
@@ -136,13 +136,13 @@ def test_outsider_cannot_create_in_another_reseller_or_with_its_plan(api, keys, 
     assert not Company.objects.filter(name="Nope").exists()
 
 
-def test_create_needs_a_name(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_create_needs_a_name(api, keys) -> None:
     error = assert_error(api.post("/api/v1/companies", keys.admin_a, {"contact_email": "x"}), 422)
 
     assert list(error["details"]) == ["name"]
 
 
-def test_platform_must_name_the_reseller(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_platform_must_name_the_reseller(api, keys) -> None:
     error = assert_error(api.post("/api/v1/companies", keys.platform, {"name": "Zeta"}), 422)
 
     assert list(error["details"]) == ["reseller_id"]
@@ -151,7 +151,7 @@ def test_platform_must_name_the_reseller(api, keys) -> None:  # type: ignore[no-
 # --- read / edit ------------------------------------------------------------------------------
 
 
-def test_get_answers_the_company_shape(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_get_answers_the_company_shape(api, keys, personas) -> None:
     body = api.get(_url(personas.company_a), keys.company_a).json()
 
     assert {k: body[k] for k in ("id", "name", "plan_id", "plan_name", "deviates_from_plan")} == {
@@ -164,14 +164,14 @@ def test_get_answers_the_company_shape(api, keys, personas) -> None:  # type: ig
 
 
 @pytest.mark.parametrize("who", ["admin_b"])
-def test_get_of_another_tenants_company_is_404(api, keys, personas, who: str) -> None:  # type: ignore[no-untyped-def]
+def test_get_of_another_tenants_company_is_404(api, keys, personas, who: str) -> None:
     sibling = CompanyFactory(reseller=personas.reseller_a)
 
     assert_error(api.get(_url(personas.company_a), getattr(keys, who)), 404)
     assert_error(api.get(_url(sibling), keys.company_a), 404)
 
 
-def test_patch_excludes_a_plan_feature_and_resync_clears_it(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_patch_excludes_a_plan_feature_and_resync_clears_it(api, keys, personas) -> None:
     company = personas.company_a
 
     patched = api.patch(_url(company), keys.admin_a, {"excluded_features": ["seating"]}).json()
@@ -181,7 +181,7 @@ def test_patch_excludes_a_plan_feature_and_resync_clears_it(api, keys, personas)
     assert (resynced["excluded_features"], resynced["deviates_from_plan"]) == ([], False)
 
 
-def test_patch_to_custom_keeps_what_the_plan_gave(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_patch_to_custom_keeps_what_the_plan_gave(api, keys, personas) -> None:
     body = api.patch(_url(personas.company_a), keys.admin_a, {"plan_id": None}).json()
 
     assert body["plan_id"] is None
@@ -190,7 +190,7 @@ def test_patch_to_custom_keeps_what_the_plan_gave(api, keys, personas) -> None: 
 
 def test_turning_plan_fees_off_copies_them_and_reset_turns_them_back_on(
     api, keys, personas
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     FeeScheduleEntry.objects.create(
         schedule=personas.plan_a.fee_schedule,
         currency_id="GBP",
@@ -214,7 +214,7 @@ def test_turning_plan_fees_off_copies_them_and_reset_turns_them_back_on(
     assert reset.json()["job_id"] == RecalcJob.objects.get(company_ids=[company.pk]).pk
 
 
-def test_changing_own_fees_with_all_starts_a_recalculation(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_changing_own_fees_with_all_starts_a_recalculation(api, keys, personas) -> None:
     company = CompanyFactory(reseller=personas.reseller_a)
     SaleItemFactory(company=company)
 
@@ -226,13 +226,13 @@ def test_changing_own_fees_with_all_starts_a_recalculation(api, keys, personas) 
     assert body["job_id"] == RecalcJob.objects.get().pk
 
 
-def test_patch_unknown_field_is_422(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_patch_unknown_field_is_422(api, keys, personas) -> None:
     error = assert_error(api.patch(_url(personas.company_a), keys.admin_a, {"plan": 1}), 422)
 
     assert error["details"] == {"plan": ["unknown field"]}
 
 
-def test_patch_an_unassignable_plan_is_422(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_patch_an_unassignable_plan_is_422(api, keys, personas) -> None:
     disabled = PlanFactory(reseller=personas.reseller_a, name="off", enabled=False)
 
     error = assert_error(
@@ -250,7 +250,7 @@ def test_patch_an_unassignable_plan_is_422(api, keys, personas) -> None:  # type
         ("post", "reset-plan-fees", None),
     ],
 )
-def test_viewer_and_company_keys_cannot_write(api, keys, personas, method, action, body) -> None:  # type: ignore[no-untyped-def]
+def test_viewer_and_company_keys_cannot_write(api, keys, personas, method, action, body) -> None:
     by_viewer = getattr(api, method)(_url(personas.company_a, action), keys.viewer_a, body)
     by_company = getattr(api, method)(_url(personas.company_a, action), keys.company_a, body)
 
@@ -269,7 +269,7 @@ def test_viewer_and_company_keys_cannot_write(api, keys, personas, method, actio
         ("post", "reset-plan-fees", None),
     ],
 )
-def test_outsider_gets_404_on_every_write(api, keys, personas, method, action, body) -> None:  # type: ignore[no-untyped-def]
+def test_outsider_gets_404_on_every_write(api, keys, personas, method, action, body) -> None:
     response = getattr(api, method)(_url(personas.company_a, action), keys.admin_b, body)
 
     assert_error(response, 404)

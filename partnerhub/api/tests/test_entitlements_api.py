@@ -57,7 +57,7 @@ def _features(response: Any) -> list[str]:
     return [f["key"] for f in response.json()["features"]]
 
 
-def test_entitlements_answer_the_resolved_configuration(api, keys, personas, any_cache) -> None:  # type: ignore[no-untyped-def]
+def test_entitlements_answer_the_resolved_configuration(api, keys, personas, any_cache) -> None:
     response = api.get(_url(personas.company_a), keys.company_a)
 
     assert response.status_code == 200
@@ -73,7 +73,7 @@ def test_entitlements_answer_the_resolved_configuration(api, keys, personas, any
     assert response["ETag"].startswith('"')
 
 
-def test_if_none_match_with_the_current_etag_is_304(api, keys, personas, any_cache) -> None:  # type: ignore[no-untyped-def]
+def test_if_none_match_with_the_current_etag_is_304(api, keys, personas, any_cache) -> None:
     etag = api.get(_url(personas.company_a), keys.admin_a)["ETag"]
 
     fresh = api.get(
@@ -87,7 +87,7 @@ def test_if_none_match_with_the_current_etag_is_304(api, keys, personas, any_cac
     assert stale.status_code == 200
 
 
-def test_plan_edit_changes_entitlements_at_once(api, keys, personas, any_cache) -> None:  # type: ignore[no-untyped-def]
+def test_plan_edit_changes_entitlements_at_once(api, keys, personas, any_cache) -> None:
     before = api.get(_url(personas.company_a), keys.company_a)
 
     api.patch(
@@ -101,7 +101,7 @@ def test_plan_edit_changes_entitlements_at_once(api, keys, personas, any_cache) 
     assert after["ETag"] != before["ETag"]
 
 
-def test_company_edit_changes_entitlements_at_once(api, keys, personas, any_cache) -> None:  # type: ignore[no-untyped-def]
+def test_company_edit_changes_entitlements_at_once(api, keys, personas, any_cache) -> None:
     api.get(_url(personas.company_a), keys.company_a)
 
     api.patch(
@@ -119,7 +119,7 @@ def test_company_edit_changes_entitlements_at_once(api, keys, personas, any_cach
     }
 
 
-def test_reseller_losing_a_feature_changes_entitlements_at_once(  # type: ignore[no-untyped-def]
+def test_reseller_losing_a_feature_changes_entitlements_at_once(
     api, keys, personas, any_cache, django_capture_on_commit_callbacks
 ) -> None:
     api.get(_url(personas.company_a), keys.company_a)
@@ -136,7 +136,7 @@ def test_reseller_losing_a_feature_changes_entitlements_at_once(  # type: ignore
     assert _features(api.get(_url(personas.company_a), keys.company_a)) == ["plans"]
 
 
-def test_catalog_limit_change_reaches_cached_entitlements(  # type: ignore[no-untyped-def]
+def test_catalog_limit_change_reaches_cached_entitlements(
     api, keys, personas, any_cache, django_capture_on_commit_callbacks
 ) -> None:
     api.get(_url(personas.company_a), keys.company_a)
@@ -151,30 +151,30 @@ def test_catalog_limit_change_reaches_cached_entitlements(  # type: ignore[no-un
     assert limits["storage_gb"] == {"value": None, "period": "none", "source": "unset"}
 
 
-def test_another_tenants_entitlements_are_404(api, keys, personas, any_cache) -> None:  # type: ignore[no-untyped-def]
+def test_another_tenants_entitlements_are_404(api, keys, personas, any_cache) -> None:
     sibling = CompanyFactory(reseller=personas.reseller_a)
 
     assert_error(api.get(_url(personas.company_a), keys.admin_b), 404)
     assert_error(api.get(_url(sibling), keys.company_a), 404)
 
 
-def test_viewer_reads_entitlements(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_viewer_reads_entitlements(api, keys, personas) -> None:
     assert _features(api.get(_url(personas.company_a), keys.viewer_a)) == ["plans", "seating"]
 
 
-def test_cache_is_shared_through_redis(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_cache_is_shared_through_redis(api, keys, personas) -> None:
     settings = _redis_cache()
     prefix = settings["default"]["KEY_PREFIX"]
     with override_settings(CACHES=settings):
         api.get(_url(personas.company_a), keys.company_a)
-        client = cache._cache.get_client()  # type: ignore[attr-defined]
+        client = cache._cache.get_client()
         stored = client.keys(f"{prefix}:*ent:c{personas.company_a.pk}:*")
         client.delete(*stored)
 
     assert len(stored) == 1
 
 
-def test_an_unrelated_write_keeps_the_etag(api, keys, personas, any_cache) -> None:  # type: ignore[no-untyped-def]
+def test_an_unrelated_write_keeps_the_etag(api, keys, personas, any_cache) -> None:
     first = api.get(_url(personas.company_a), keys.company_a)["ETag"]
 
     CompanyFactory(reseller=personas.reseller_a, name="Unrelated")
@@ -184,7 +184,7 @@ def test_an_unrelated_write_keeps_the_etag(api, keys, personas, any_cache) -> No
 
 
 @pytest.mark.parametrize("who", ["platform", "admin_a", "viewer_a", "company_a"])
-def test_a_warm_read_with_a_key_is_one_database_query(api, keys, personas, who) -> None:  # type: ignore[no-untyped-def]
+def test_a_warm_read_with_a_key_is_one_database_query(api, keys, personas, who) -> None:
     """The key check and the cache key's stamps share one statement (EntitlementsKeyAuth)."""
     first = api.get(_url(personas.company_a), getattr(keys, who))  # fills the cache, stamps the key
 
@@ -195,7 +195,7 @@ def test_a_warm_read_with_a_key_is_one_database_query(api, keys, personas, who) 
     assert len(queries.captured_queries) == 1
 
 
-def test_a_write_made_elsewhere_reaches_the_one_query_read(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_write_made_elsewhere_reaches_the_one_query_read(api, keys, personas) -> None:
     from partnerhub.companies.services import company_update
 
     before = api.get(_url(personas.company_a), keys.company_a)
@@ -212,7 +212,7 @@ def test_a_write_made_elsewhere_reaches_the_one_query_read(api, keys, personas) 
     assert _features(after) == ["plans", "seating", "vouchers"]
 
 
-def test_hub_sessions_read_entitlements_in_their_scope(api, client, personas) -> None:  # type: ignore[no-untyped-def]
+def test_hub_sessions_read_entitlements_in_their_scope(api, client, personas) -> None:
     client.force_login(personas.admin_a_user)
     own = api.get(_url(personas.company_a), None)
     client.force_login(personas.admin_b_user)
@@ -223,24 +223,24 @@ def test_hub_sessions_read_entitlements_in_their_scope(api, client, personas) ->
 
 
 @pytest.mark.parametrize("raw_id", ["abc", "0", "99999999999999999999", "\u0663"])
-def test_a_company_id_that_is_not_an_id_is_422(api, keys, raw_id) -> None:  # type: ignore[no-untyped-def]
+def test_a_company_id_that_is_not_an_id_is_422(api, keys, raw_id) -> None:
     response = api.get(f"/api/v1/companies/{raw_id}/entitlements", keys.platform)
 
     assert_error(response, 422)
 
 
-def test_an_unknown_company_is_404_with_a_key(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_company_is_404_with_a_key(api, keys) -> None:
     assert_error(api.get("/api/v1/companies/999999999/entitlements", keys.platform), 404)
 
 
-def test_with_redis_each_process_keeps_its_own_copy_of_an_entry(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_with_redis_each_process_keeps_its_own_copy_of_an_entry(api, keys, personas) -> None:
     """A versioned key always maps to the same body, so a web process may answer from its
     own copy: a warm read then makes no Redis round trip (core/versioned_cache.py)."""
     settings = _redis_cache()
     prefix = settings["default"]["KEY_PREFIX"]
     with override_settings(CACHES=settings):
         first = api.get(_url(personas.company_a), keys.company_a)
-        client = cache._cache.get_client()  # type: ignore[attr-defined]
+        client = cache._cache.get_client()
         client.delete(*client.keys(f"{prefix}:*"))  # the shared tier forgets it
         with CaptureQueriesContext(connection) as queries:
             again = api.get(_url(personas.company_a), keys.company_a)

@@ -36,7 +36,7 @@ _RAISES = {
 
 
 @_probe.get("/raise/{kind}")
-def _raise(request, kind: str):  # type: ignore[no-untyped-def]
+def _raise(request, kind: str):
     raise _RAISES[kind]
 
 
@@ -86,27 +86,27 @@ def test_unexpected_error_is_a_500_in_the_error_shape_without_internals() -> Non
     assert error["details"] is None
 
 
-def test_missing_key_is_401_with_a_bearer_challenge(api) -> None:  # type: ignore[no-untyped-def]
+def test_missing_key_is_401_with_a_bearer_challenge(api) -> None:
     response = api.get("/api/v1/ping", None)
 
     assert_error(response, 401, "unauthenticated")
     assert response["WWW-Authenticate"] == "Bearer"
 
 
-def test_malformed_json_is_400(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_json_is_400(api, keys) -> None:
     response = api.post("/api/v1/plans", keys.admin_a, raw='{"name": "gold",')
 
     assert_error(response, 400, "bad_request")
     assert Plan.objects.count() == 1  # the persona's plan only
 
 
-def test_non_utf8_body_is_400(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_non_utf8_body_is_400(api, keys) -> None:
     response = api.post("/api/v1/plans", keys.admin_a, raw=b'{"name": "\xff"}')
 
     assert_error(response, 400, "bad_request")
 
 
-def test_unknown_field_is_422_naming_it(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_field_is_422_naming_it(api, keys) -> None:
     body = {
         "plan_type": "usage_based",
         "name": "silver",
@@ -120,7 +120,7 @@ def test_unknown_field_is_422_naming_it(api, keys) -> None:  # type: ignore[no-u
     assert not Plan.objects.filter(name="silver").exists()
 
 
-def test_unknown_nested_field_is_422_naming_its_path(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_nested_field_is_422_naming_its_path(api, keys) -> None:
     body = {
         "plan_type": "usage_based",
         "name": "silver",
@@ -133,7 +133,7 @@ def test_unknown_nested_field_is_422_naming_its_path(api, keys) -> None:  # type
     assert error["details"] == {"fees[0].vat": ["unknown field"]}
 
 
-def test_invalid_value_is_422_naming_the_field(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_value_is_422_naming_the_field(api, keys) -> None:
     body = {"plan_type": "gold_based", "name": "silver", "billing_cycles": ["weekly"]}
 
     error = assert_error(api.post("/api/v1/plans", keys.admin_a, body), 422)
@@ -141,7 +141,7 @@ def test_invalid_value_is_422_naming_the_field(api, keys) -> None:  # type: igno
     assert set(error["details"]) == {"plan_type", "billing_cycles[0]"}
 
 
-def test_null_for_a_field_that_cannot_be_null_is_422(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_null_for_a_field_that_cannot_be_null_is_422(api, keys, personas) -> None:
     plan = personas.plan_a
     body = {"version": plan.version, "name": None}
 
@@ -156,7 +156,7 @@ def test_null_for_a_field_that_cannot_be_null_is_422(api, keys, personas) -> Non
     "value",
     ["nul\x00byte", "lone \ud800 surrogate", "x" * 121],
 )
-def test_text_the_database_cannot_store_is_422(api, keys, personas, value: str) -> None:  # type: ignore[no-untyped-def]
+def test_text_the_database_cannot_store_is_422(api, keys, personas, value: str) -> None:
     plan = personas.plan_a
     body = {"version": plan.version, "name": value}
 
@@ -166,13 +166,13 @@ def test_text_the_database_cannot_store_is_422(api, keys, personas, value: str) 
 
 
 @pytest.mark.parametrize("plan_id", ["0", "-1", "abc", str(2**63)])
-def test_ids_outside_the_database_range_are_422(api, keys, plan_id: str) -> None:  # type: ignore[no-untyped-def]
+def test_ids_outside_the_database_range_are_422(api, keys, plan_id: str) -> None:
     error = assert_error(api.get(f"/api/v1/plans/{plan_id}", keys.admin_a), 422)
 
     assert list(error["details"]) == ["plan_id"]
 
 
-def test_amount_too_large_for_the_fee_arithmetic_is_422(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_amount_too_large_for_the_fee_arithmetic_is_422(api, keys, personas) -> None:
     body = {
         "company_id": personas.company_a.pk,
         "currency": "GBP",
@@ -191,7 +191,7 @@ def test_field_name_drops_the_source_and_the_handler_parameter() -> None:
     assert field_name(("body", "payload")) == "body"
 
 
-def test_an_unknown_api_path_is_a_json_404(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_api_path_is_a_json_404(api, keys) -> None:
     error = assert_error(api.get("/api/v1/no-such-thing", keys.platform), 404, "not_found")
 
     assert error["message"] == "No such API endpoint."

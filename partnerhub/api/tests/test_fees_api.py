@@ -42,7 +42,7 @@ def _items_url(company: Any) -> str:
     return f"/api/v1/companies/{company.pk}/sale-items"
 
 
-def test_create_a_sale_item_computes_and_stores_its_fees(api, keys, priced) -> None:  # type: ignore[no-untyped-def]
+def test_create_a_sale_item_computes_and_stores_its_fees(api, keys, priced) -> None:
     response = api.post(_items_url(priced.company_a), keys.admin_a, ADULT_GA)
 
     assert response.status_code == 201, response.content
@@ -71,7 +71,7 @@ def test_create_a_sale_item_computes_and_stores_its_fees(api, keys, priced) -> N
     assert AuditEvent.objects.filter(action="sale_item.create", object_id=stored.pk).exists()
 
 
-def test_a_currency_without_fees_is_422(api, keys, priced) -> None:  # type: ignore[no-untyped-def]
+def test_a_currency_without_fees_is_422(api, keys, priced) -> None:
     error = assert_error(
         api.post(_items_url(priced.company_a), keys.admin_a, {**ADULT_GA, "currency": "INR"}), 422
     )
@@ -80,7 +80,7 @@ def test_a_currency_without_fees_is_422(api, keys, priced) -> None:  # type: ign
     assert not SaleItem.objects.exists()
 
 
-def test_sale_item_bad_input_is_422_naming_the_field(api, keys, priced) -> None:  # type: ignore[no-untyped-def]
+def test_sale_item_bad_input_is_422_naming_the_field(api, keys, priced) -> None:
     error = assert_error(
         api.post(_items_url(priced.company_a), keys.admin_a, {**ADULT_GA, "price_minor": -1}), 422
     )
@@ -88,7 +88,7 @@ def test_sale_item_bad_input_is_422_naming_the_field(api, keys, priced) -> None:
     assert list(error["details"]) == ["price_minor"]
 
 
-def test_viewer_and_company_cannot_create_items(api, keys, priced) -> None:  # type: ignore[no-untyped-def]
+def test_viewer_and_company_cannot_create_items(api, keys, priced) -> None:
     assert_error(api.post(_items_url(priced.company_a), keys.viewer_a, ADULT_GA), 403)
     assert api.post(_items_url(priced.company_a), keys.company_a, ADULT_GA).status_code in (
         403,
@@ -97,13 +97,13 @@ def test_viewer_and_company_cannot_create_items(api, keys, priced) -> None:  # t
     assert not SaleItem.objects.exists()
 
 
-def test_outsider_cannot_list_or_create_items(api, keys, priced) -> None:  # type: ignore[no-untyped-def]
+def test_outsider_cannot_list_or_create_items(api, keys, priced) -> None:
     assert_error(api.post(_items_url(priced.company_a), keys.admin_b, ADULT_GA), 404)
     assert_error(api.get(_items_url(priced.company_a), keys.admin_b), 404)
     assert not SaleItem.objects.exists()
 
 
-def test_company_key_reads_its_own_items(api, keys, priced) -> None:  # type: ignore[no-untyped-def]
+def test_company_key_reads_its_own_items(api, keys, priced) -> None:
     item = SaleItemFactory(company=priced.company_a)
     SaleItemFactory(company=CompanyFactory(reseller=priced.reseller_a))
 
@@ -115,7 +115,7 @@ def test_company_key_reads_its_own_items(api, keys, priced) -> None:  # type: ig
     assert single.json()["id"] == item.pk
 
 
-def test_patch_recomputes_fees_when_the_price_changes(api, keys, priced) -> None:  # type: ignore[no-untyped-def]
+def test_patch_recomputes_fees_when_the_price_changes(api, keys, priced) -> None:
     item_id = api.post(_items_url(priced.company_a), keys.admin_a, ADULT_GA).json()["id"]
 
     body = api.patch(f"/api/v1/sale-items/{item_id}", keys.admin_a, {"price_minor": 4000}).json()
@@ -129,7 +129,7 @@ def test_patch_recomputes_fees_when_the_price_changes(api, keys, priced) -> None
     assert (renamed["name"], renamed["fee_revision"]) == ("GA", 3)
 
 
-def test_a_rename_after_a_new_items_only_fee_change_recomputes_the_fees(api, keys, priced) -> None:  # type: ignore[no-untyped-def]
+def test_a_rename_after_a_new_items_only_fee_change_recomputes_the_fees(api, keys, priced) -> None:
     """ "Apply only to new/edited items": any edit, a rename included, takes the new fees."""
     item_id = api.post(_items_url(priced.company_a), keys.admin_a, ADULT_GA).json()["id"]
     plan = api.get(f"/api/v1/plans/{priced.plan_a.pk}", keys.admin_a).json()
@@ -153,7 +153,7 @@ def test_a_rename_after_a_new_items_only_fee_change_recomputes_the_fees(api, key
     assert AuditEvent.objects.filter(action="sale_item.update", object_id=item_id).count() == 1
 
 
-def test_sale_item_writes_are_scoped(api, keys, priced) -> None:  # type: ignore[no-untyped-def]
+def test_sale_item_writes_are_scoped(api, keys, priced) -> None:
     item = SaleItemFactory(company=priced.company_a, name="Kept")
 
     assert_error(api.patch(f"/api/v1/sale-items/{item.pk}", keys.viewer_a, {"name": "x"}), 403)
@@ -164,7 +164,7 @@ def test_sale_item_writes_are_scoped(api, keys, priced) -> None:  # type: ignore
     assert item.name == "Kept"
 
 
-def test_fee_quote_stores_nothing(api, keys, priced) -> None:  # type: ignore[no-untyped-def]
+def test_fee_quote_stores_nothing(api, keys, priced) -> None:
     body = {
         "company_id": priced.company_a.pk,
         "currency": "GBP",
@@ -187,7 +187,7 @@ def test_fee_quote_stores_nothing(api, keys, priced) -> None:  # type: ignore[no
     assert_error(api.post("/api/v1/fees/quote", keys.admin_a, {**body, "price": 1}), 422)
 
 
-def test_jobs_are_visible_to_their_reseller_only(api, keys, priced) -> None:  # type: ignore[no-untyped-def]
+def test_jobs_are_visible_to_their_reseller_only(api, keys, priced) -> None:
     from partnerhub.core.actor import platform_actor
 
     job = recalculation_enqueue(

@@ -40,7 +40,7 @@ PLAN = {
         ("display_name", 12),  # 12 is not text
     ],
 )
-def test_loosely_typed_values_are_422_not_coerced(api, keys, personas, field, value) -> None:  # type: ignore[no-untyped-def]
+def test_loosely_typed_values_are_422_not_coerced(api, keys, personas, field, value) -> None:
     body = {**PLAN, "plan_type": "revenue_sharing", "revenue_share_bps": 100, field: value}
     response = api.post("/api/v1/plans", keys.admin_a, body)
 
@@ -49,13 +49,13 @@ def test_loosely_typed_values_are_422_not_coerced(api, keys, personas, field, va
     assert not Plan.objects.filter(name="silver").exists()
 
 
-def test_a_boolean_is_not_an_id(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_boolean_is_not_an_id(api, keys, personas) -> None:
     body = {"company_id": True, "currency": "GBP", "fee_type": "ticket", "price_minor": 1000}
     error = assert_error(api.post("/api/v1/fees/quote", keys.admin_a, body), 422)
     assert "company_id" in error["details"]
 
 
-def test_a_numeric_string_is_not_an_amount(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_numeric_string_is_not_an_amount(api, keys, personas) -> None:
     body = {
         "company_id": personas.company_a.pk,
         "currency": "GBP",
@@ -66,7 +66,7 @@ def test_a_numeric_string_is_not_an_amount(api, keys, personas) -> None:  # type
     assert "price_minor" in error["details"]
 
 
-def test_nested_entries_are_strict_too(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_nested_entries_are_strict_too(api, keys, personas) -> None:
     body = {
         **PLAN,
         "prices": [{"currency": "GBP", "billing_cycle": "monthly", "amount_minor": True}],
@@ -75,7 +75,7 @@ def test_nested_entries_are_strict_too(api, keys, personas) -> None:  # type: ig
     assert "prices[0].amount_minor" in error["details"]
 
 
-def test_well_typed_values_are_still_accepted(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_well_typed_values_are_still_accepted(api, keys, personas) -> None:
     response = api.post("/api/v1/plans", keys.admin_a, {**PLAN, "gst_enabled": True})
     assert response.status_code == 201, response.content
     assert response.json()["gst_enabled"] is True
@@ -89,7 +89,7 @@ def test_well_typed_values_are_still_accepted(api, keys, personas) -> None:  # t
 )
 def test_a_json_body_sent_with_another_content_type_is_415(
     api, keys, personas, content_type
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     import json
 
     response = api.client.post(
@@ -108,7 +108,7 @@ def test_a_json_body_sent_with_another_content_type_is_415(
     "content_type",
     ["application/json", "application/json; charset=utf-8", "application/merge-patch+json"],
 )
-def test_json_content_types_are_accepted(api, keys, personas, content_type) -> None:  # type: ignore[no-untyped-def]
+def test_json_content_types_are_accepted(api, keys, personas, content_type) -> None:
     import json
 
     response = api.client.post(
@@ -120,7 +120,7 @@ def test_json_content_types_are_accepted(api, keys, personas, content_type) -> N
     assert response.status_code == 201, response.content
 
 
-def test_the_content_type_is_checked_after_the_key(api, personas) -> None:  # type: ignore[no-untyped-def]
+def test_the_content_type_is_checked_after_the_key(api, personas) -> None:
     response = api.client.post("/api/v1/plans", data="x", content_type="text/plain")
     assert_error(response, 401, "unauthenticated")
 
@@ -145,7 +145,7 @@ def test_unsafe_method_on_an_unknown_api_path_is_the_json_404(method: str) -> No
 
 def test_company_key_creating_a_plan_is_403_like_every_company_key_write(
     api, keys, personas
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     create = api.post("/api/v1/plans", keys.company_a, PLAN)
     patch = api.patch(f"/api/v1/companies/{personas.company_a.pk}", keys.company_a, {"name": "x"})
 
@@ -154,7 +154,7 @@ def test_company_key_creating_a_plan_is_403_like_every_company_key_write(
     assert not Plan.objects.filter(name="silver").exists()
 
 
-def test_foreign_reseller_on_plan_create_is_still_404(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_foreign_reseller_on_plan_create_is_still_404(api, keys, personas) -> None:
     body = {**PLAN, "reseller_id": personas.reseller_a.pk}
     assert_error(api.post("/api/v1/plans", keys.admin_b, body), 404, "not_found")
     assert_error(api.post("/api/v1/plans", keys.viewer_a, PLAN), 403, "forbidden")
@@ -171,7 +171,7 @@ def _key_of(reseller_id: int) -> ApiKey:
 
 
 @pytest.mark.parametrize("who", ["company_a", "viewer_a", "admin_a"])
-def test_revoking_a_foreign_key_answers_as_a_missing_one(api, keys, personas, who) -> None:  # type: ignore[no-untyped-def]
+def test_revoking_a_foreign_key_answers_as_a_missing_one(api, keys, personas, who) -> None:
     foreign = _key_of(personas.reseller_b.pk)
     missing = foreign.pk + 10_000
 
@@ -185,7 +185,7 @@ def test_revoking_a_foreign_key_answers_as_a_missing_one(api, keys, personas, wh
     assert not AuditEvent.objects.filter(action="api_key.revoke").exists()
 
 
-def test_company_key_may_not_revoke_keys_even_its_own_resellers(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_company_key_may_not_revoke_keys_even_its_own_resellers(api, keys, personas) -> None:
     own = _key_of(personas.reseller_a.pk)
     assert_error(api.post(f"/api/v1/api-keys/{own.pk}/revoke", keys.company_a), 403)
     assert_error(api.post(f"/api/v1/api-keys/{own.pk}/revoke", keys.viewer_a), 403)
@@ -221,7 +221,7 @@ def test_every_operation_declares_the_statuses_the_framework_can_answer() -> Non
         assert expected <= declared, (method, path, sorted(expected - declared))
 
 
-def test_public_plans_declares_its_422(api, personas) -> None:  # type: ignore[no-untyped-def]
+def test_public_plans_declares_its_422(api, personas) -> None:
     schema = ninja_api.get_openapi_schema()
     responses = schema["paths"]["/api/v1/register/{reseller_slug}/plans"]["get"]["responses"]
     response = api.get("/api/v1/register/no%20such%20slug/plans", None)

@@ -50,10 +50,10 @@ SPEC_OPERATIONS = {
 
 
 @pytest.fixture
-def schema(api) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def schema(api) -> dict[str, Any]:
     response = api.get("/api/openapi.json", None)
     assert response.status_code == 200
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def _operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -64,7 +64,7 @@ def _operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]
 
 def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     if "$ref" in node:
-        return schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]  # type: ignore[no-any-return]
+        return schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
     if node.get("type") == "array":
         return _resolve(schema, node["items"])
     if "anyOf" in node:  # an optional body: the model or null
@@ -73,24 +73,24 @@ def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
-def test_the_document_is_openapi_3_1(schema) -> None:  # type: ignore[no-untyped-def]
+def test_the_document_is_openapi_3_1(schema) -> None:
     assert schema["openapi"] == "3.1.0"
 
 
-def test_docs_are_served(api) -> None:  # type: ignore[no-untyped-def]
+def test_docs_are_served(api) -> None:
     response = api.get("/api/docs", None)
 
     assert response.status_code == 200
     assert b"openapi.json" in response.content
 
 
-def test_every_resource_of_the_spec_is_documented(schema) -> None:  # type: ignore[no-untyped-def]
+def test_every_resource_of_the_spec_is_documented(schema) -> None:
     documented = {(method, path) for method, path, _ in _operations(schema)}
 
     assert SPEC_OPERATIONS - documented == set()
 
 
-def test_every_request_body_is_a_closed_model(schema) -> None:  # type: ignore[no-untyped-def]
+def test_every_request_body_is_a_closed_model(schema) -> None:
     for method, path, op in _operations(schema):
         if "requestBody" not in op:
             continue
@@ -100,7 +100,7 @@ def test_every_request_body_is_a_closed_model(schema) -> None:  # type: ignore[n
         assert model.get("additionalProperties") is False, (method, path)
 
 
-def test_every_response_is_a_typed_model(schema) -> None:  # type: ignore[no-untyped-def]
+def test_every_response_is_a_typed_model(schema) -> None:
     for method, path, op in _operations(schema):
         for status, response in op["responses"].items():
             if status == "304":
@@ -109,7 +109,7 @@ def test_every_response_is_a_typed_model(schema) -> None:  # type: ignore[no-unt
             assert model.get("properties"), (method, path, status)
 
 
-def test_every_authenticated_operation_documents_401_in_the_error_shape(schema) -> None:  # type: ignore[no-untyped-def]
+def test_every_authenticated_operation_documents_401_in_the_error_shape(schema) -> None:
     for method, path, op in _operations(schema):
         if not op.get("security"):
             continue
@@ -117,7 +117,7 @@ def test_every_authenticated_operation_documents_401_in_the_error_shape(schema) 
         assert ref.endswith("/ErrorOut"), (method, path)
 
 
-def test_every_link_targets_a_documented_operation_and_parameter(schema) -> None:  # type: ignore[no-untyped-def]
+def test_every_link_targets_a_documented_operation_and_parameter(schema) -> None:
     by_id = {op["operationId"]: op for _, _, op in _operations(schema)}
     found = 0
     for _, _, op in _operations(schema):
@@ -130,7 +130,7 @@ def test_every_link_targets_a_documented_operation_and_parameter(schema) -> None
     assert found >= 20
 
 
-def test_the_project_urlconf_serves_the_api_under_api(client, keys) -> None:  # type: ignore[no-untyped-def]
+def test_the_project_urlconf_serves_the_api_under_api(client, keys) -> None:
     # Not the API-only URLconf of the other tests: the one partnerhub serve runs.
     document = client.get("/api/openapi.json")
     ping = client.get("/api/v1/ping", headers={"Authorization": f"Bearer {keys.platform}"})

@@ -33,13 +33,13 @@ def _create(api: Any, keys: Any, **over: Any) -> Any:
 # --- item 6: a price for every enabled cycle, at least one currency -------------------------
 
 
-def test_a_plan_without_any_price_is_refused_on_create(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_plan_without_any_price_is_refused_on_create(api, keys, personas) -> None:
     body = assert_error(_create(api, keys, name="free", prices=[]), 422)
     assert list(body["details"]) == ["prices"]
     assert not Plan.objects.filter(name="free").exists()
 
 
-def test_an_edit_cannot_remove_every_price(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_an_edit_cannot_remove_every_price(api, keys, personas) -> None:
     created = _create(api, keys).json()
     body = assert_error(
         api.patch(_url(created["id"]), keys.admin_a, {"version": 1, "prices": []}), 422
@@ -48,7 +48,7 @@ def test_an_edit_cannot_remove_every_price(api, keys, personas) -> None:  # type
     assert Plan.objects.get(pk=created["id"]).prices.count() == 2
 
 
-def test_a_currency_must_price_every_enabled_cycle(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_currency_must_price_every_enabled_cycle(api, keys, personas) -> None:
     body = assert_error(_create(api, keys, prices=[INR_MONTHLY]), 422)
     assert body["details"]["prices"] == ["INR needs a yearly price"]
 
@@ -56,7 +56,7 @@ def test_a_currency_must_price_every_enabled_cycle(api, keys, personas) -> None:
 # --- item 7: blank/omitted limits are unlimited, stored as null ------------------------------
 
 
-def test_omitted_limits_are_stored_as_null_for_every_catalog_limit(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_omitted_limits_are_stored_as_null_for_every_catalog_limit(api, keys, personas) -> None:
     created = _create(api, keys, limits={"messages": 500}).json()
 
     every_limit = set(Limit.objects.values_list("key", flat=True))
@@ -70,7 +70,7 @@ def test_omitted_limits_are_stored_as_null_for_every_catalog_limit(api, keys, pe
 
 def test_an_api_plan_limit_left_out_resolves_as_unlimited_for_its_companies(
     api, keys, personas
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Before, the API stored nothing and a company's own value showed through."""
     created = _create(api, keys, limits={"messages": 500}).json()
     company = CompanyFactory(
@@ -85,7 +85,7 @@ def test_an_api_plan_limit_left_out_resolves_as_unlimited_for_its_companies(
 # --- item 8: the deleted filter and restore ---------------------------------------------------
 
 
-def test_deleted_filter_shows_a_plan_archived_before_it_was_deleted(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_deleted_filter_shows_a_plan_archived_before_it_was_deleted(api, keys, personas) -> None:
     plan = personas.plan_a
     assert api.post(_url(plan, "archive"), keys.admin_a).status_code == 200
     assert api.delete(_url(plan), keys.admin_a).status_code == 200
@@ -96,7 +96,7 @@ def test_deleted_filter_shows_a_plan_archived_before_it_was_deleted(api, keys, p
     assert deleted["items"][0]["archived"] is True
 
 
-def test_a_restored_plan_is_assignable_again(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_restored_plan_is_assignable_again(api, keys, personas) -> None:
     plan = personas.plan_a
     api.post(_url(plan, "archive"), keys.admin_a)
     api.patch(_url(plan), keys.admin_a, {"version": 2, "enabled": False})
@@ -116,13 +116,13 @@ def test_a_restored_plan_is_assignable_again(api, keys, personas) -> None:  # ty
 # --- item 10: names are unique without regard to case --------------------------------------
 
 
-def test_a_name_differing_only_in_case_is_taken(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_name_differing_only_in_case_is_taken(api, keys, personas) -> None:
     body = assert_error(_create(api, keys, name="GOLD"), 409, "name_taken")
     assert "name" in body["details"]
     assert Plan.objects.filter(reseller=personas.reseller_a).count() == 1
 
 
-def test_renaming_to_another_plans_name_in_other_case_is_409(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_renaming_to_another_plans_name_in_other_case_is_409(api, keys, personas) -> None:
     created = _create(api, keys).json()
     assert_error(api.patch(_url(created["id"]), keys.admin_a, {"version": 1, "name": "Gold"}), 409)
     # Changing only the case of its own name is not a clash.
@@ -130,14 +130,14 @@ def test_renaming_to_another_plans_name_in_other_case_is_409(api, keys, personas
     assert own.status_code == 200 and own.json()["name"] == "SILVER"
 
 
-def test_restoring_onto_a_name_taken_in_other_case_is_409(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_restoring_onto_a_name_taken_in_other_case_is_409(api, keys, personas) -> None:
     api.delete(_url(personas.plan_a), keys.admin_a)
     _create(api, keys, name="Gold")
     body = assert_error(api.post(_url(personas.plan_a, "restore"), keys.admin_a), 409)
     assert body["details"]["suggested_name"] == "gold (2)"
 
 
-def test_the_database_refuses_a_case_variant_name(personas) -> None:  # type: ignore[no-untyped-def]
+def test_the_database_refuses_a_case_variant_name(personas) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         PlanFactory(reseller=personas.reseller_a, name="GoLd")
 
@@ -145,7 +145,7 @@ def test_the_database_refuses_a_case_variant_name(personas) -> None:  # type: ig
 # --- item 11: GST on every price ---------------------------------------------------------------
 
 
-def test_price_entries_carry_gst_rounded_half_up_at_the_platform_rate(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_price_entries_carry_gst_rounded_half_up_at_the_platform_rate(api, keys, personas) -> None:
     TaxSettings.objects.update_or_create(pk=1, defaults={"gst_rate_bps": 1800})
     prices = [
         {"currency": "INR", "billing_cycle": "monthly", "amount_minor": 25},  # 4.5 -> 5
@@ -163,7 +163,7 @@ def test_price_entries_carry_gst_rounded_half_up_at_the_platform_rate(api, keys,
     assert listed["items"][0]["prices"] == read["prices"]
 
 
-def test_gst_follows_the_platform_rate_and_is_null_when_off(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_gst_follows_the_platform_rate_and_is_null_when_off(api, keys, personas) -> None:
     created = _create(api, keys, prices=[INR_MONTHLY], billing_cycles=["monthly"]).json()
     assert api.put("/api/v1/tax", keys.platform, {"gst_rate_bps": 500}).status_code == 200
     assert api.get(_url(created["id"]), keys.admin_a).json()["prices"][0] == {
@@ -175,7 +175,7 @@ def test_gst_follows_the_platform_rate_and_is_null_when_off(api, keys, personas)
     assert off.json()["prices"][0] == {**INR_MONTHLY, "gst_minor": None, "gross_minor": None}
 
 
-def test_a_cached_plan_list_follows_a_new_gst_rate(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_cached_plan_list_follows_a_new_gst_rate(api, keys, personas) -> None:
     _create(api, keys, prices=[INR_MONTHLY], billing_cycles=["monthly"])
     before = api.get("/api/v1/plans", keys.admin_a, {"name": "silver"}).json()
     assert before["items"][0]["prices"][0]["gst_minor"] == 17982  # 18 %, now cached
@@ -186,7 +186,7 @@ def test_a_cached_plan_list_follows_a_new_gst_rate(api, keys, personas) -> None:
     assert after["items"][0]["prices"][0]["gst_minor"] == 4995
 
 
-def test_the_public_catalog_shows_gst_too(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_the_public_catalog_shows_gst_too(api, keys, personas) -> None:
     _create(api, keys, prices=[INR_MONTHLY], billing_cycles=["monthly"])
 
     catalog = api.get("/api/v1/register/northwind/plans", None).json()
@@ -200,7 +200,7 @@ def test_the_public_catalog_shows_gst_too(api, keys, personas) -> None:  # type:
 # --- item 12: feature_count is what a company gets --------------------------------------------
 
 
-def test_feature_count_and_features_follow_the_resellers_funnel(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_feature_count_and_features_follow_the_resellers_funnel(api, keys, personas) -> None:
     created = _create(api, keys).json()  # plans, seating, vouchers
     assert created["feature_count"] == 3
     disabled = api.patch(
@@ -225,7 +225,7 @@ def test_feature_count_and_features_follow_the_resellers_funnel(api, keys, perso
 
 def test_preview_leaves_out_a_company_that_already_excludes_the_removed_feature(
     api, keys, personas
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     plan = personas.plan_a  # plans, seating; Acme Events is on it
     excluding = CompanyFactory(reseller=personas.reseller_a, plan=plan, name="Already Off")
     excluding.excluded_features.set(plan.features.filter(key="seating"))
@@ -238,7 +238,7 @@ def test_preview_leaves_out_a_company_that_already_excludes_the_removed_feature(
     assert body["affected_company_count"] == 1
 
 
-def test_preview_names_at_most_100_companies_and_counts_them_all(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_preview_names_at_most_100_companies_and_counts_them_all(api, keys, personas) -> None:
     plan = personas.plan_a
     for i in range(104):
         CompanyFactory(reseller=personas.reseller_a, plan=plan, name=f"Co {i:03d}")
@@ -250,7 +250,7 @@ def test_preview_names_at_most_100_companies_and_counts_them_all(api, keys, pers
     assert body["affected_companies"][0]["name"] == "Acme Events"
 
 
-def test_preview_without_a_feature_change_names_nobody(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_preview_without_a_feature_change_names_nobody(api, keys, personas) -> None:
     body = api.post(_url(personas.plan_a, "preview"), keys.admin_a, {"display_name": "G"}).json()
     assert (body["affected_companies"], body["affected_company_count"]) == ([], 0)
 
@@ -258,7 +258,7 @@ def test_preview_without_a_feature_change_names_nobody(api, keys, personas) -> N
 # --- item 17: re-archive is a no-op; a deleted plan is not duplicated ------------------------
 
 
-def test_archiving_an_archived_plan_changes_nothing(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_archiving_an_archived_plan_changes_nothing(api, keys, personas) -> None:
     plan = personas.plan_a
     first = api.post(_url(plan, "archive"), keys.admin_a).json()
     stamp = Plan.objects.get(pk=plan.pk).archived_at
@@ -271,7 +271,7 @@ def test_archiving_an_archived_plan_changes_nothing(api, keys, personas) -> None
     assert AuditEvent.objects.filter(action="plan.archive", object_id=plan.pk).count() == 1
 
 
-def test_a_deleted_plan_cannot_be_duplicated(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_deleted_plan_cannot_be_duplicated(api, keys, personas) -> None:
     api.delete(_url(personas.plan_a), keys.admin_a)
 
     assert_error(api.post(_url(personas.plan_a, "duplicate"), keys.admin_a), 409, "plan_deleted")
@@ -283,7 +283,7 @@ def test_a_deleted_plan_cannot_be_duplicated(api, keys, personas) -> None:  # ty
 # --- item 19: delete over the API keeps every company's configuration -------------------------
 
 
-def test_delete_over_the_api_keeps_each_companys_entitlements(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_delete_over_the_api_keeps_each_companys_entitlements(api, keys, personas) -> None:
     plan = personas.plan_a
     other = CompanyFactory(reseller=personas.reseller_a, plan=plan, name="Other")
     other.excluded_features.set(plan.features.filter(key="seating"))

@@ -44,7 +44,7 @@ def _plan_with_fees(personas: Any) -> Plan:
 # --- list -------------------------------------------------------------------------------------
 
 
-def test_list_answers_own_plans_with_counts(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_list_answers_own_plans_with_counts(api, keys, personas) -> None:
     PlanFactory(reseller=personas.reseller_b, name="southern")
 
     body = api.get("/api/v1/plans", keys.admin_a).json()
@@ -56,7 +56,7 @@ def test_list_answers_own_plans_with_counts(api, keys, personas) -> None:  # typ
     assert gold["company_count"] == 1
 
 
-def test_outsider_list_never_shows_another_resellers_plans(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_outsider_list_never_shows_another_resellers_plans(api, keys, personas) -> None:
     mine = api.get("/api/v1/plans", keys.admin_b).json()
     filtered = api.get("/api/v1/plans", keys.admin_b, {"reseller_id": personas.reseller_a.pk})
 
@@ -64,7 +64,7 @@ def test_outsider_list_never_shows_another_resellers_plans(api, keys, personas) 
     assert filtered.json() == {"items": [], "count": 0}
 
 
-def test_list_filters_by_name_type_archived_and_deleted(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_list_filters_by_name_type_archived_and_deleted(api, keys, personas) -> None:
     from django.utils import timezone
 
     reseller = personas.reseller_a
@@ -85,7 +85,7 @@ def test_list_filters_by_name_type_archived_and_deleted(api, keys, personas) -> 
     assert names(deleted="true") == ["gold-deleted"]
 
 
-def test_list_pages_with_limit_and_offset(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_list_pages_with_limit_and_offset(api, keys, personas) -> None:
     for n in range(4):
         PlanFactory(reseller=personas.reseller_a, name=f"p{n}")
 
@@ -95,7 +95,7 @@ def test_list_pages_with_limit_and_offset(api, keys, personas) -> None:  # type:
     assert [p["name"] for p in body["items"]] == ["p1", "p2"]
 
 
-def test_list_rejects_an_unknown_archived_filter(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_list_rejects_an_unknown_archived_filter(api, keys) -> None:
     error = assert_error(api.get("/api/v1/plans", keys.admin_a, {"archived": "maybe"}), 422)
 
     assert list(error["details"]) == ["archived"]
@@ -130,7 +130,7 @@ def _list_queries(api: Any, key: str) -> int:
     return len(ctx.captured_queries)
 
 
-def test_list_costs_the_same_queries_for_5_or_50_plans(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_list_costs_the_same_queries_for_5_or_50_plans(api, keys, personas) -> None:
     _seed_plans(personas.reseller_a, 4, "first")
     with_5 = _list_queries(api, keys.admin_a)
     _seed_plans(personas.reseller_b, 45, "theirs")  # another tenant, same tables
@@ -145,7 +145,7 @@ def test_list_costs_the_same_queries_for_5_or_50_plans(api, keys, personas) -> N
 # --- create -----------------------------------------------------------------------------------
 
 
-def test_admin_creates_a_plan_with_the_spec_shape(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_admin_creates_a_plan_with_the_spec_shape(api, keys, personas) -> None:
     response = api.post("/api/v1/plans", keys.admin_a, SILVER)
 
     assert response.status_code == 201, response.content
@@ -165,7 +165,7 @@ def test_admin_creates_a_plan_with_the_spec_shape(api, keys, personas) -> None: 
     assert AuditEvent.objects.filter(action="plan.create", object_id=body["id"]).exists()
 
 
-def test_platform_creates_a_plan_for_a_named_reseller(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_platform_creates_a_plan_for_a_named_reseller(api, keys, personas) -> None:
     missing = api.post("/api/v1/plans", keys.platform, SILVER)
     created = api.post(
         "/api/v1/plans", keys.platform, {**SILVER, "reseller_id": personas.reseller_a.pk}
@@ -176,26 +176,26 @@ def test_platform_creates_a_plan_for_a_named_reseller(api, keys, personas) -> No
     assert Plan.objects.get(pk=created.json()["id"]).reseller == personas.reseller_a
 
 
-def test_viewer_cannot_create_a_plan(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_viewer_cannot_create_a_plan(api, keys) -> None:
     assert_error(api.post("/api/v1/plans", keys.viewer_a, SILVER), 403, "forbidden")
     assert not Plan.objects.filter(name="silver-2026").exists()
 
 
-def test_outsider_cannot_create_a_plan_for_another_reseller(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_outsider_cannot_create_a_plan_for_another_reseller(api, keys, personas) -> None:
     body = {**SILVER, "features": ["plans"], "reseller_id": personas.reseller_a.pk}
 
     assert_error(api.post("/api/v1/plans", keys.admin_b, body), 404)
     assert not Plan.objects.filter(name="silver-2026").exists()
 
 
-def test_company_key_cannot_create_a_plan(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_company_key_cannot_create_a_plan(api, keys) -> None:
     response = api.post("/api/v1/plans", keys.company_a, SILVER)
 
     assert response.status_code in (403, 404)
     assert not Plan.objects.filter(name="silver-2026").exists()
 
 
-def test_a_feature_the_reseller_lacks_is_422(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_a_feature_the_reseller_lacks_is_422(api, keys) -> None:
     body = {**SILVER, "features": ["plans", "vouchers"]}  # B has no vouchers
 
     error = assert_error(api.post("/api/v1/plans", keys.admin_b, body), 422)
@@ -203,13 +203,13 @@ def test_a_feature_the_reseller_lacks_is_422(api, keys) -> None:  # type: ignore
     assert list(error["details"]) == ["features"]
 
 
-def test_a_duplicate_name_is_409(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_a_duplicate_name_is_409(api, keys) -> None:
     error = assert_error(api.post("/api/v1/plans", keys.admin_a, {**SILVER, "name": "gold"}), 409)
 
     assert error["details"]["suggested_name"] != "gold"
 
 
-def test_reseller_without_the_plans_feature_gets_403(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_reseller_without_the_plans_feature_gets_403(api, keys, personas) -> None:
     personas.reseller_b.features.remove(Feature.objects.get(key="plans"))
 
     error = assert_error(api.post("/api/v1/plans", keys.admin_b, {**SILVER, "features": []}), 403)
@@ -222,7 +222,7 @@ def test_reseller_without_the_plans_feature_gets_403(api, keys, personas) -> Non
 # --- read -------------------------------------------------------------------------------------
 
 
-def test_get_answers_the_plan(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_get_answers_the_plan(api, keys, personas) -> None:
     body = api.get(_url(personas.plan_a), keys.viewer_a).json()
 
     assert body["id"] == personas.plan_a.pk
@@ -230,7 +230,7 @@ def test_get_answers_the_plan(api, keys, personas) -> None:  # type: ignore[no-u
 
 
 @pytest.mark.parametrize("who", ["admin_b", "company_a"])
-def test_get_of_another_tenants_plan_is_404(api, keys, personas, who: str) -> None:  # type: ignore[no-untyped-def]
+def test_get_of_another_tenants_plan_is_404(api, keys, personas, who: str) -> None:
     foreign = assert_error(api.get(_url(personas.plan_a), getattr(keys, who)), 404)
     missing = assert_error(api.get("/api/v1/plans/987654", getattr(keys, who)), 404)
 
@@ -240,7 +240,7 @@ def test_get_of_another_tenants_plan_is_404(api, keys, personas, who: str) -> No
 # --- edit -------------------------------------------------------------------------------------
 
 
-def test_patch_edits_and_bumps_the_version(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_patch_edits_and_bumps_the_version(api, keys, personas) -> None:
     plan = personas.plan_a
 
     response = api.patch(
@@ -256,7 +256,7 @@ def test_patch_edits_and_bumps_the_version(api, keys, personas) -> None:  # type
     assert AuditEvent.objects.filter(action="plan.update", object_id=plan.pk).exists()
 
 
-def test_patch_with_a_stale_version_is_409_and_saves_nothing(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_patch_with_a_stale_version_is_409_and_saves_nothing(api, keys, personas) -> None:
     plan = personas.plan_a
     api.patch(_url(plan), keys.admin_a, {"version": 1, "display_name": "First"})
 
@@ -269,13 +269,13 @@ def test_patch_with_a_stale_version_is_409_and_saves_nothing(api, keys, personas
     assert plan.display_name == "First"
 
 
-def test_patch_without_version_is_422(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_patch_without_version_is_422(api, keys, personas) -> None:
     error = assert_error(api.patch(_url(personas.plan_a), keys.admin_a, {"name": "x"}), 422)
 
     assert list(error["details"]) == ["version"]
 
 
-def test_fee_change_asks_for_a_mode_then_all_starts_a_job(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_fee_change_asks_for_a_mode_then_all_starts_a_job(api, keys, personas) -> None:
     plan = personas.plan_a
     fees = [{**GBP_FEE, "percent_bps": 300}]
 
@@ -289,7 +289,7 @@ def test_fee_change_asks_for_a_mode_then_all_starts_a_job(api, keys, personas) -
     assert job_id == RecalcJob.objects.get(plan=plan).pk
 
 
-def test_fee_change_for_new_items_only_starts_no_job(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_fee_change_for_new_items_only_starts_no_job(api, keys, personas) -> None:
     plan = personas.plan_a
 
     body = api.patch(
@@ -301,20 +301,20 @@ def test_fee_change_for_new_items_only_starts_no_job(api, keys, personas) -> Non
     assert not RecalcJob.objects.exists()
 
 
-def test_viewer_cannot_patch(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_viewer_cannot_patch(api, keys, personas) -> None:
     assert_error(api.patch(_url(personas.plan_a), keys.viewer_a, {"version": 1, "name": "x"}), 403)
     personas.plan_a.refresh_from_db()
     assert personas.plan_a.name == "gold"
 
 
-def test_outsider_cannot_patch(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_outsider_cannot_patch(api, keys, personas) -> None:
     assert_error(api.patch(_url(personas.plan_a), keys.admin_b, {"version": 1, "name": "x"}), 404)
 
 
 # --- preview ----------------------------------------------------------------------------------
 
 
-def test_preview_names_removed_features_and_affected_companies(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_preview_names_removed_features_and_affected_companies(api, keys, personas) -> None:
     plan = _plan_with_fees(personas)
 
     body = api.post(_url(plan, "preview"), keys.admin_a, {"features": ["plans"]}).json()
@@ -331,7 +331,7 @@ def test_preview_names_removed_features_and_affected_companies(api, keys, person
     assert plan.features.filter(key="seating").exists()  # nothing saved
 
 
-def test_preview_of_a_blended_change_is_forced(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_preview_of_a_blended_change_is_forced(api, keys, personas) -> None:
     plan = _plan_with_fees(personas)
 
     body = api.post(_url(plan, "preview"), keys.viewer_a, {"blended": {"GBP": True}}).json()
@@ -339,11 +339,11 @@ def test_preview_of_a_blended_change_is_forced(api, keys, personas) -> None:  # 
     assert (body["blended_changed"], body["recalculation"]) == (True, "forced")
 
 
-def test_preview_of_another_tenants_plan_is_404(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_preview_of_another_tenants_plan_is_404(api, keys, personas) -> None:
     assert_error(api.post(_url(personas.plan_a, "preview"), keys.admin_b, {}), 404)
 
 
-def test_preview_rejects_unknown_fields(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_preview_rejects_unknown_fields(api, keys, personas) -> None:
     error = assert_error(api.post(_url(personas.plan_a, "preview"), keys.admin_a, {"x": 1}), 422)
 
     assert error["details"] == {"x": ["unknown field"]}
@@ -352,7 +352,7 @@ def test_preview_rejects_unknown_fields(api, keys, personas) -> None:  # type: i
 # --- lifecycle actions ------------------------------------------------------------------------
 
 
-def test_duplicate_copies_as_a_disabled_copy_of_name(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_duplicate_copies_as_a_disabled_copy_of_name(api, keys, personas) -> None:
     first = api.post(_url(personas.plan_a, "duplicate"), keys.admin_a)
     second = api.post(_url(personas.plan_a, "duplicate"), keys.admin_a)
 
@@ -362,7 +362,7 @@ def test_duplicate_copies_as_a_disabled_copy_of_name(api, keys, personas) -> Non
     assert second.json()["name"] == "Copy of gold (2)"
 
 
-def test_archive_keeps_companies_and_unarchive_brings_it_back(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_archive_keeps_companies_and_unarchive_brings_it_back(api, keys, personas) -> None:
     plan = personas.plan_a
 
     archived = api.post(_url(plan, "archive"), keys.admin_a).json()
@@ -373,7 +373,7 @@ def test_archive_keeps_companies_and_unarchive_brings_it_back(api, keys, persona
     assert Company.objects.get(pk=personas.company_a.pk).plan_id == plan.pk
 
 
-def test_delete_sets_companies_custom_and_restore_reassigns_nobody(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_delete_sets_companies_custom_and_restore_reassigns_nobody(api, keys, personas) -> None:
     plan = personas.plan_a
 
     deleted = api.delete(_url(plan), keys.admin_a)
@@ -387,7 +387,7 @@ def test_delete_sets_companies_custom_and_restore_reassigns_nobody(api, keys, pe
     assert company["direct_features"] == ["plans", "seating"]
 
 
-def test_restore_with_a_taken_name_is_409_then_accepts_a_new_name(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_restore_with_a_taken_name_is_409_then_accepts_a_new_name(api, keys, personas) -> None:
     plan = personas.plan_a
     api.delete(_url(plan), keys.admin_a)
     api.post("/api/v1/plans", keys.admin_a, {**SILVER, "name": "gold"})
@@ -402,31 +402,31 @@ def test_restore_with_a_taken_name_is_409_then_accepts_a_new_name(api, keys, per
 
 
 @pytest.mark.parametrize("action", ["duplicate", "archive", "unarchive", "restore"])
-def test_viewer_gets_403_on_every_action(api, keys, personas, action: str) -> None:  # type: ignore[no-untyped-def]
+def test_viewer_gets_403_on_every_action(api, keys, personas, action: str) -> None:
     before = Plan.objects.count()
 
     assert_error(api.post(_url(personas.plan_a, action), keys.viewer_a), 403)
     assert Plan.objects.count() == before
 
 
-def test_viewer_cannot_delete(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_viewer_cannot_delete(api, keys, personas) -> None:
     assert_error(api.delete(_url(personas.plan_a), keys.viewer_a), 403)
     personas.plan_a.refresh_from_db()
     assert personas.plan_a.deleted_at is None
 
 
 @pytest.mark.parametrize("action", ["duplicate", "archive", "unarchive", "restore"])
-def test_outsider_gets_404_on_every_action(api, keys, personas, action: str) -> None:  # type: ignore[no-untyped-def]
+def test_outsider_gets_404_on_every_action(api, keys, personas, action: str) -> None:
     assert_error(api.post(_url(personas.plan_a, action), keys.admin_b), 404)
 
 
-def test_outsider_cannot_delete(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_outsider_cannot_delete(api, keys, personas) -> None:
     assert_error(api.delete(_url(personas.plan_a), keys.admin_b), 404)
     personas.plan_a.refresh_from_db()
     assert personas.plan_a.deleted_at is None
 
 
-def test_restore_rejects_a_bad_new_name(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_restore_rejects_a_bad_new_name(api, keys, personas) -> None:
     error = assert_error(
         api.post(_url(personas.plan_a, "restore"), keys.admin_a, {"new_name": ""}), 422
     )

@@ -44,7 +44,7 @@ def _fresh(api: Any, key: str, params: dict[str, Any] | None = None) -> bytes:
     return _page(api, key, params)
 
 
-def test_a_hit_is_the_page_a_fresh_build_gives_and_costs_two_queries(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_a_hit_is_the_page_a_fresh_build_gives_and_costs_two_queries(api, keys) -> None:
     built = _page(api, keys.admin_a)
     with CaptureQueriesContext(connection) as ctx:
         hit = _page(api, keys.admin_a)
@@ -56,7 +56,7 @@ def test_a_hit_is_the_page_a_fresh_build_gives_and_costs_two_queries(api, keys) 
     assert b'"name": "gold"' in hit
 
 
-def test_each_filter_and_page_is_its_own_entry(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_each_filter_and_page_is_its_own_entry(api, keys, personas) -> None:
     for name in ("alpha", "beta"):
         plan_create(
             actor=personas.admin_a, reseller_id=personas.reseller_a.pk, data=plan_data(name=name)
@@ -113,7 +113,7 @@ WRITES: dict[str, Write] = {
 @pytest.mark.parametrize("who", ["admin_a", "platform"])
 def test_the_cached_page_follows_a_write_made_in_another_process(
     api, keys, personas, write, who
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     key = getattr(keys, who)
     before = _page(api, key)
     with override_settings(CACHES=ELSEWHERE):
@@ -125,7 +125,7 @@ def test_the_cached_page_follows_a_write_made_in_another_process(
         assert after != before  # the page itself shows the change
 
 
-def test_a_restored_plan_reappears(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_restored_plan_reappears(api, keys, personas) -> None:
     plan_delete(actor=personas.admin_a, plan_id=personas.plan_a.pk)
     assert api.get("/api/v1/plans", keys.admin_a).json()["count"] == 0
     with override_settings(CACHES=ELSEWHERE):
@@ -134,7 +134,7 @@ def test_a_restored_plan_reappears(api, keys, personas) -> None:  # type: ignore
     assert api.get("/api/v1/plans", keys.admin_a).json()["count"] == 1
 
 
-def test_cached_pages_never_cross_tenants(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_cached_pages_never_cross_tenants(api, keys, personas) -> None:
     plan_create(
         actor=personas.admin_b,
         reseller_id=personas.reseller_b.pk,
@@ -152,7 +152,7 @@ def test_cached_pages_never_cross_tenants(api, keys, personas) -> None:  # type:
     assert api.get("/api/v1/plans", keys.company_a).json() == {"items": [], "count": 0}
 
 
-def test_losing_the_plans_feature_is_seen_through_a_warm_cache(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_losing_the_plans_feature_is_seen_through_a_warm_cache(api, keys, personas) -> None:
     _page(api, keys.admin_a)
     with override_settings(CACHES=ELSEWHERE):
         reseller_update(

@@ -17,20 +17,20 @@ ALICE = {"company_name": "Alice Events", "contact_email": "alice@example.test"}
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limit():  # type: ignore[no-untyped-def]
+def _fresh_rate_limit():
     cache.clear()
     yield
     cache.clear()
 
 
 @pytest.fixture
-def with_default_plan(personas):  # type: ignore[no-untyped-def]
+def with_default_plan(personas):
     personas.reseller_a.default_registration_plan = personas.plan_a
     personas.reseller_a.save()
     return personas
 
 
-def test_registration_gets_the_default_plan_with_plan_fees(api, with_default_plan) -> None:  # type: ignore[no-untyped-def]
+def test_registration_gets_the_default_plan_with_plan_fees(api, with_default_plan) -> None:
     response = api.post("/api/v1/register/northwind", None, ALICE)
 
     assert response.status_code == 201, response.content
@@ -48,7 +48,7 @@ def test_registration_gets_the_default_plan_with_plan_fees(api, with_default_pla
     )
 
 
-def test_registration_without_a_usable_default_plan_is_custom(api, with_default_plan) -> None:  # type: ignore[no-untyped-def]
+def test_registration_without_a_usable_default_plan_is_custom(api, with_default_plan) -> None:
     with_default_plan.plan_a.archived_at = timezone.now()
     with_default_plan.plan_a.save()
 
@@ -58,13 +58,13 @@ def test_registration_without_a_usable_default_plan_is_custom(api, with_default_
     assert Company.objects.get(pk=body["id"]).plan is None
 
 
-def test_registration_without_the_plans_feature_is_custom(api, with_default_plan) -> None:  # type: ignore[no-untyped-def]
+def test_registration_without_the_plans_feature_is_custom(api, with_default_plan) -> None:
     with_default_plan.reseller_a.features.remove(Feature.objects.get(key="plans"))
 
     assert api.post("/api/v1/register/northwind", None, ALICE).json()["plan"] is None
 
 
-def test_unknown_reseller_is_404_and_bad_input_is_422(api, personas) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_reseller_is_404_and_bad_input_is_422(api, personas) -> None:
     assert_error(api.post("/api/v1/register/nowhere", None, ALICE), 404)
     error = assert_error(
         api.post(
@@ -83,7 +83,7 @@ def test_unknown_reseller_is_404_and_bad_input_is_422(api, personas) -> None:  #
     assert not Company.objects.filter(name="X").exists()
 
 
-def test_registration_is_rate_limited_per_client_address(api, personas, settings) -> None:  # type: ignore[no-untyped-def]
+def test_registration_is_rate_limited_per_client_address(api, personas, settings) -> None:
     settings.REGISTRATION_RATE_LIMIT = 2
     bodies = [{**ALICE, "company_name": f"Co {n}"} for n in range(3)]
 
@@ -104,7 +104,7 @@ def test_registration_is_rate_limited_per_client_address(api, personas, settings
 
 def test_behind_a_trusted_proxy_the_limit_follows_the_forwarded_address(
     api, personas, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.REGISTRATION_RATE_LIMIT = 1
     settings.PARTNERHUB_TRUSTED_PROXIES = 1
 
@@ -115,7 +115,7 @@ def test_behind_a_trusted_proxy_the_limit_follows_the_forwarded_address(
             {**ALICE, "company_name": name},
             headers={"X-Forwarded-For": forwarded},
         )
-        return response.status_code  # type: ignore[no-any-return]
+        return response.status_code
 
     first = register("One", "203.0.113.7")
     same_client = register("Two", "198.51.100.1, 203.0.113.7")  # a forged left-most hop
@@ -124,7 +124,7 @@ def test_behind_a_trusted_proxy_the_limit_follows_the_forwarded_address(
     assert (first, same_client, other_client) == (201, 429, 201)
 
 
-def test_public_plan_catalog_lists_only_visible_assignable_plans(api, personas) -> None:  # type: ignore[no-untyped-def]
+def test_public_plan_catalog_lists_only_visible_assignable_plans(api, personas) -> None:
     from partnerhub.plans.services import plan_set_visible
 
     hidden = PlanFactory(reseller=personas.reseller_a, name="hidden", visible=False)
@@ -139,7 +139,7 @@ def test_public_plan_catalog_lists_only_visible_assignable_plans(api, personas) 
     assert api.client.get("/api/v1/register/nowhere/plans").status_code == 404
 
 
-def test_registration_takes_a_visible_plan_and_refuses_a_hidden_one(api, personas) -> None:  # type: ignore[no-untyped-def]
+def test_registration_takes_a_visible_plan_and_refuses_a_hidden_one(api, personas) -> None:
     personas.reseller_a.registration_plan_choice = True
     personas.reseller_a.save()
     hidden = PlanFactory(reseller=personas.reseller_a, name="hidden", visible=False)

@@ -24,7 +24,7 @@ REGISTER = "/r/northwind/register"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limit():  # type: ignore[no-untyped-def]
+def _fresh_rate_limit():
     cache.clear()
     yield
     cache.clear()
@@ -45,7 +45,7 @@ def _choice(reseller: Reseller, on: bool) -> None:
 # --- item 5: no choice unless the reseller offers one ---------------------------------------
 
 
-def test_the_form_offers_no_plan_by_default_and_applies_the_default_plan(with_default_plan) -> None:  # type: ignore[no-untyped-def]
+def test_the_form_offers_no_plan_by_default_and_applies_the_default_plan(with_default_plan) -> None:
     client = Client()
     page = client.get(REGISTER).content.decode()
     assert "Let us choose for you" not in page and 'name="plan_id"' not in page
@@ -59,7 +59,7 @@ def test_the_form_offers_no_plan_by_default_and_applies_the_default_plan(with_de
 
 def test_a_plan_posted_anyway_is_ignored_by_the_form_while_no_choice_is_offered(
     with_default_plan,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     other = PlanFactory(reseller=with_default_plan.reseller_a, name="other", display_name="Other")
     Client().post(REGISTER, {**ALICE, "plan_id": other.pk})
     assert Company.objects.get(name="Alice Events").plan_id == with_default_plan.plan_a.pk
@@ -67,7 +67,7 @@ def test_a_plan_posted_anyway_is_ignored_by_the_form_while_no_choice_is_offered(
 
 def test_the_api_refuses_a_plan_choice_while_the_reseller_offers_none(
     api, with_default_plan
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     body = assert_error(
         api.post(
             "/api/v1/register/northwind", None, {**ALICE, "plan_id": with_default_plan.plan_a.pk}
@@ -80,7 +80,7 @@ def test_the_api_refuses_a_plan_choice_while_the_reseller_offers_none(
     assert default["plan"]["id"] == with_default_plan.plan_a.pk
 
 
-def test_turning_the_choice_on_offers_the_visible_assignable_plans(with_default_plan) -> None:  # type: ignore[no-untyped-def]
+def test_turning_the_choice_on_offers_the_visible_assignable_plans(with_default_plan) -> None:
     _choice(with_default_plan.reseller_a, True)
     silver = PlanFactory(
         reseller=with_default_plan.reseller_a, name="silver", display_name="Silver"
@@ -97,7 +97,7 @@ def test_turning_the_choice_on_offers_the_visible_assignable_plans(with_default_
     assert Company.objects.get(name="Alice Events").plan_id == silver.pk
 
 
-def test_the_reseller_admin_turns_the_choice_on_over_the_api(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_the_reseller_admin_turns_the_choice_on_over_the_api(api, keys, personas) -> None:
     url = f"/api/v1/resellers/{personas.reseller_a.pk}"
     assert api.get(url, keys.admin_a).json()["registration_plan_choice"] is False
 
@@ -110,7 +110,7 @@ def test_the_reseller_admin_turns_the_choice_on_over_the_api(api, keys, personas
     assert_error(api.patch(url, keys.viewer_a, {"registration_plan_choice": False}), 403)
 
 
-def test_the_reseller_admin_turns_the_choice_on_in_the_hub(personas) -> None:  # type: ignore[no-untyped-def]
+def test_the_reseller_admin_turns_the_choice_on_in_the_hub(personas) -> None:
     client = Client()
     client.force_login(personas.admin_a_user)
     url = f"/resellers/{personas.reseller_a.pk}/"
@@ -126,7 +126,7 @@ def test_the_reseller_admin_turns_the_choice_on_in_the_hub(personas) -> None:  #
 # --- item 9: hidden plans never reach visitors -------------------------------------------------
 
 
-def test_a_hidden_default_plan_is_not_handed_out_by_the_api(api, with_default_plan) -> None:  # type: ignore[no-untyped-def]
+def test_a_hidden_default_plan_is_not_handed_out_by_the_api(api, with_default_plan) -> None:
     with_default_plan.plan_a.visible = False
     with_default_plan.plan_a.save()
 
@@ -136,7 +136,7 @@ def test_a_hidden_default_plan_is_not_handed_out_by_the_api(api, with_default_pl
     assert Company.objects.get(pk=body["id"]).plan_id is None
 
 
-def test_a_hidden_default_plan_is_not_handed_out_by_the_form(with_default_plan) -> None:  # type: ignore[no-untyped-def]
+def test_a_hidden_default_plan_is_not_handed_out_by_the_form(with_default_plan) -> None:
     with_default_plan.plan_a.visible = False
     with_default_plan.plan_a.save()
     client = Client()
@@ -147,7 +147,7 @@ def test_a_hidden_default_plan_is_not_handed_out_by_the_form(with_default_plan) 
     assert Company.objects.get(name="Alice Events").plan_id is None
 
 
-def test_hidden_plans_are_not_offered_even_when_visitors_choose(api, with_default_plan) -> None:  # type: ignore[no-untyped-def]
+def test_hidden_plans_are_not_offered_even_when_visitors_choose(api, with_default_plan) -> None:
     _choice(with_default_plan.reseller_a, True)
     with_default_plan.plan_a.visible = False
     with_default_plan.plan_a.save()

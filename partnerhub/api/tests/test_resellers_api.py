@@ -26,7 +26,7 @@ def _url(reseller: Reseller) -> str:
     return f"/api/v1/resellers/{reseller.pk}"
 
 
-def test_platform_lists_every_reseller_and_a_reseller_only_itself(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_platform_lists_every_reseller_and_a_reseller_only_itself(api, keys, personas) -> None:
     everyone = api.get("/api/v1/resellers", keys.platform).json()
     own = api.get("/api/v1/resellers", keys.viewer_a).json()
 
@@ -35,13 +35,13 @@ def test_platform_lists_every_reseller_and_a_reseller_only_itself(api, keys, per
     assert own["items"][0]["features"] == ["api_access", "plans", "seating", "vouchers"]
 
 
-def test_another_reseller_is_404(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_another_reseller_is_404(api, keys, personas) -> None:
     assert_error(api.get(_url(personas.reseller_a), keys.admin_b), 404)
     assert_error(api.get(_url(personas.reseller_a), keys.company_a), 404)
     assert_error(api.patch(_url(personas.reseller_a), keys.admin_b, {"fees": []}), 404)
 
 
-def test_platform_creates_a_reseller(api, keys) -> None:  # type: ignore[no-untyped-def]
+def test_platform_creates_a_reseller(api, keys) -> None:
     body = {"name": "Eastwind", "slug": "eastwind", "features": ["plans"], "fees": [GBP_FEE]}
 
     denied = api.post("/api/v1/resellers", keys.admin_a, body)
@@ -56,7 +56,7 @@ def test_platform_creates_a_reseller(api, keys) -> None:  # type: ignore[no-unty
     assert Reseller.objects.filter(slug="eastwind").count() == 1
 
 
-def test_reseller_cannot_change_its_own_features(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_reseller_cannot_change_its_own_features(api, keys, personas) -> None:
     error = assert_error(
         api.patch(_url(personas.reseller_a), keys.admin_a, {"features": ["plans"]}), 403
     )
@@ -65,7 +65,7 @@ def test_reseller_cannot_change_its_own_features(api, keys, personas) -> None:  
     assert personas.reseller_a.feature_keys() == {"plans", "seating", "vouchers", "api_access"}
 
 
-def test_reseller_sets_its_default_registration_plan_and_fees(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_reseller_sets_its_default_registration_plan_and_fees(api, keys, personas) -> None:
     body = api.patch(
         _url(personas.reseller_a),
         keys.admin_a,
@@ -79,7 +79,7 @@ def test_reseller_sets_its_default_registration_plan_and_fees(api, keys, persona
     assert AuditEvent.objects.filter(action="reseller.update").exists()
 
 
-def test_another_resellers_plan_cannot_be_the_default(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_another_resellers_plan_cannot_be_the_default(api, keys, personas) -> None:
     theirs = PlanFactory(reseller=personas.reseller_b, name="theirs")
 
     error = assert_error(
@@ -92,12 +92,12 @@ def test_another_resellers_plan_cannot_be_the_default(api, keys, personas) -> No
     assert list(error["details"]) == ["default_registration_plan_id"]
 
 
-def test_viewer_cannot_edit_its_reseller(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_viewer_cannot_edit_its_reseller(api, keys, personas) -> None:
     assert_error(api.patch(_url(personas.reseller_a), keys.viewer_a, {"fees": []}), 403)
     assert not AuditEvent.objects.filter(action="reseller.update").exists()
 
 
-def test_platform_edits_features_and_bad_input_is_422(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_platform_edits_features_and_bad_input_is_422(api, keys, personas) -> None:
     ok = api.patch(_url(personas.reseller_b), keys.platform, {"features": ["plans"]})
     unknown = api.patch(_url(personas.reseller_b), keys.platform, {"features": ["teleport"]})
     bad_slug = api.patch(_url(personas.reseller_b), keys.platform, {"slug": "Has Space"})

@@ -97,18 +97,18 @@ def _run(case: Any, key: str, real_ids: dict[str, int]) -> None:
 
 @schema.parametrize()
 @SETTINGS
-def test_every_operation_conforms_with_a_platform_key(case, keys, real_ids) -> None:  # type: ignore[no-untyped-def]
+def test_every_operation_conforms_with_a_platform_key(case, keys, real_ids) -> None:
     _run(case, keys.platform, real_ids)
 
 
 @schema.parametrize()
 @SETTINGS
-def test_every_operation_conforms_with_a_reseller_key(case, keys, real_ids) -> None:  # type: ignore[no-untyped-def]
+def test_every_operation_conforms_with_a_reseller_key(case, keys, real_ids) -> None:
     _run(case, keys.admin_a, real_ids)
 
 
 def _workflow(key: str) -> Any:
-    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+    class Workflow(schema.as_state_machine()):
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"app": WSGI_APP, "headers": {"Authorization": f"Bearer {key}"}}
 
@@ -134,7 +134,7 @@ def _workflow(key: str) -> Any:
 
 
 @pytest.mark.parametrize("who", ["platform", "admin_a"])
-def test_linked_workflows_conform(keys, real_ids, who: str) -> None:  # type: ignore[no-untyped-def]
+def test_linked_workflows_conform(keys, real_ids, who: str) -> None:
     workflow = _workflow(getattr(keys, who))
 
     workflow.run(

@@ -259,7 +259,7 @@ def _answer(response: Any, value: int) -> tuple[int, Any]:
 @pytest.mark.parametrize(
     ("method", "path", "op", "slot", "persona", "own_world", "foreign_world"), _cases()
 )
-def test_a_foreign_id_answers_exactly_as_a_missing_one(  # type: ignore[no-untyped-def]
+def test_a_foreign_id_answers_exactly_as_a_missing_one(
     api, keys, worlds, settings, method, path, op, slot, persona, own_world, foreign_world
 ) -> None:
     settings.REGISTRATION_RATE_LIMIT = 1_000_000

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 ENDPOINTS = "/api/v1/webhook-endpoints"
 
 
-def create(api, key, **body):  # type: ignore[no-untyped-def]
+def create(api, key, **body):
     response = api.post(ENDPOINTS, key, {"url": "https://hooks.example.com/in", **body})
     assert response.status_code == 201, response.content
     return response.json()

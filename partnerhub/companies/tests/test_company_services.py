@@ -22,6 +22,7 @@ from partnerhub.companies.services import (
     company_update,
 )
 from partnerhub.core.errors import NotFound, PermissionDenied, ValidationFailed
+from partnerhub.fees.apply import FeeApplyModeRequired
 from partnerhub.fees.models import RecalcJob
 from partnerhub.plans.services import plan_update
 from partnerhub.plans.tests.test_plan_services import new_plan
@@ -167,7 +168,7 @@ def test_own_fees_cannot_be_edited_while_inheriting_plan_fees(personas):
 def test_company_fee_change_with_items_asks_for_the_apply_mode(personas):
     company = make(personas, new_plan(personas))
     SaleItemFactory(company=company)
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(FeeApplyModeRequired) as err:
         company_update(
             actor=personas.admin_a,
             company_id=company.pk,
@@ -321,7 +322,7 @@ def test_company_key_is_read_only_even_on_its_own_company(personas):
 
 
 def test_fee_amounts_above_the_price_ceiling_are_rejected(personas):
-    from partnerhub.fees.arithmetic import MAX_PRICE_MINOR
+    from partnerhub.core.limits import MAX_PRICE_MINOR
 
     company = make(personas)
     with pytest.raises(ValidationFailed) as err:

@@ -10,9 +10,9 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from partnerhub.catalog.iso4217 import ISO4217_EXPONENTS
+from partnerhub.core.iso4217 import ISO4217_EXPONENTS
+from partnerhub.core.limits import MAX_PRICE_MINOR
 from partnerhub.fees.arithmetic import (
-    MAX_PRICE_MINOR,
     Fees,
     format_minor,
     gateway_fee,

@@ -17,7 +17,7 @@ ITEM = {"name": "Adult GA", "currency": "GBP", "fee_type": "ticket", "price_mino
 
 
 @pytest.fixture
-def world(personas):  # type: ignore[no-untyped-def]
+def world(personas):
     p = personas
     add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 250, 30)
     set_gateway_fee("GBP", 200, 8)
@@ -33,7 +33,7 @@ def _fees(item: SaleItem) -> tuple[int, int, bool, int]:
     return (item.reseller_fee_minor, item.gateway_fee_minor, item.blended, item.fee_revision)
 
 
-def _edit_plan(p, changes, mode):  # type: ignore[no-untyped-def]
+def _edit_plan(p, changes, mode):
     p.plan_a.refresh_from_db()
     return plan_update(
         actor=p.admin_a,

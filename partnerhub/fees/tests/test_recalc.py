@@ -29,7 +29,7 @@ Status = RecalcJob.Status
 
 
 @pytest.fixture
-def plan_world(personas, settings):  # type: ignore[no-untyped-def]
+def plan_world(personas, settings):
     """Five companies on plan gold (3 items each), one off plan fees, one of reseller B."""
     settings.RECALC_CHUNK_COMPANIES = 2
     p = personas
@@ -60,7 +60,7 @@ def _fees(company: Company) -> list[tuple[int, int, bool, int]]:
     )
 
 
-def _enqueue_plan_job(p) -> RecalcJob:  # type: ignore[no-untyped-def]
+def _enqueue_plan_job(p) -> RecalcJob:
     with transaction.atomic():
         return recalculation_enqueue(
             actor=p.admin_a, reseller_id=p.reseller_a.pk, plan_id=p.plan_a.pk, reason="test"
@@ -429,14 +429,14 @@ def test_a_chunk_is_planned_for_its_own_companies_on_postgresql(plan_world) -> N
 # --- Chunks bounded by items, shared by several workers (issue #16) ---------------
 
 
-def _add_items(company: Company, count: int, actor) -> None:  # type: ignore[no-untyped-def]
+def _add_items(company: Company, count: int, actor) -> None:
     for i in range(count):
         sale_item_create(actor=actor, company_id=company.pk, data=ITEM | {"price_minor": 500 + i})
 
 
 def test_chunks_are_bounded_by_items_and_a_big_company_is_split_by_item_id(
     plan_world, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     p = plan_world
     settings.RECALC_CHUNK_ITEMS = 6
     big = p.on_plan[2]
@@ -484,7 +484,7 @@ def test_chunks_are_bounded_by_items_and_a_big_company_is_split_by_item_id(
     ) == {2}
 
 
-def test_a_helper_shares_a_running_job_and_nothing_is_counted_twice(plan_world, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_helper_shares_a_running_job_and_nothing_is_counted_twice(plan_world, settings) -> None:
     p = plan_world
     settings.RECALC_CHUNK_ITEMS = 3  # one company per chunk: five chunks
     add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 4)

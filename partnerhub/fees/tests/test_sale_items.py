@@ -26,7 +26,7 @@ ITEM = {
 
 
 @pytest.fixture
-def priced(personas):  # type: ignore[no-untyped-def]
+def priced(personas):
     """Plan "gold" charges 2.5 % + 30 on GBP tickets; the gateway 2 % + 8."""
     add_fee(personas.plan_a.fee_schedule_id, "GBP", "ticket", 250, 30)
     set_gateway_fee("GBP", 200, 8)

@@ -71,7 +71,7 @@ def _api(client: Client, key: str) -> Callable[[str, str, dict[str, Any]], Any]:
 @pytest.mark.django_db(transaction=True)  # the worker loop commits and closes its connection
 def test_company_leaving_plan_fees_while_the_plan_job_is_queued_gets_the_new_fees(
     catalog_seeded, personas, client
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     p = personas
     add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 250, 30)
     set_gateway_fee("GBP", 200, 8)
@@ -108,7 +108,7 @@ def test_company_leaving_plan_fees_while_the_plan_job_is_queued_gets_the_new_fee
     reason="SQLite runs one writer at a time; the row lock is PostgreSQL's",
 )
 @pytest.mark.django_db(transaction=True)
-def test_a_fee_source_change_waits_for_a_plan_edit_in_flight(catalog_seeded, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_fee_source_change_waits_for_a_plan_edit_in_flight(catalog_seeded, personas) -> None:
     """The plan edit decides its job's companies while holding the plan row; a company
     leaving the plan's fees meanwhile must wait, or the job could miss it."""
     p = personas
@@ -369,13 +369,13 @@ def _run(machine: type[FeeMachine], personas: Any, examples: int, steps: int) ->
     )
 
 
-def test_stored_fees_equal_fresh_quotes_once_the_queue_is_empty_in_process(personas) -> None:  # type: ignore[no-untyped-def]
+def test_stored_fees_equal_fresh_quotes_once_the_queue_is_empty_in_process(personas) -> None:
     _run(InProcessFeeMachine, personas, examples=12, steps=15)
 
 
 def test_stored_fees_equal_fresh_quotes_once_the_queue_is_empty_with_two_workers_in_process(
     personas, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     monkeypatch.setattr(django_settings, "RECALC_CHUNK_ITEMS", 2)
     _run(InProcessParallelFeeMachine, personas, examples=12, steps=15)
 
@@ -392,7 +392,7 @@ def _worker_database_url() -> str | None:
 
 
 @pytest.fixture
-def real_worker(catalog_seeded, tmp_path: Path) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def real_worker(catalog_seeded, tmp_path: Path) -> Iterator[None]:
     url = _worker_database_url()
     if url is None:
         pytest.skip("needs a database another process can open (PostgreSQL, or a file SQLite)")
@@ -428,5 +428,5 @@ def real_worker(catalog_seeded, tmp_path: Path) -> Iterator[None]:  # type: igno
 @pytest.mark.django_db(transaction=True)
 def test_stored_fees_equal_fresh_quotes_once_the_queue_is_empty_with_a_real_worker(
     real_worker, personas
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     _run(RealWorkerFeeMachine, personas, examples=6, steps=12)

@@ -17,7 +17,7 @@ import pytest
 from django_tasks_db.models import DBTaskResult
 
 from partnerhub.fees.arithmetic import gateway_fee, reseller_fee
-from partnerhub.fees.management.commands.seed import GATEWAY
+from partnerhub.ops.management.commands.seed import GATEWAY
 from partnerhub.testing.processes import (
     Db,
     run_django,

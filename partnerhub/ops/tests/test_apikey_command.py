@@ -4,8 +4,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from partnerhub.accounts.authentication import api_key_authenticate
 from partnerhub.accounts.models import ApiKey
-from partnerhub.accounts.services import api_key_authenticate
 from partnerhub.audit.models import AuditEvent
 from partnerhub.cli import main
 from partnerhub.core.actor import Role

@@ -3,7 +3,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from partnerhub.accounts.services import actor_for_user
+from partnerhub.accounts.authentication import actor_for_user
 from partnerhub.cli import _prepare_demo_environment, demo_database_path, main
 from partnerhub.core.actor import Role
 

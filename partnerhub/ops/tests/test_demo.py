@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 
-from partnerhub.accounts.services import actor_for_user, api_key_authenticate
+from partnerhub.accounts.authentication import actor_for_user, api_key_authenticate
 from partnerhub.audit.models import AuditEvent
 from partnerhub.companies.models import Company
 from partnerhub.core.actor import Role
@@ -142,7 +142,7 @@ def test_partnerhub_demo_no_serve_then_apikey_create_end_to_end(cli_env, tmp_pat
             sys.executable,
             "-c",
             "import django, sys; django.setup();"
-            "from partnerhub.accounts.services import api_key_authenticate as a;"
+            "from partnerhub.accounts.authentication import api_key_authenticate as a;"
             "actor = a(sys.argv[1]); print(actor.role if actor else 'none')",
             raw,
         ],

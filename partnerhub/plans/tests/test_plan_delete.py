@@ -157,7 +157,7 @@ def _everything(company_id: int) -> dict[str, Any]:
     }
 
 
-def test_every_company_keeps_exactly_its_features_limits_and_fees(personas) -> None:  # type: ignore[no-untyped-def]
+def test_every_company_keeps_exactly_its_features_limits_and_fees(personas) -> None:
     plan = _plan(personas, "doomed")
     companies = _varied_companies(personas, plan)
     bystander = _company(
@@ -199,7 +199,7 @@ def test_every_company_keeps_exactly_its_features_limits_and_fees(personas) -> N
     assert audit.changes["company_ids"]["old"] == sorted(c.pk for c in companies)
 
 
-def test_a_deleted_plan_shows_what_unlinking_each_company_would_have_stored(personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_deleted_plan_shows_what_unlinking_each_company_would_have_stored(personas) -> None:
     """Copy-on-write is exact: every reader sees of a company of a deleted plan what the
     one-company unlink (company_detach_from_plan, which copies) leaves in its twin."""
     plan = _plan(personas, "doomed")
@@ -226,7 +226,7 @@ def _strip(terms: Any) -> Any:
     return None if terms is None else (terms.has_entry, terms.fees(2000))
 
 
-def test_restored_plan_edits_never_reach_its_former_companies(personas) -> None:  # type: ignore[no-untyped-def]
+def test_restored_plan_edits_never_reach_its_former_companies(personas) -> None:
     plan = _plan(personas, "doomed")
     companies = _varied_companies(personas, plan)
     before = {c.pk: _everything(c.pk) for c in companies}
@@ -258,7 +258,7 @@ def test_restored_plan_edits_never_reach_its_former_companies(personas) -> None:
     assert _resolved(newcomer.pk)["schedule"][0]["percent_bps"] == 1
 
 
-def test_a_company_own_edit_copies_the_snapshot_in_and_changes_only_that_company(personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_company_own_edit_copies_the_snapshot_in_and_changes_only_that_company(personas) -> None:
     plan = _plan(personas, "doomed")
     companies = _varied_companies(personas, plan)
     plan_delete(actor=personas.admin_a, plan_id=plan.pk)
@@ -305,7 +305,7 @@ def test_a_company_own_edit_copies_the_snapshot_in_and_changes_only_that_company
     assert PlanSnapshot.objects.get(plan=plan).fee_schedule.entries.count() == 2  # untouched
 
 
-def test_an_edit_that_changes_nothing_writes_nothing(personas) -> None:  # type: ignore[no-untyped-def]
+def test_an_edit_that_changes_nothing_writes_nothing(personas) -> None:
     plan = _plan(personas, "doomed")
     deviating = _company(personas, plan, "Deviating", **VARIETIES["Deviating"])
     plan_delete(actor=personas.admin_a, plan_id=plan.pk)
@@ -324,7 +324,7 @@ def test_an_edit_that_changes_nothing_writes_nothing(personas) -> None:  # type:
     assert AuditEvent.objects.count() == audits
 
 
-def test_assigning_a_plan_to_a_company_of_a_deleted_plan_starts_from_what_it_kept(personas) -> None:  # type: ignore[no-untyped-def]
+def test_assigning_a_plan_to_a_company_of_a_deleted_plan_starts_from_what_it_kept(personas) -> None:
     plan = _plan(personas, "doomed")
     deviating = _company(personas, plan, "Deviating", **VARIETIES["Deviating"])
     other = _plan(personas, "other")
@@ -343,7 +343,7 @@ def test_assigning_a_plan_to_a_company_of_a_deleted_plan_starts_from_what_it_kep
     assert _resolved(deviating.pk)["features"] == ["api_access", "plans", "seating", "vouchers"]
 
 
-def test_fees_are_priced_and_recalculated_alike_before_and_after_delete(personas) -> None:  # type: ignore[no-untyped-def]
+def test_fees_are_priced_and_recalculated_alike_before_and_after_delete(personas) -> None:
     plan = _plan(personas, "doomed")
     companies = _varied_companies(personas, plan)
     for company in companies:
@@ -371,7 +371,7 @@ def _ticket() -> dict[str, Any]:
     return {"currency": "GBP", "fee_type": "ticket", "price_minor": 5000}
 
 
-def test_the_webhook_batch_resolver_matches_the_selector_for_a_deleted_plan(personas) -> None:  # type: ignore[no-untyped-def]
+def test_the_webhook_batch_resolver_matches_the_selector_for_a_deleted_plan(personas) -> None:
     plan = _plan(personas, "doomed")
     companies = _varied_companies(personas, plan)
     last_event = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
@@ -393,7 +393,7 @@ def test_the_webhook_batch_resolver_matches_the_selector_for_a_deleted_plan(pers
         assert event.data["entitlements"] == resolve_entitlements(fresh).as_dict()
 
 
-def test_the_hub_form_of_a_company_of_a_deleted_plan_round_trips(personas) -> None:  # type: ignore[no-untyped-def]
+def test_the_hub_form_of_a_company_of_a_deleted_plan_round_trips(personas) -> None:
     plan = _plan(personas, "doomed")
     deviating = _company(personas, plan, "Deviating", **VARIETIES["Deviating"])
     before = _everything(deviating.pk)
@@ -426,7 +426,7 @@ def _delete_queries(personas: Any, name: str, companies: int) -> list[str]:
     return [q["sql"] for q in ctx.captured_queries]
 
 
-def test_delete_costs_the_same_statements_for_3_companies_or_30(personas) -> None:  # type: ignore[no-untyped-def]
+def test_delete_costs_the_same_statements_for_3_companies_or_30(personas) -> None:
     few = _delete_queries(personas, "few", 3)
     many = _delete_queries(personas, "many", 30)
     assert len(many) == len(few), "\n".join(many)

@@ -31,7 +31,7 @@ def _create_form(hub: Client, **changes: Any) -> Any:
     return hub.post("/plans/new/", posted(page, data))
 
 
-def test_a_plan_without_a_price_is_refused_in_the_hub(hub, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_plan_without_a_price_is_refused_in_the_hub(hub, personas) -> None:
     response = _create_form(hub, price_currencies=None)
 
     assert response.status_code == 200
@@ -39,7 +39,7 @@ def test_a_plan_without_a_price_is_refused_in_the_hub(hub, personas) -> None:  #
     assert not Plan.objects.filter(name="silver").exists()
 
 
-def test_blank_limits_in_the_hub_are_stored_as_null_like_the_api(hub, personas) -> None:  # type: ignore[no-untyped-def]
+def test_blank_limits_in_the_hub_are_stored_as_null_like_the_api(hub, personas) -> None:
     response = _create_form(
         hub, price_currencies=["INR"], price_INR_monthly="999", limit_messages="500"
     )
@@ -50,7 +50,7 @@ def test_blank_limits_in_the_hub_are_stored_as_null_like_the_api(hub, personas) 
     assert plan.limits == {key: (500 if key == "messages" else None) for key in every_limit}
 
 
-def test_a_name_differing_only_in_case_is_refused_in_the_hub(hub, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_name_differing_only_in_case_is_refused_in_the_hub(hub, personas) -> None:
     response = _create_form(hub, name="GOLD", price_currencies=["INR"], price_INR_monthly="999")
 
     assert "already exists" in response.content.decode()
@@ -59,7 +59,7 @@ def test_a_name_differing_only_in_case_is_refused_in_the_hub(hub, personas) -> N
 
 def test_the_deleted_filter_lists_an_archived_then_deleted_plan_and_restores_it(
     hub, personas
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     plan = personas.plan_a
     plan_archive(actor=personas.admin_a, plan_id=plan.pk)
     plan_delete(actor=personas.admin_a, plan_id=plan.pk)
@@ -77,7 +77,7 @@ def test_the_deleted_filter_lists_an_archived_then_deleted_plan_and_restores_it(
     )
 
 
-def test_archiving_twice_in_the_hub_writes_once(hub, personas) -> None:  # type: ignore[no-untyped-def]
+def test_archiving_twice_in_the_hub_writes_once(hub, personas) -> None:
     url = f"/plans/{personas.plan_a.pk}/archive/"
     hub.post(url)
     first = Plan.objects.get(pk=personas.plan_a.pk)
@@ -89,7 +89,7 @@ def test_archiving_twice_in_the_hub_writes_once(hub, personas) -> None:  # type:
     assert AuditEvent.objects.filter(action="plan.archive").count() == 1
 
 
-def test_the_card_counts_only_the_features_companies_get(hub, personas) -> None:  # type: ignore[no-untyped-def]
+def test_the_card_counts_only_the_features_companies_get(hub, personas) -> None:
     plan = PlanFactory(
         reseller=personas.reseller_a, name="funnelled", features=["plans", "seating", "vouchers"]
     )
@@ -101,7 +101,7 @@ def test_the_card_counts_only_the_features_companies_get(hub, personas) -> None:
     assert '<span data-testid="feature-count">2 feature(s)</span>' in card
 
 
-def test_the_card_and_the_editor_show_net_gst_and_gross(hub, personas) -> None:  # type: ignore[no-untyped-def]
+def test_the_card_and_the_editor_show_net_gst_and_gross(hub, personas) -> None:
     TaxSettings.objects.update_or_create(pk=1, defaults={"gst_rate_bps": 1800})
     plan = PlanFactory(
         reseller=personas.reseller_a,
@@ -119,7 +119,7 @@ def test_the_card_and_the_editor_show_net_gst_and_gross(hub, personas) -> None: 
     assert "999.00" in table and "179.82" in table and "1,178.82" in table
 
 
-def test_the_registration_cards_show_net_gst_and_gross(personas) -> None:  # type: ignore[no-untyped-def]
+def test_the_registration_cards_show_net_gst_and_gross(personas) -> None:
     personas.reseller_a.registration_plan_choice = True
     personas.reseller_a.save()
     PlanFactory(

@@ -20,6 +20,7 @@ from partnerhub.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from partnerhub.fees.apply import FeeApplyModeRequired
 from partnerhub.fees.models import RecalcJob
 from partnerhub.plans.models import Plan
 from partnerhub.plans.selectors import plan_get_for_actor, plan_list_for_actor, plan_serialize
@@ -206,7 +207,7 @@ def test_preview_tells_whether_a_fee_change_asks_or_forces_recalculation(persona
 def test_fee_change_without_apply_mode_is_rejected(personas):
     plan = new_plan(personas)
     SaleItemFactory(company=new_company(personas, plan))
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(FeeApplyModeRequired) as err:
         plan_update(
             actor=personas.admin_a,
             plan_id=plan.pk,

@@ -60,7 +60,7 @@ def test_a_plan_outside_the_catalog_is_refused_and_nothing_is_created(personas, 
             company_name="Sneaky",
             contact_email="a@b.test",
             plan_id=plan_id,
-        )  # type: ignore[arg-type]
+        )
     assert "plan_id" in err.value.details
     assert not Company.objects.filter(name="Sneaky").exists()
 

@@ -23,7 +23,7 @@ def _process_cache(name: str) -> dict[str, Any]:
     }
 
 
-def test_thirty_attempts_against_two_processes_accept_only_the_limit(personas, settings) -> None:  # type: ignore[no-untyped-def]
+def test_thirty_attempts_against_two_processes_accept_only_the_limit(personas, settings) -> None:
     settings.REGISTRATION_RATE_LIMIT = 10
     settings.REGISTRATION_RATE_WINDOW_SECONDS = 3600
     client = Client()
@@ -43,7 +43,7 @@ def test_thirty_attempts_against_two_processes_accept_only_the_limit(personas, s
     assert Company.objects.filter(name__startswith="Co ").count() == 10
 
 
-def test_the_hub_form_and_the_api_share_one_budget(personas, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_hub_form_and_the_api_share_one_budget(personas, settings) -> None:
     settings.REGISTRATION_RATE_LIMIT = 2
     settings.REGISTRATION_RATE_WINDOW_SECONDS = 3600
     client = Client()

@@ -4,6 +4,7 @@ import pytest
 
 from partnerhub.audit.models import AuditEvent
 from partnerhub.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from partnerhub.fees.apply import FeeApplyModeRequired
 from partnerhub.fees.models import RecalcJob
 from partnerhub.resellers.models import Reseller, ResellerVersions
 from partnerhub.resellers.selectors import (
@@ -169,13 +170,15 @@ def test_viewer_cannot_update_and_outsider_gets_not_found(personas):
         reseller_update(
             actor=personas.viewer_a,
             reseller_id=personas.reseller_a.pk,
-            changes={"fees": [GBP_TICKET], "fee_apply_mode": "all"},
+            changes={"fees": [GBP_TICKET]},
+            fee_apply_mode="all",
         )
     with pytest.raises(NotFound):
         reseller_update(
             actor=personas.admin_b,
             reseller_id=personas.reseller_a.pk,
-            changes={"fees": [GBP_TICKET], "fee_apply_mode": "all"},
+            changes={"fees": [GBP_TICKET]},
+            fee_apply_mode="all",
         )
     assert reseller_serialize(personas.reseller_a)["fees"] == []
 
@@ -196,7 +199,7 @@ def _company_on_reseller_fees(personas, **kwargs):
 
 def test_fee_change_asks_for_the_apply_mode_when_items_use_the_reseller_schedule(personas):
     _company_on_reseller_fees(personas)
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(FeeApplyModeRequired) as exc:
         reseller_update(
             actor=personas.admin_a,
             reseller_id=personas.reseller_a.pk,
@@ -215,7 +218,8 @@ def test_fee_change_for_all_items_enqueues_a_job_for_the_affected_companies(pers
     result = reseller_update(
         actor=personas.admin_a,
         reseller_id=personas.reseller_a.pk,
-        changes={"fees": [GBP_TICKET], "fee_apply_mode": "all"},
+        changes={"fees": [GBP_TICKET]},
+        fee_apply_mode="all",
     )
 
     assert result.job is not None
@@ -233,7 +237,8 @@ def test_fee_change_for_new_items_only_enqueues_nothing(personas):
     result = reseller_update(
         actor=personas.admin_a,
         reseller_id=personas.reseller_a.pk,
-        changes={"fees": [GBP_TICKET], "fee_apply_mode": "new"},
+        changes={"fees": [GBP_TICKET]},
+        fee_apply_mode="new",
     )
 
     assert result.job is None
@@ -253,7 +258,8 @@ def test_blended_change_forces_a_recalculation(personas):
     result = reseller_update(
         actor=personas.admin_a,
         reseller_id=personas.reseller_a.pk,
-        changes={"blended": {"GBP": True}, "fee_apply_mode": "new"},
+        changes={"blended": {"GBP": True}},
+        fee_apply_mode="new",
     )
 
     assert result.job is not None
@@ -265,7 +271,8 @@ def test_bad_fee_apply_mode_is_rejected(personas):
         reseller_update(
             actor=personas.admin_a,
             reseller_id=personas.reseller_a.pk,
-            changes={"fees": [], "fee_apply_mode": "later"},
+            changes={"fees": []},
+            fee_apply_mode="later",
         )
     assert "fee_apply_mode" in exc.value.details
 

@@ -15,7 +15,7 @@ from partnerhub.testing.factories import PlanFactory
 pytestmark = pytest.mark.django_db
 
 
-def _plan(reseller, cycles, currencies):  # type: ignore[no-untyped-def]
+def _plan(reseller, cycles, currencies):
     return PlanFactory(
         reseller=reseller,
         billing_cycles=cycles,
@@ -23,7 +23,7 @@ def _plan(reseller, cycles, currencies):  # type: ignore[no-untyped-def]
     )
 
 
-def test_a_new_company_takes_its_plans_default_terms(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_company_takes_its_plans_default_terms(api, keys, personas) -> None:
     plan = _plan(personas.reseller_a, ["quarterly", "yearly"], ["USD", "GBP"])
 
     body = api.post("/api/v1/companies", keys.admin_a, {"name": "New", "plan_id": plan.pk}).json()
@@ -33,7 +33,7 @@ def test_a_new_company_takes_its_plans_default_terms(api, keys, personas) -> Non
     assert body["billing_anchor"] == timezone.now().date().isoformat()
 
 
-def test_terms_can_be_set_within_the_plan(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_terms_can_be_set_within_the_plan(api, keys, personas) -> None:
     plan = _plan(personas.reseller_a, ["monthly", "yearly"], ["USD", "GBP"])
     company = personas.company_a
     api.patch(f"/api/v1/companies/{company.pk}", keys.admin_a, {"plan_id": plan.pk})
@@ -65,7 +65,7 @@ def test_terms_can_be_set_within_the_plan(api, keys, personas) -> None:  # type:
     assert audit.changes["billing_cycle"] == {"old": "monthly", "new": "yearly"}
 
 
-def test_assigning_a_plan_that_lacks_the_terms_resets_them(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_assigning_a_plan_that_lacks_the_terms_resets_them(api, keys, personas) -> None:
     first = _plan(personas.reseller_a, ["monthly", "yearly"], ["USD", "GBP"])
     second = _plan(personas.reseller_a, ["monthly", "quarterly"], ["INR", "USD"])
     company = personas.company_a
@@ -83,7 +83,7 @@ def test_assigning_a_plan_that_lacks_the_terms_resets_them(api, keys, personas) 
     assert body["billing_anchor"] == "2026-03-31"
 
 
-def test_the_anchor_decides_the_usage_period(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_the_anchor_decides_the_usage_period(api, keys, personas) -> None:
     company = personas.company_a
     Company.objects.filter(pk=company.pk).update(billing_anchor=date(2026, 1, 31))
 
@@ -94,7 +94,7 @@ def test_the_anchor_decides_the_usage_period(api, keys, personas) -> None:  # ty
     assert (body["period_start"], body["period_end"]) == ("2026-02-28", "2026-03-31")
 
 
-def test_a_custom_company_has_usage_periods_and_any_cycle(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_custom_company_has_usage_periods_and_any_cycle(api, keys, personas) -> None:
     body = api.post(
         "/api/v1/companies", keys.admin_a, {"name": "Custom Co", "billing_cycle": "yearly"}
     ).json()
@@ -106,7 +106,7 @@ def test_a_custom_company_has_usage_periods_and_any_cycle(api, keys, personas) -
     assert usage["period_start"] == timezone.now().date().isoformat()
 
 
-def test_registration_gives_the_default_plans_terms(api, personas) -> None:  # type: ignore[no-untyped-def]
+def test_registration_gives_the_default_plans_terms(api, personas) -> None:
     plan = _plan(personas.reseller_a, ["monthly", "yearly"], ["GBP"])
     personas.reseller_a.default_registration_plan = plan
     personas.reseller_a.save()
@@ -129,7 +129,7 @@ def test_registration_gives_the_default_plans_terms(api, personas) -> None:  # t
 
 def test_stored_terms_the_plan_no_longer_offers_are_kept_when_sent_back(
     api, keys, personas
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     company, plan = personas.company_a, personas.plan_a  # a plan with no prices
     Company.objects.filter(pk=company.pk).update(billing_cycle="yearly", billing_currency="")
 

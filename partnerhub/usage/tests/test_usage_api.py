@@ -43,14 +43,14 @@ def _used(company: Company, limit: str = "messages") -> int:
     )
 
 
-def _consume(api, key, company_id, limit="messages", **body):  # type: ignore[no-untyped-def]
+def _consume(api, key, company_id, limit="messages", **body):
     return api.post(f"/api/v1/companies/{company_id}/usage/{limit}/consume", key, body)
 
 
 # --- ingestion ----------------------------------------------------------------------------
 
 
-def test_events_are_counted_once_per_id(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_events_are_counted_once_per_id(api, keys, personas) -> None:
     company = personas.company_a
     batch = {"events": [event(1, company.pk, quantity=3), event(2, company.pk, quantity=4)]}
 
@@ -65,7 +65,7 @@ def test_events_are_counted_once_per_id(api, keys, personas) -> None:  # type: i
     assert AuditEvent.objects.filter(action="usage.events_record").count() == 2
 
 
-def test_a_repeat_inside_one_batch_counts_once(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_repeat_inside_one_batch_counts_once(api, keys, personas) -> None:
     e = event(1, personas.company_a.pk, quantity=5)
 
     response = api.post("/api/v1/usage/events", keys.admin_a, {"events": [e, dict(e)]})
@@ -76,7 +76,7 @@ def test_a_repeat_inside_one_batch_counts_once(api, keys, personas) -> None:  # 
 
 def test_the_same_id_with_other_content_is_a_conflict_and_stores_nothing(
     api, keys, personas
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     company = personas.company_a
     api.post("/api/v1/usage/events", keys.admin_a, {"events": [event(1, company.pk, quantity=3)]})
 
@@ -107,7 +107,7 @@ def test_the_same_id_with_other_content_is_a_conflict_and_stores_nothing(
 )
 def test_a_bad_event_is_a_422_naming_its_index_and_nothing_is_stored(
     api, keys, personas, bad, field
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     company = personas.company_a
     events = [event(1, company.pk), {**event(2, company.pk), **bad}]
 
@@ -118,7 +118,7 @@ def test_a_bad_event_is_a_422_naming_its_index_and_nothing_is_stored(
     assert UsageCounter.objects.count() == 0
 
 
-def test_a_future_timestamp_is_refused(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_future_timestamp_is_refused(api, keys, personas) -> None:
     future = (timezone.now() + timedelta(minutes=10)).isoformat()
     events = [event(1, personas.company_a.pk, timestamp=future)]
 
@@ -127,7 +127,7 @@ def test_a_future_timestamp_is_refused(api, keys, personas) -> None:  # type: ig
     assert "events[0].timestamp" in error["details"]
 
 
-def test_duplicate_ids_with_other_content_inside_a_batch_are_a_422(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_duplicate_ids_with_other_content_inside_a_batch_are_a_422(api, keys, personas) -> None:
     c = personas.company_a.pk
     events = [event(1, c, quantity=1), event(1, c, quantity=2)]
 
@@ -138,7 +138,7 @@ def test_duplicate_ids_with_other_content_inside_a_batch_are_a_422(api, keys, pe
 
 
 @pytest.mark.parametrize("size", [0, 1001])
-def test_a_batch_holds_1_to_1000_events(api, keys, personas, size) -> None:  # type: ignore[no-untyped-def]
+def test_a_batch_holds_1_to_1000_events(api, keys, personas, size) -> None:
     events = [event(n, personas.company_a.pk) for n in range(size)]
 
     error = assert_error(api.post("/api/v1/usage/events", keys.admin_a, {"events": events}), 422)
@@ -146,7 +146,7 @@ def test_a_batch_holds_1_to_1000_events(api, keys, personas, size) -> None:  # t
     assert "events" in error["details"]
 
 
-def test_events_in_the_previous_period_count_there(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_events_in_the_previous_period_count_there(api, keys, personas) -> None:
     company = personas.company_a
     today = timezone.now().date()
     Company.objects.filter(pk=company.pk).update(
@@ -175,7 +175,7 @@ def test_events_in_the_previous_period_count_there(api, keys, personas) -> None:
     assert past["period_end"] == current.start.isoformat()
 
 
-def test_gauge_events_move_the_count_never_below_zero(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_gauge_events_move_the_count_never_below_zero(api, keys, personas) -> None:
     c = personas.company_a.pk
     events = [
         event(1, c, "team_members", 2),
@@ -195,7 +195,7 @@ def test_gauge_events_move_the_count_never_below_zero(api, keys, personas) -> No
     }
 
 
-def test_a_gauge_event_of_zero_is_refused(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_gauge_event_of_zero_is_refused(api, keys, personas) -> None:
     events = [event(1, personas.company_a.pk, "team_members", 0)]
 
     error = assert_error(api.post("/api/v1/usage/events", keys.admin_a, {"events": events}), 422)
@@ -206,7 +206,7 @@ def test_a_gauge_event_of_zero_is_refused(api, keys, personas) -> None:  # type:
 # --- consume ------------------------------------------------------------------------------
 
 
-def test_consume_allows_until_the_limit_then_refuses(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_consume_allows_until_the_limit_then_refuses(api, keys, personas) -> None:
     company = personas.company_a
     Company.objects.filter(pk=company.pk).update(limit_overrides={"messages": 5})
 
@@ -230,7 +230,7 @@ def test_consume_allows_until_the_limit_then_refuses(api, keys, personas) -> Non
     assert _used(company) == 5
 
 
-def test_consume_is_idempotent_by_id(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_consume_is_idempotent_by_id(api, keys, personas) -> None:
     company = personas.company_a
 
     first = _consume(api, keys.admin_a, company.pk, quantity=3, id="req-1")
@@ -244,7 +244,7 @@ def test_consume_is_idempotent_by_id(api, keys, personas) -> None:  # type: igno
     assert _used(company) == 3
 
 
-def test_a_refused_consume_with_an_id_leaves_no_record(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_consume_with_an_id_leaves_no_record(api, keys, personas) -> None:
     company = personas.company_a
     Company.objects.filter(pk=company.pk).update(limit_overrides={"messages": 1})
 
@@ -254,7 +254,7 @@ def test_a_refused_consume_with_an_id_leaves_no_record(api, keys, personas) -> N
     assert not UsageEvent.objects.exists()
 
 
-def test_unlimited_consume_is_always_allowed_and_counted(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_unlimited_consume_is_always_allowed_and_counted(api, keys, personas) -> None:
     company = personas.company_a
     Company.objects.filter(pk=company.pk).update(limit_overrides={"messages": None})
 
@@ -270,7 +270,7 @@ def test_unlimited_consume_is_always_allowed_and_counted(api, keys, personas) ->
     }
 
 
-def test_a_cap_checks_the_wanted_total_and_records_nothing(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_cap_checks_the_wanted_total_and_records_nothing(api, keys, personas) -> None:
     company = personas.company_a
     Company.objects.filter(pk=company.pk).update(limit_overrides={"event_timeslots": 12})
 
@@ -289,7 +289,7 @@ def test_a_cap_checks_the_wanted_total_and_records_nothing(api, keys, personas) 
     assert not UsageCounter.objects.exists()
 
 
-def test_a_plan_change_mid_period_applies_on_the_next_consume(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_plan_change_mid_period_applies_on_the_next_consume(api, keys, personas) -> None:
     company, plan = personas.company_a, personas.plan_a
     plan.limits = {**plan.limits, "messages": 10}
     plan.save()
@@ -315,21 +315,21 @@ def test_a_plan_change_mid_period_applies_on_the_next_consume(api, keys, persona
 
 
 @pytest.mark.parametrize("quantity", [0, -1, 10**12 + 1])
-def test_consume_quantity_is_1_to_10_12(api, keys, personas, quantity) -> None:  # type: ignore[no-untyped-def]
+def test_consume_quantity_is_1_to_10_12(api, keys, personas, quantity) -> None:
     error = assert_error(_consume(api, keys.admin_a, personas.company_a.pk, quantity=quantity), 422)
 
     assert "quantity" in error["details"]
     assert not UsageCounter.objects.exists()
 
 
-def test_consume_on_an_unknown_limit_is_404(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_consume_on_an_unknown_limit_is_404(api, keys, personas) -> None:
     assert_error(_consume(api, keys.admin_a, personas.company_a.pk, "nope", quantity=1), 404)
 
 
 # --- thresholds ---------------------------------------------------------------------------
 
 
-def test_thresholds_are_recorded_once_per_period(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_thresholds_are_recorded_once_per_period(api, keys, personas) -> None:
     company = personas.company_a
     Company.objects.filter(pk=company.pk).update(limit_overrides={"messages": 10})
 
@@ -370,7 +370,7 @@ def test_thresholds_are_recorded_once_per_period(api, keys, personas) -> None:  
 # --- gauges -------------------------------------------------------------------------------
 
 
-def test_put_sets_a_gauge(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_put_sets_a_gauge(api, keys, personas) -> None:
     c = personas.company_a.pk
 
     response = api.put(f"/api/v1/companies/{c}/usage/team_members", keys.admin_a, {"value": 4})
@@ -389,13 +389,13 @@ def test_put_sets_a_gauge(api, keys, personas) -> None:  # type: ignore[no-untyp
     assert list(UsageThresholdEvent.objects.values_list("threshold", flat=True)) == [80]
 
 
-def test_put_on_a_metered_limit_is_a_422(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_put_on_a_metered_limit_is_a_422(api, keys, personas) -> None:
     c = personas.company_a.pk
 
     assert_error(api.put(f"/api/v1/companies/{c}/usage/messages", keys.admin_a, {"value": 4}), 422)
 
 
-def test_usage_lists_every_limit_with_its_kind(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_usage_lists_every_limit_with_its_kind(api, keys, personas) -> None:
     c = personas.company_a.pk
 
     body = api.get(f"/api/v1/companies/{c}/usage", keys.company_a).json()
@@ -426,7 +426,7 @@ def _writes(c: int) -> list[tuple[str, str, dict]]:
     ]
 
 
-def test_another_resellers_company_is_404_like_a_missing_one(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_another_resellers_company_is_404_like_a_missing_one(api, keys, personas) -> None:
     c = personas.company_a.pk
     for method, path, body in [*_writes(c), ("get", f"/api/v1/companies/{c}/usage", None)]:
         foreign = api.request(method, path, keys.admin_b, body)
@@ -443,7 +443,7 @@ def test_another_resellers_company_is_404_like_a_missing_one(api, keys, personas
 
 
 @pytest.mark.parametrize("who", ["viewer_a", "company_a"])
-def test_viewer_and_company_keys_cannot_write_usage(api, keys, personas, who) -> None:  # type: ignore[no-untyped-def]
+def test_viewer_and_company_keys_cannot_write_usage(api, keys, personas, who) -> None:
     c = personas.company_a.pk
     key = getattr(keys, who)
     for method, path, body in [
@@ -455,7 +455,7 @@ def test_viewer_and_company_keys_cannot_write_usage(api, keys, personas, who) ->
     assert not UsageEvent.objects.exists()
 
 
-def test_a_company_key_reads_its_own_usage_only(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_company_key_reads_its_own_usage_only(api, keys, personas) -> None:
     from partnerhub.testing.factories import CompanyFactory
 
     sibling = CompanyFactory(reseller=personas.reseller_a)
@@ -467,7 +467,7 @@ def test_a_company_key_reads_its_own_usage_only(api, keys, personas) -> None:  #
     assert_error(other, 404, "not_found")
 
 
-def test_platform_key_records_events_for_any_reseller(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_platform_key_records_events_for_any_reseller(api, keys, personas) -> None:
     response = api.post(
         "/api/v1/usage/events", keys.platform, {"events": [event(1, personas.company_a.pk)]}
     )
@@ -480,7 +480,7 @@ def test_platform_key_records_events_for_any_reseller(api, keys, personas) -> No
 
 def test_consume_and_usage_read_take_two_statements_each(
     api, keys, personas, django_assert_num_queries
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """The key lookup reads the company (and the limit) in its own statement; a consume
     that fits and crosses no threshold is one more statement, a usage read one more."""
     company = personas.company_a
@@ -496,7 +496,7 @@ def test_consume_and_usage_read_take_two_statements_each(
     assert usage.json()["limits"]["messages"]["used"] == 3
 
 
-def test_a_first_consume_that_reaches_a_threshold_records_it(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_a_first_consume_that_reaches_a_threshold_records_it(api, keys, personas) -> None:
     """A new counter row starting at or past 80 % takes the path that records crossings."""
     company = personas.company_a
     Company.objects.filter(pk=company.pk).update(
@@ -519,7 +519,7 @@ def test_a_first_consume_that_reaches_a_threshold_records_it(api, keys, personas
 
 def test_consumes_below_a_threshold_record_none_and_the_crossing_one_records_it(
     api, keys, personas
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     company = personas.company_a
     Company.objects.filter(pk=company.pk).update(limit_overrides={"messages": 100})
 
@@ -549,7 +549,7 @@ def _mixed_batch(start: int, companies: list[int], ts: str) -> list[dict[str, An
 
 def test_full_batches_with_repeats_inside_and_across_count_each_event_once(
     api, keys, personas
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Mixed companies and limits (metered and gauge) in batches of 1,000: a repeat inside
     a batch and the overlap with an earlier batch count once; the counters hold the sums
     of the distinct events, one row per (company, limit, period)."""
@@ -578,7 +578,7 @@ def test_full_batches_with_repeats_inside_and_across_count_each_event_once(
     assert UsageEvent.objects.count() == len(distinct) == 1500
 
 
-def test_one_bad_event_in_a_full_batch_is_named_and_nothing_is_stored(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_one_bad_event_in_a_full_batch_is_named_and_nothing_is_stored(api, keys, personas) -> None:
     ts = _now_iso()
     foreign = CompanyFactory(reseller=personas.reseller_b)
     cases = [
@@ -598,7 +598,7 @@ def test_one_bad_event_in_a_full_batch_is_named_and_nothing_is_stored(api, keys,
     assert not UsageCounter.objects.exists()
 
 
-def test_an_old_day_is_refused_at_each_of_its_events_index(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_an_old_day_is_refused_at_each_of_its_events_index(api, keys, personas) -> None:
     """The period of a (company, day) is worked out once per batch: the refusal still
     names the first event of that day, and a later one alone names its own index."""
     company = personas.company_a.pk

@@ -17,7 +17,7 @@ from partnerhub.usage.selectors import company_usage
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_adds_usage_events_and_their_counters(personas) -> None:  # type: ignore[no-untyped-def]
+def test_seed_adds_usage_events_and_their_counters(personas) -> None:
     out = io.StringIO()
 
     call_command("seed", resellers=1, companies=3, items=0, usage_events=7, stdout=out)
@@ -30,7 +30,7 @@ def test_seed_adds_usage_events_and_their_counters(personas) -> None:  # type: i
     assert usage["limits"]["messages"]["used"] == 20
 
 
-def test_purge_removes_old_events_and_keeps_counters(api, keys, personas) -> None:  # type: ignore[no-untyped-def]
+def test_purge_removes_old_events_and_keeps_counters(api, keys, personas) -> None:
     company = personas.company_a
     events = [
         {
@@ -56,7 +56,7 @@ def test_purge_removes_old_events_and_keeps_counters(api, keys, personas) -> Non
     assert AuditEvent.objects.filter(action="usage.events_purge").count() == 1
 
 
-def test_purge_honours_the_retention_setting(personas, settings) -> None:  # type: ignore[no-untyped-def]
+def test_purge_honours_the_retention_setting(personas, settings) -> None:
     settings.USAGE_RETENTION_DAYS = 10
     call_command("seed", resellers=1, companies=1, items=0, usage_events=2, stdout=io.StringIO())
     UsageEvent.objects.update(recorded_at=timezone.now() - timedelta(days=11))

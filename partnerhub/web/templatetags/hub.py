@@ -7,7 +7,8 @@ from typing import Any
 from django import template
 
 from partnerhub.core import wording
-from partnerhub.web.money import bps_to_percent_str, format_money
+from partnerhub.core.money import bps_to_percent_str, format_money
+from partnerhub.plans.views import delete_confirmation as plan_delete_confirmation
 
 register = template.Library()
 
@@ -24,9 +25,7 @@ def percent(bps: int | None) -> str:
 
 @register.filter
 def delete_confirmation(name: str) -> str:
-    from partnerhub.plans.views import delete_confirmation as text
-
-    return text(name)
+    return plan_delete_confirmation(name)
 
 
 @register.filter

@@ -144,5 +144,5 @@ def database_state() -> dict[str, list[dict[str, Any]]]:
     for model in apps.get_models(include_auto_created=True):
         if not model.__module__.startswith("partnerhub"):
             continue
-        state[model._meta.db_table] = list(model.objects.order_by("pk").values())  # type: ignore[attr-defined]
+        state[model._meta.db_table] = list(model.objects.order_by("pk").values())
     return state

@@ -135,7 +135,7 @@ def _client(user: Any) -> Client:
     return client
 
 
-def test_plan_form_round_trips_at_20_currencies_by_40_fee_types(personas, large_catalog) -> None:  # type: ignore[no-untyped-def]
+def test_plan_form_round_trips_at_20_currencies_by_40_fee_types(personas, large_catalog) -> None:
     before = plan_serialize(Plan.objects.get(pk=personas.plan_a.pk))
 
     response = post_back(_client(personas.admin_a_user), f"/plans/{personas.plan_a.pk}/")
@@ -150,7 +150,7 @@ def test_plan_form_round_trips_at_20_currencies_by_40_fee_types(personas, large_
 
 def test_reseller_form_round_trips_at_20_currencies_by_40_fee_types(
     personas, large_catalog
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     audit_before = AuditEvent.objects.count()
 
     response = post_back(_client(personas.platform_user), f"/resellers/{personas.reseller_a.pk}/")
@@ -159,7 +159,7 @@ def test_reseller_form_round_trips_at_20_currencies_by_40_fee_types(
     assert AuditEvent.objects.count() == audit_before
 
 
-def test_company_form_round_trips_at_20_currencies_by_40_fee_types(personas, large_catalog) -> None:  # type: ignore[no-untyped-def]
+def test_company_form_round_trips_at_20_currencies_by_40_fee_types(personas, large_catalog) -> None:
     # Off plan fees, the company form shows its own fee table: the whole catalog.
     company_update(
         actor=personas.admin_a,
@@ -175,7 +175,7 @@ def test_company_form_round_trips_at_20_currencies_by_40_fee_types(personas, lar
     assert company_serialize(Company.objects.get(pk=personas.company_a.pk)) == before
 
 
-def test_plan_create_form_posts_at_20_currencies_by_40_fee_types(personas, large_catalog) -> None:  # type: ignore[no-untyped-def]
+def test_plan_create_form_posts_at_20_currencies_by_40_fee_types(personas, large_catalog) -> None:
     client = _client(personas.admin_a_user)
     page = client.get("/plans/new/")
     parser = _FormFields("data-plan-form")

@@ -11,7 +11,7 @@ from django.test import Client, override_settings
 pytestmark = pytest.mark.django_db
 
 
-def _policy(response) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+def _policy(response) -> dict[str, list[str]]:
     header = response["Content-Security-Policy"]
     directives = [d.strip().split() for d in header.split(";") if d.strip()]
     return {d[0]: d[1:] for d in directives}
@@ -27,7 +27,7 @@ def test_every_response_carries_a_content_security_policy(url: str) -> None:
     assert policy["frame-ancestors"] == ["'none'"]
 
 
-def test_hub_pages_have_no_inline_script_or_handler(personas) -> None:  # type: ignore[no-untyped-def]
+def test_hub_pages_have_no_inline_script_or_handler(personas) -> None:
     client = Client()
     client.force_login(personas.platform_user)
     for url in ["/", "/plans/", "/companies/", "/resellers/", "/api-keys/", "/login/"]:

@@ -77,8 +77,9 @@ def _params(pattern: str) -> list[str]:
 
 
 def _url(pattern: str, values: dict[str, Any]) -> str:
-    url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), pattern)
-    url = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: str(values[m.group(1)]), url)
+    # Regex groups first: their "(?P<name>" would otherwise read as a "<name>" converter.
+    url = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: str(values[m.group(1)]), pattern)
+    url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), url)
     return "/" + url.replace("^", "").replace("$", "")
 
 
@@ -162,7 +163,7 @@ def _same_answer(foreign: Any, foreign_id: int, missing: Any, missing_id: int) -
 
 
 @pytest.mark.parametrize(("name", "pattern", "where", "slot", "persona", "method"), _cases())
-def test_a_foreign_id_answers_exactly_as_a_missing_one_in_the_hub(  # type: ignore[no-untyped-def]
+def test_a_foreign_id_answers_exactly_as_a_missing_one_in_the_hub(
     personas, worlds, name, pattern, where, slot, persona, method
 ) -> None:
     own, foreign_world = PERSONAS[persona]

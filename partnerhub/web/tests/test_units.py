@@ -6,15 +6,15 @@ from typing import Any
 
 import pytest
 
-from partnerhub.fees.views import job_progress
-from partnerhub.web.charts import bar_chart
-from partnerhub.web.money import (
+from partnerhub.core.money import (
     bps_to_percent_str,
     format_money,
     major_str_to_minor,
     minor_to_major_str,
     percent_str_to_bps,
 )
+from partnerhub.fees.views import job_progress
+from partnerhub.web.charts import bar_chart
 
 
 def job(**values: Any) -> dict[str, Any]:

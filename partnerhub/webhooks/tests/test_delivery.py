@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def allow_private(settings):  # type: ignore[no-untyped-def]
+def allow_private(settings):
     settings.WEBHOOK_ALLOW_PRIVATE = True
     settings.WEBHOOK_RETRY_SCHEDULE = [5, 300, 1800]
 
@@ -36,7 +36,7 @@ def make_due() -> None:
     Delivery.objects.filter(status="pending").update(next_attempt_at=timezone.now())
 
 
-def announce_something(personas) -> None:  # type: ignore[no-untyped-def]
+def announce_something(personas) -> None:
     company_update(actor=personas.admin_a, company_id=personas.company_a.pk, changes={"name": "N"})
 
 

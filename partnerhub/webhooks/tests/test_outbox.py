@@ -36,7 +36,7 @@ from partnerhub.webhooks.tests.helpers import (
 pytestmark = pytest.mark.django_db
 
 
-def _edit_plan(personas, plan, **changes):  # type: ignore[no-untyped-def]
+def _edit_plan(personas, plan, **changes):
     plan.refresh_from_db()
     return plan_update(
         actor=personas.admin_a, plan_id=plan.pk, changes=changes, version=plan.version
@@ -319,8 +319,8 @@ def test_reseller_fee_change_reaches_companies_on_reseller_fees_only(personas):
             "fees": [
                 {"currency": "GBP", "fee_type": "ticket", "percent_bps": 120, "fixed_minor": 5}
             ],
-            "fee_apply_mode": "new",
         },
+        fee_apply_mode="new",
     )
     run_fanouts()
 

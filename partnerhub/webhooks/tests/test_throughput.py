@@ -60,7 +60,7 @@ def _as_stored(data: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
-def _edit_plan(personas, plan, **changes):  # type: ignore[no-untyped-def]
+def _edit_plan(personas, plan, **changes):
     plan.refresh_from_db()
     return plan_update(
         actor=personas.admin_a, plan_id=plan.pk, changes=changes, version=plan.version

@@ -164,7 +164,7 @@ class Command(DbWorkerCommand):
         # never reload in a worker (a reload would kill the running chunk).
         parser.set_defaults(interval=0.2, reload=False)
 
-    def handle(self, *args: Any, **options: Any) -> None:  # type: ignore[override]
+    def handle(self, *args: Any, **options: Any) -> None:
         concurrency = options.pop("concurrency")
         if concurrency < 1:
             raise CommandError("--concurrency must be at least 1")

@@ -7,10 +7,9 @@ from typing import Any
 
 from django import forms
 
+from partnerhub.accounts.hub import set_choices
 from partnerhub.core import wording
-from partnerhub.fees.schedules import MAX_AMOUNT_MINOR, MAX_PERCENT_BPS
-from partnerhub.web.hub import set_choices
-from partnerhub.web.money import (
+from partnerhub.core.money import (
     AmountTooLarge,
     bps_to_percent_str,
     format_money,
@@ -18,6 +17,7 @@ from partnerhub.web.money import (
     minor_to_major_str,
     percent_str_to_bps,
 )
+from partnerhub.fees.schedules import MAX_AMOUNT_MINOR, MAX_PERCENT_BPS
 
 FEE_PARTS = ("percent", "fixed", "min", "max")
 

@@ -19,7 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from partnerhub.accounts.services import actor_for_user
+from partnerhub.accounts.authentication import actor_for_user
 from partnerhub.core import wording
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed

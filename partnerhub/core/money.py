@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from partnerhub.catalog.iso4217 import ISO4217_EXPONENTS
 from partnerhub.core import wording
+from partnerhub.core.iso4217 import ISO4217_EXPONENTS
 
 
 def exponent(currency: str) -> int:
@@ -86,7 +86,8 @@ def major_str_to_minor(text: str, currency: str) -> int:
         raise ValueError(amount_format_hint(currency))
     if len(whole.lstrip("0")) > _MAX_WHOLE_DIGITS:
         raise AmountTooLarge("The amount is too large.")
-    return int(whole) * 10**exp + int(frac.ljust(exp, "0") or "0")
+    scale: int = 10**exp
+    return int(whole) * scale + int(frac.ljust(exp, "0") or "0")
 
 
 _PERCENT = _PLAIN_AMOUNT

@@ -20,7 +20,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from partnerhub.fees.arithmetic import MAX_PRICE_MINOR
+from partnerhub.core.limits import MAX_PRICE_MINOR
 
 # The largest value a BIGINT primary key (and SQLite's INTEGER) can hold.
 MAX_DB_INT = 2**63 - 1

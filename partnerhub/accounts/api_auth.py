@@ -1,20 +1,22 @@
 """Who is calling: a bearer API key (or a hub session), turned into an Actor.
 
 The key check itself (hash lookup, constant-time compare, revocation) is
-accounts.services.api_key_authenticate; this module only reads the header.
+accounts.authentication.api_key_authenticate; this module only reads the header.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
+from partnerhub.accounts.authentication import (
+    KeyLookupExtra,
+    actor_for_user,
+    api_key_authenticate_with,
+)
 from partnerhub.core.actor import Actor
-
-if TYPE_CHECKING:
-    from partnerhub.accounts.services import KeyLookupExtra
 
 # Keys are short; anything longer is not one of ours and is not worth hashing.
 MAX_KEY_LENGTH = 256
@@ -22,8 +24,6 @@ MAX_KEY_LENGTH = 256
 
 class ApiKeyAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
-        from partnerhub.accounts.services import api_key_authenticate_with
-
         token = token.strip()
         if not token or len(token) > MAX_KEY_LENGTH:
             return None
@@ -49,8 +49,6 @@ class HubSessionAuth(SessionAuth):
     """A logged-in hub user may call the API from the browser (CSRF-checked by ninja)."""
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:
-        from partnerhub.accounts.services import actor_for_user
-
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return None

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
 
-from partnerhub.api.schemas import PageParams
+from partnerhub.core.schemas import PageParams
 
 M = TypeVar("M", bound=Model)
 

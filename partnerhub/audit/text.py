@@ -9,7 +9,7 @@ from typing import Any
 
 from django.urls import NoReverseMatch, reverse
 
-from partnerhub.web.money import bps_to_percent_str, minor_to_major_str
+from partnerhub.core.money import bps_to_percent_str, minor_to_major_str
 
 _VERBS = {
     "create": "created",
@@ -188,7 +188,8 @@ def _value(field: str, value: Any) -> str:
     if field.endswith("_bps") and isinstance(value, int):
         return f"{bps_to_percent_str(value)} %"
     if field.endswith("_minor") and isinstance(value, int):
-        return minor_to_major_str(value, "")  # the row names no currency: two decimals
+        text: str = minor_to_major_str(value, "")  # the row names no currency: two decimals
+        return text
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)[:120]
     return str(value)[:120]

@@ -1,0 +1,103 @@
+"""Imports point one way (docs/architecture.md, "Layers"): the import-linter contracts in
+pyproject.toml hold for the code as it is, and each of them fails when a lower layer
+imports a higher one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import grimp
+import pytest
+from importlinter.api import read_configuration
+from importlinter.contracts.forbidden import ForbiddenContract
+from importlinter.contracts.layers import LayersContract
+from importlinter.contracts.protected import ProtectedContract
+
+PYPROJECT = Path(__file__).resolve().parents[3] / "pyproject.toml"
+CONTRACT_TYPES: dict[str, Any] = {
+    "layers": LayersContract,
+    "forbidden": ForbiddenContract,
+    "protected": ProtectedContract,
+}
+
+
+@pytest.fixture(scope="module")
+def contracts() -> dict[str, Any]:
+    options = read_configuration(str(PYPROJECT))
+    built = {}
+    for raw in options["contracts_options"]:
+        raw = dict(raw)
+        name, kind = raw.pop("name"), raw.pop("type")
+        built[kind] = CONTRACT_TYPES[kind](
+            name=name, session_options=options["session_options"], contract_options=raw
+        )
+    assert set(built) == set(CONTRACT_TYPES), "a contract type without a case here"
+    return built
+
+
+@pytest.fixture
+def graph() -> grimp.ImportGraph:
+    return grimp.build_graph("partnerhub", cache_dir=None)
+
+
+def test_every_contract_holds(contracts: dict[str, Any], graph: grimp.ImportGraph) -> None:
+    for contract in contracts.values():
+        assert contract.check(graph, verbose=False).kept, contract.name
+
+
+@pytest.mark.parametrize(
+    ("kind", "importer", "imported"),
+    [
+        # an app reaching up into an interface package
+        ("layers", "partnerhub.plans.services", "partnerhub.api.urls"),
+        ("layers", "partnerhub.companies.views", "partnerhub.web.views"),
+        # an interface package reaching up into ops
+        ("layers", "partnerhub.web.views", "partnerhub.ops.demo_data"),
+        # the toolkit importing an app
+        ("forbidden", "partnerhub.core.money", "partnerhub.catalog.models"),
+        # a domain module importing an interface module (its own app's or another's)
+        ("protected", "partnerhub.plans.services", "partnerhub.plans.forms"),
+        ("protected", "partnerhub.fees.selectors", "partnerhub.accounts.hub"),
+        ("protected", "partnerhub.usage.models", "partnerhub.companies.api"),
+    ],
+)
+def test_a_lower_layer_importing_a_higher_one_breaks_a_contract(
+    contracts: dict[str, Any], graph: grimp.ImportGraph, kind: str, importer: str, imported: str
+) -> None:
+    graph.add_import(importer=importer, imported=imported, line_number=1, line_contents="x")
+    assert not contracts[kind].check(graph, verbose=False).kept
+
+
+def test_a_test_module_may_import_any_layer(
+    contracts: dict[str, Any], graph: grimp.ImportGraph
+) -> None:
+    graph.add_import(
+        importer="partnerhub.plans.tests.test_plan_services",
+        imported="partnerhub.web.views",
+        line_number=1,
+        line_contents="x",
+    )
+    assert contracts["layers"].check(graph, verbose=False).kept
+
+
+def test_no_view_or_endpoint_shadows_a_service_or_selector_name() -> None:
+    """`plan_create` is the service; the hub page that calls it is `plan_new` (issue 12):
+    a reader never has to ask which of the two a name means."""
+    import ast
+
+    root = PYPROJECT.parent / "partnerhub"
+
+    def functions(pattern: str) -> dict[str, Path]:
+        found = {}
+        for path in root.glob(pattern):
+            for node in ast.parse(path.read_text()).body:
+                if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                    found[node.name] = path
+        return found
+
+    domain = functions("*/services.py") | functions("*/selectors.py")
+    interface = functions("*/views.py") | functions("*/api.py") | functions("api/*.py")
+    interface |= {n: p for n, p in functions("web/*.py").items() if p.name != "selectors.py"}
+    shadowing = {name: str(path) for name, path in interface.items() if name in domain}
+    assert shadowing == {}
