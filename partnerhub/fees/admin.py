@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from partnerhub.core.admin_base import ReadOnlyAdmin, ReadOnlyInline
-from partnerhub.fees.models import FeeSchedule, FeeScheduleEntry, RecalcJob, SaleItem
+from partnerhub.fees.models import FeeSchedule, FeeScheduleEntry, RecalcChunk, RecalcJob, SaleItem
 
 
 class FeeScheduleEntryInline(ReadOnlyInline):
@@ -64,3 +64,10 @@ class RecalcJobAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status"]
     list_select_related = ["reseller", "plan"]
+
+
+@admin.register(RecalcChunk)
+class RecalcChunkAdmin(ReadOnlyAdmin):
+    list_display = ["id", "job", "seq", "items_counted", "done", "worker_id", "done_at"]
+    list_filter = ["done"]
+    list_select_related = ["job"]

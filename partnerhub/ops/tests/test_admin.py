@@ -24,6 +24,7 @@ def test_every_domain_model_is_in_the_admin():
         "admin:companies_plansnapshot_changelist",
         "admin:fees_saleitem_changelist",
         "admin:fees_recalcjob_changelist",
+        "admin:fees_recalcchunk_changelist",
         "admin:audit_auditevent_changelist",
         "admin:accounts_apikey_changelist",
         "admin:resellers_reseller_changelist",

@@ -33,11 +33,11 @@ PAGE_QUERIES = {
     "plans:list": 16,
     "companies:list": 21,
     "fees:job_list": 7,
-    "fees:sale_items": 11,
+    "fees:sale_items": 12,
     "resellers:list": 6,
     "catalog:index": 10,
-    "audit:list": 8,
-    "accounts:api_keys": 10,
+    "audit:list": 9,
+    "accounts:api_keys": 11,
     "webhooks:page": 8,
 }
 
