@@ -37,6 +37,60 @@ _NOUNS = {
     "webhook_delivery": "webhook delivery",
     "job": "recalculation job",
 }
+# Every audit action the code writes, as a sentence ("{name}" is the object's name). A
+# test scans the code for written actions and fails when one is missing here, so a new
+# action never reads "<verb> the <object> <name>" again. An update (and a `set` that
+# records what changed) reads as its changes instead, when it has any.
+ACTION_SENTENCES: dict[str, str] = {
+    "api_key.create": "created the API key {name}",
+    "api_key.revoke": "revoked the API key {name}",
+    "company.create": "created the company {name}",
+    "company.update": "changed the company {name}",
+    "currency.create": "added the currency {name}",
+    "feature.create": "added the feature {name} to the catalog",
+    "feature.update": "changed the feature {name}",
+    "fee_type.create": "added the fee type {name} to the catalog",
+    "gateway_fees.set": "changed the gateway fees",
+    "job.enqueue": "queued a recalculation of {name}",
+    "job.queued": "queued a recalculation of {name}",
+    "job.running": "started a recalculation of {name}",
+    "job.succeeded": "finished a recalculation of {name}",
+    "job.failed": "could not finish a recalculation of {name}",
+    "job.recover": "restarted an interrupted recalculation of {name}",
+    "limit.create": "added the limit {name} to the catalog",
+    "plan.archive": "archived the plan {name}",
+    "plan.unarchive": "brought back the archived plan {name}",
+    "plan.create": "created the plan {name}",
+    "plan.update": "changed the plan {name}",
+    "plan.delete": "deleted the plan {name}",
+    "plan.duplicate": "created the plan {name} as a copy of another plan",
+    "plan.restore": "restored the deleted plan {name}",
+    "plan.set_visible": "changed whether the plan {name} is offered at registration",
+    "plan.set_enabled": "changed whether the plan {name} can be assigned",
+    "reseller.create": "created the reseller {name}",
+    "reseller.update": "changed the reseller {name}",
+    "sale_item.create": "created the sale item {name}",
+    "sale_item.update": "changed the sale item {name}",
+    "seed.create": "filled {name} with demo plans and companies",
+    "tax.set": "changed the GST rate",
+    "usage.events_record": "recorded {name} of usage",
+    "usage.events_purge": "removed {name} of old usage",
+    "usage.gauge_set": "set the current usage of {name}",
+    "user.create": "created the user {name}",
+    "webhook_delivery.resend": "resent the webhook delivery {name}",
+    "webhook_endpoint.create": "added the webhook endpoint {name}",
+    "webhook_endpoint.update": "changed the webhook endpoint {name}",
+    "webhook_endpoint.delete": "removed the webhook endpoint {name}",
+    "webhook_endpoint.rotate_secret": "rotated the signing secret of the webhook endpoint {name}",
+    "webhook_endpoint.test": "sent a test event to the webhook endpoint {name}",
+    "webhook_endpoint.resend_failed": "resent the failed deliveries of the webhook endpoint {name}",
+}
+# A switch reads as what it was switched to.
+_SWITCHES: dict[str, tuple[str, str]] = {
+    "plan.set_visible": ("made the plan {name} visible", "hid the plan {name}"),
+    "plan.set_enabled": ("enabled the plan {name}", "disabled the plan {name}"),
+}
+
 _LINKS = {
     "plan": "plans:edit",
     "company": "companies:edit",
@@ -98,13 +152,23 @@ def audit_line(event: Any, plan_names: dict[int, str] | None = None) -> AuditLin
     verb_key = event.action.split(".", 1)[-1]
     changes = event.changes if isinstance(event.changes, dict) else {}
     names = plan_names or {}
+    sentences: list[str] = []
     if verb_key == "update" and changes:
         sentences = [s for f, c in changes.items() for s in _changed(f, c, name, names)]
-    else:
-        verb = _VERBS.get(verb_key, verb_key.replace("_", " "))
-        sentences = [f"{verb} the {noun} {name}".rstrip()]
-        if verb_key == "set" and changes:
-            sentences = [s for f, c in changes.items() for s in _changed(f, c, noun, names)]
+    elif verb_key == "set" and changes:
+        sentences = [s for f, c in changes.items() for s in _changed(f, c, noun, names)]
+    elif event.action in _SWITCHES and len(changes) == 1:
+        (change,) = changes.values()
+        new = change.get("new") if isinstance(change, dict) else None
+        if isinstance(new, bool):
+            sentences = [_SWITCHES[event.action][0 if new else 1].format(name=name)]
+    if not sentences:
+        template = ACTION_SENTENCES.get(event.action)
+        if template is not None:
+            sentences = [" ".join(template.format(name=name).split())]
+        else:  # an action written by older code: its verb and object
+            verb = _VERBS.get(verb_key, verb_key.replace("_", " "))
+            sentences = [f"{verb} the {noun} {name}".rstrip()]
     return AuditLine(
         actor=actor_name(event.actor_label, event.actor_role),
         sentences=sentences,

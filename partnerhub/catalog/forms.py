@@ -9,9 +9,11 @@ from typing import Any
 from django import forms
 
 from partnerhub.catalog.models import CURRENCY_NAME_MAX_LENGTH, KEY_MAX_LENGTH, NAME_MAX_LENGTH
-from partnerhub.catalog.services import MAX_BPS
+from partnerhub.catalog.selectors import catalog_key_taken, currency_taken
+from partnerhub.catalog.services import KEY_PATTERN, MAX_BPS
 from partnerhub.core import wording
 from partnerhub.core.errors import ValidationFailed
+from partnerhub.core.iso4217 import ISO4217_EXPONENTS
 from partnerhub.core.money import major_str_to_minor, percent_str_to_bps
 from partnerhub.fees.fee_table import DecimalTextInput
 
@@ -24,7 +26,25 @@ def _percent_to_bps(text: str, what: str = "Percent") -> int:
     return bps
 
 
-class FeatureForm(forms.Form):
+class _KeyRules:
+    """A new catalog entry (mixed into its form): the key's service-only rules (its shape,
+    taken or not) are checked in the form's one pass, so one submit shows every error at
+    its field (issue #13)."""
+
+    kind = ""
+    cleaned_data: dict[str, Any]
+
+    def clean_key(self) -> str:
+        key = str(self.cleaned_data["key"]).strip()
+        if not KEY_PATTERN.match(key):
+            raise forms.ValidationError(wording.KEY_SHAPE)
+        if catalog_key_taken(self.kind, key):
+            raise forms.ValidationError(wording.taken("key"))
+        return key
+
+
+class FeatureForm(_KeyRules, forms.Form):
+    kind = "feature"
     key = forms.SlugField(label="Key", max_length=KEY_MAX_LENGTH)
     name = forms.CharField(label="Name", max_length=NAME_MAX_LENGTH)
     description = forms.CharField(label="Description", required=False)
@@ -35,7 +55,8 @@ class FeatureEditForm(forms.Form):
     description = forms.CharField(label="Description", required=False, widget=forms.Textarea)
 
 
-class LimitForm(forms.Form):
+class LimitForm(_KeyRules, forms.Form):
+    kind = "limit"
     key = forms.SlugField(label="Key", max_length=KEY_MAX_LENGTH)
     name = forms.CharField(label="Name", max_length=NAME_MAX_LENGTH)
     unit = forms.CharField(label="Unit", max_length=40, required=False)
@@ -44,7 +65,8 @@ class LimitForm(forms.Form):
     )
 
 
-class FeeTypeForm(forms.Form):
+class FeeTypeForm(_KeyRules, forms.Form):
+    kind = "fee_type"
     key = forms.SlugField(label="Key", max_length=KEY_MAX_LENGTH)
     name = forms.CharField(label="Name", max_length=NAME_MAX_LENGTH)
 
@@ -52,6 +74,14 @@ class FeeTypeForm(forms.Form):
 class CurrencyForm(forms.Form):
     code = forms.CharField(label="ISO 4217 code", max_length=3)
     name = forms.CharField(label="Name", max_length=CURRENCY_NAME_MAX_LENGTH, required=False)
+
+    def clean_code(self) -> str:
+        code = str(self.cleaned_data["code"]).strip().upper()
+        if code not in ISO4217_EXPONENTS:
+            raise forms.ValidationError(wording.UNKNOWN_CURRENCY)
+        if currency_taken(code):
+            raise forms.ValidationError(wording.CURRENCY_TAKEN)
+        return code
 
 
 class TaxForm(forms.Form):

@@ -76,3 +76,17 @@ def gateway_fee_serialize(fee: GatewayFee) -> dict[str, Any]:
         "percent_bps": fee.percent_bps,
         "fixed_minor": fee.fixed_minor,  # minor units
     }
+
+
+_KEYED: dict[str, Any] = {"feature": Feature, "limit": Limit, "fee_type": FeeType}
+
+
+def catalog_key_taken(kind: str, key: str) -> bool:
+    """Whether a feature, limit or fee type already has `key`. The hub asks before saving,
+    so a taken key shows with every other error at once (issue #13); the service's
+    unique constraint still decides."""
+    return bool(_KEYED[kind].objects.filter(key=key).exists())
+
+
+def currency_taken(code: str) -> bool:
+    return Currency.objects.filter(code=code).exists()

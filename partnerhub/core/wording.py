@@ -49,6 +49,11 @@ def taken(thing: str) -> str:
     return f"That {thing.lower()} is already in use: choose another."
 
 
+KEY_SHAPE = "Use lowercase letters and digits, joined by - or _ (for example, seat-maps)."
+UNKNOWN_CURRENCY = "That is not a currency code we know: use three letters, such as GBP."
+CURRENCY_TAKEN = "That currency is already on the list."
+
+
 # ---- numbers, percentages and money ---------------------------------------------------------
 
 NOT_NEGATIVE = "This can't be negative."
@@ -185,6 +190,8 @@ _MACHINE: list[tuple[re.Pattern[str], Translator]] = [
     (re.compile(r"is required for a revenue-sharing plan"), lambda m, label: ENTER_REVENUE_SHARE),
     (re.compile(r"choose one or more.*"), lambda m, label: CHOOSE_BILLING_CYCLE),
     (re.compile(r"already taken|already exists"), lambda m, label: taken(label)),
+    (re.compile(r"use lowercase letters, digits, .*"), lambda m, label: KEY_SHAPE),
+    (re.compile(r"'?\w*'? is not in the pinned ISO 4217 table"), lambda m, label: UNKNOWN_CURRENCY),
     (re.compile(r"a company key needs a company"), lambda m, label: CHOOSE_COMPANY),
     (
         re.compile(r"a reseller key needs a reseller"),

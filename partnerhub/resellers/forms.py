@@ -8,8 +8,10 @@ from typing import Any
 from django import forms
 
 from partnerhub.accounts.hub import set_choices
+from partnerhub.core import wording
 from partnerhub.fees.apply import FEE_APPLY_CHOICES
 from partnerhub.fees.fee_table import FeeTableMixin
+from partnerhub.resellers.selectors import reseller_slug_taken
 
 PLATFORM_FIELDS = ("name", "slug", "features")
 
@@ -48,9 +50,11 @@ class ResellerForm(FeeTableMixin, forms.Form):
         currencies: list[str],
         fee_types: list[tuple[str, str]],
         with_settings: bool = True,
+        reseller_id: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.reseller_id = reseller_id
         set_choices(self, "features", features)
         set_choices(self, "default_registration_plan_id", plans)
         if not platform:
@@ -64,6 +68,13 @@ class ResellerForm(FeeTableMixin, forms.Form):
             del self.fields["registration_plan_choice"]
             del self.fields["fee_currencies"]
             del self.fields["fees"]
+
+    def clean_slug(self) -> str:
+        """A taken slug shows with every other error in the one pass (issue #13)."""
+        slug = str(self.cleaned_data["slug"]).strip()
+        if reseller_slug_taken(slug, exclude_id=self.reseller_id):
+            raise forms.ValidationError(wording.taken("slug"))
+        return slug
 
     def data_for_service(self) -> dict[str, Any]:
         cd = self.cleaned_data

@@ -41,6 +41,15 @@ def reseller_get_for_actor(actor: Actor, reseller_id: int) -> Reseller:
     return reseller
 
 
+def reseller_slug_taken(slug: str, exclude_id: int | None = None) -> bool:
+    """Whether another reseller has `slug`. The hub asks before saving, so a taken slug
+    shows with every other error at once (issue #13); the service still decides."""
+    taken = Reseller.objects.filter(slug=slug)
+    if exclude_id is not None:
+        taken = taken.exclude(pk=exclude_id)
+    return taken.exists()
+
+
 def reseller_get_by_slug(slug: str) -> Reseller:
     """Public: the self-service registration form names its reseller by slug."""
     reseller = Reseller.objects.filter(slug=str(slug or "")).first()

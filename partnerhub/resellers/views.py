@@ -56,6 +56,7 @@ def _form(
         currencies=[c.code for c in currency_list()],
         fee_types=[(t.key, t.name) for t in fee_type_list().order_by("id")],
         with_settings=reseller_id is not None,
+        reseller_id=reseller_id,
     )
 
 
