@@ -155,8 +155,8 @@ def audit_line(event: Any, plan_names: dict[int, str] | None = None) -> AuditLin
     sentences: list[str] = []
     if verb_key == "update" and changes:
         sentences = [s for f, c in changes.items() for s in _changed(f, c, name, names)]
-    elif verb_key == "set" and changes:
-        sentences = [s for f, c in changes.items() for s in _changed(f, c, noun, names)]
+    elif verb_key == "set" and changes:  # platform settings: "changed the GST rate from …"
+        sentences = [s for f, c in changes.items() for s in _changed(f, c, "", names)]
     elif event.action in _SWITCHES and len(changes) == 1:
         (change,) = changes.values()
         new = change.get("new") if isinstance(change, dict) else None
@@ -187,19 +187,21 @@ def _url(object_type: str, object_id: int | None) -> str | None:
 
 
 def _changed(field: str, change: Any, of: str, plan_names: dict[int, str]) -> list[str]:
+    """The sentences of one changed field of `of` (empty for a platform setting)."""
+    of = f" of {of}" if of else ""
     old, new = (change.get("old"), change.get("new")) if isinstance(change, dict) else (None, None)
     if field in PLAN_ID_FIELDS:  # plans by name; none is "Custom"
         label = _FIELD_NAMES[field]
         was, now = (_plan_name(v, plan_names) for v in (old, new))
-        return [f"changed the {label} of {of} from {was} to {now}"]
+        return [f"changed the {label}{of} from {was} to {now}"]
     if field == "prices" and isinstance(old, list | None) and isinstance(new, list | None):
         return _price_changes(old or [], new or [], of)
     if field in ("fees", "blended", "entries"):
-        return [f"changed the {'gateway fees' if field == 'entries' else 'fees'} of {of}"]
+        return [f"changed the {'gateway fees' if field == 'entries' else 'fees'}{of}"]
     if field == "limits" and isinstance(old, dict | None) and isinstance(new, dict | None):
         return _limit_changes(old or {}, new or {}, of)
     label = _FIELD_NAMES.get(field, field.replace("_", " "))
-    return [f"changed the {label} of {of} from {_value(field, old)} to {_value(field, new)}"]
+    return [f"changed the {label}{of} from {_value(field, old)} to {_value(field, new)}"]
 
 
 def _plan_name(plan_id: Any, plan_names: dict[int, str]) -> str:
@@ -218,7 +220,7 @@ def _price_changes(old: list[Any], new: list[Any], of: str) -> list[str]:
         was, now = before.get((currency, cycle)), after.get((currency, cycle))
         if was == now:
             continue
-        what = f"the {cycle} {currency} price of {of}"
+        what = f"the {cycle} {currency} price{of}"
         if was is None:
             lines.append(f"set {what} to {minor_to_major_str(now, currency)}")
         elif now is None:
@@ -237,7 +239,7 @@ def _limit_changes(old: dict[str, Any], new: dict[str, Any], of: str) -> list[st
         return "unlimited" if value is None else f"{value:,}" if isinstance(value, int) else "—"
 
     return [
-        f"changed the {key.replace('_', ' ')} limit of {of} from "
+        f"changed the {key.replace('_', ' ')} limit{of} from "
         f"{shown(old.get(key))} to {shown(new.get(key))}"
         for key in sorted(set(old) | set(new))
         if old.get(key) != new.get(key)

@@ -184,3 +184,27 @@ def test_each_sentence_names_the_object_in_words(action: str) -> None:
     assert "_" not in sentence and "." not in sentence  # no machine words
     if "{name}" in text.ACTION_SENTENCES[action]:
         assert "Starter" in sentence
+
+
+def test_a_platform_setting_reads_without_naming_itself_twice() -> None:
+    def line(action: str, changes: dict[str, Any]) -> list[str]:
+        event = SimpleNamespace(
+            action=action,
+            object_type=action.split(".")[0],
+            object_id=None,
+            object_repr=action.split(".")[0].replace("_", " "),
+            actor_label="user:operator",
+            actor_role="platform",
+            changes=changes,
+        )
+        return text.audit_line(event).sentences
+
+    assert line("tax.set", {"gst_rate_bps": {"old": 1000, "new": 1250}}) == [
+        "changed the GST rate from 10 % to 12.5 %"
+    ]
+    assert line("gateway_fees.set", {"entries": {"old": [], "new": [{}]}}) == [
+        "changed the gateway fees"
+    ]
+    assert line("plan.set_visible", {"visible": {"old": True, "new": False}}) == [
+        "hid the plan plan"
+    ]
