@@ -6,6 +6,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from partnerhub.core.iso4217 import ISO4217_EXPONENTS
+from partnerhub.core.validation import KEY_MAX_LENGTH as KEY_MAX_LENGTH  # keys of all three
 
 # The feature that switches a reseller's Plans section on.
 PLANS_FEATURE_KEY = "plans"
@@ -13,8 +14,7 @@ PLANS_FEATURE_KEY = "plans"
 
 # One constant per field limit: the models, the services, the API schemas and the
 # hub forms all read these.
-KEY_MAX_LENGTH = 64  # feature, limit and fee type keys
-NAME_MAX_LENGTH = 120  # their names
+NAME_MAX_LENGTH = 120  # feature, limit and fee type names
 CURRENCY_NAME_MAX_LENGTH = 80
 
 
