@@ -35,7 +35,7 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -164,7 +164,7 @@ def recalculate_items(
         cur.execute(
             recalculation_sql(where, items_sql), [now, now, *params, *params, *items_params]
         )
-        return cur.rowcount
+        return int(cur.rowcount)
 
 
 # --- Claiming, chunks, finishing ------------------------------------------------
@@ -468,7 +468,7 @@ def _mark_done(
                 [at, worker_id, chunk.pk, chunk.companies_completed, done, correction, at,
                  job_id, Status.RUNNING] + ([worker_id] if owner else []),
             )  # fmt: skip
-            return cur.rowcount
+            return int(cur.rowcount)
     chunk.done, chunk.done_at, chunk.worker_id = True, now, worker_id
     chunk.save(update_fields=["done", "done_at", "worker_id"])
     jobs = RecalcJob.objects.filter(pk=job_id, status=Status.RUNNING)
@@ -584,7 +584,7 @@ def _task_lost(job: RecalcJob) -> bool:
     if task is None or task.status in (TaskResultStatus.FAILED, TaskResultStatus.SUCCESSFUL):
         return True
     if task.status == TaskResultStatus.RUNNING:
-        started = task.started_at or task.enqueued_at
+        started: datetime = task.started_at or task.enqueued_at
         return started < timezone.now() - _stale_cutoff()
     return False
 
