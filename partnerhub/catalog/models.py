@@ -16,6 +16,8 @@ PLANS_FEATURE_KEY = "plans"
 # hub forms all read these.
 NAME_MAX_LENGTH = 120  # feature, limit and fee type names
 CURRENCY_NAME_MAX_LENGTH = 80
+CURRENCY_CODE_LENGTH = 3  # ISO 4217
+LIMIT_UNIT_MAX_LENGTH = 40
 
 
 class Feature(models.Model):
@@ -45,7 +47,7 @@ class Limit(models.Model):
 
     key = models.SlugField(max_length=KEY_MAX_LENGTH, unique=True)
     name = models.CharField(max_length=NAME_MAX_LENGTH)
-    unit = models.CharField(max_length=40, default="")
+    unit = models.CharField(max_length=LIMIT_UNIT_MAX_LENGTH, default="")
     period = models.CharField(max_length=8, choices=Period.choices, default=Period.NONE)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.METERED)
     description = models.TextField(blank=True, default="")
@@ -71,7 +73,7 @@ class FeeType(models.Model):
 
 
 class Currency(models.Model):
-    code = models.CharField(max_length=3, unique=True)
+    code = models.CharField(max_length=CURRENCY_CODE_LENGTH, unique=True)
     name = models.CharField(max_length=CURRENCY_NAME_MAX_LENGTH, default="")
 
     class Meta:

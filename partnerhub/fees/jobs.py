@@ -9,7 +9,7 @@ from django.db import transaction
 from partnerhub.audit.services import audit_record
 from partnerhub.companies.models import Company
 from partnerhub.core.actor import Actor
-from partnerhub.fees.models import RecalcJob
+from partnerhub.fees.models import JOB_REASON_MAX_LENGTH, RecalcJob
 from partnerhub.fees.tasks import run_recalculation
 
 
@@ -51,7 +51,7 @@ def recalculation_enqueue(
             reseller_id=reseller_id,
             plan_id=plan_id,
             company_ids=sorted(set(scope)),
-            reason=reason[:200],
+            reason=reason[:JOB_REASON_MAX_LENGTH],
         )
         audit_record(
             actor=actor,

@@ -63,6 +63,7 @@ class FeeScheduleEntry(models.Model):
 
 SALE_ITEM_NAME_MAX_LENGTH = 200
 SALE_ITEM_REF_MAX_LENGTH = 120  # external_ref
+JOB_REASON_MAX_LENGTH = 200  # RecalcJob.reason
 
 
 class SaleItem(models.Model):
@@ -140,7 +141,7 @@ class RecalcJob(models.Model):
         "plans.Plan", null=True, blank=True, on_delete=models.SET_NULL, related_name="recalc_jobs"
     )
     company_ids = models.JSONField(null=True, blank=True)
-    reason = models.CharField(max_length=200, blank=True, default="")
+    reason = models.CharField(max_length=JOB_REASON_MAX_LENGTH, blank=True, default="")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     companies_total = models.PositiveIntegerField(default=0)
     companies_done = models.PositiveIntegerField(default=0)

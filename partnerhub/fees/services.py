@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from partnerhub.audit.services import audit_record
-from partnerhub.catalog.models import Currency, FeeType
+from partnerhub.catalog.models import CURRENCY_CODE_LENGTH, KEY_MAX_LENGTH, Currency, FeeType
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import NotFound, ValidationFailed
 from partnerhub.core.limits import MAX_PRICE_MINOR
@@ -47,11 +47,11 @@ class FeeQuote:
 def _clean_currency(value: Any) -> str:
     # Shape only; whether the catalog knows it is checked when no fee entry matches
     # (_priceable), which keeps the everyday path to one query.
-    return clean_str(value, "currency", max_length=3).upper()
+    return clean_str(value, "currency", max_length=CURRENCY_CODE_LENGTH).upper()
 
 
 def _clean_fee_type(value: Any) -> str:
-    return clean_str(value, "fee_type", max_length=64)
+    return clean_str(value, "fee_type", max_length=KEY_MAX_LENGTH)
 
 
 def _key(value: Any) -> str:

@@ -11,6 +11,7 @@ from django.db import models
 
 ENDPOINT_URL_MAX_LENGTH = 2000
 ENDPOINT_DESCRIPTION_MAX_LENGTH = 200
+EVENT_TYPE_MAX_LENGTH = 64
 
 
 class Endpoint(models.Model):
@@ -50,7 +51,7 @@ class Endpoint(models.Model):
 
 
 class Event(models.Model):
-    type = models.CharField(max_length=64)
+    type = models.CharField(max_length=EVENT_TYPE_MAX_LENGTH)
     # null: a platform-level event (only platform endpoints hear it).
     reseller = models.ForeignKey(
         "resellers.Reseller", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
