@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Status
 
 from partnerhub.accounts.api_auth import actor_of
+from partnerhub.accounts.models import API_KEY_NAME_MAX_LENGTH
 from partnerhub.accounts.selectors import (
     api_key_get_for_actor,
     api_key_list_for_actor,
@@ -59,7 +60,7 @@ class ApiKeyIn(InputSchema):
     scope: Scope
     reseller_id: ObjectId | None = None
     company_id: ObjectId | None = None
-    name: Annotated[str, bounded(120), VALID_UNICODE] = ""
+    name: Annotated[str, bounded(API_KEY_NAME_MAX_LENGTH), VALID_UNICODE] = ""
 
 
 @router.get("/api-keys", response=responses({200: ApiKeyPage}))

@@ -5,14 +5,14 @@ from __future__ import annotations
 from django import forms
 
 from partnerhub.accounts.hub import set_choices
-from partnerhub.accounts.models import ApiKey
+from partnerhub.accounts.models import API_KEY_NAME_MAX_LENGTH, ApiKey
 from partnerhub.core import wording
 
 
 class ApiKeyForm(forms.Form):
     name = forms.CharField(
         label="Name",
-        max_length=120,
+        max_length=API_KEY_NAME_MAX_LENGTH,
         help_text="What the key is for, e.g. “ticketing backend”.",
         error_messages={"required": wording.ENTER_KEY_NAME},
     )

@@ -40,6 +40,9 @@ class Membership(models.Model):
         return f"{self.user} ({self.role})"
 
 
+API_KEY_NAME_MAX_LENGTH = 120
+
+
 class ApiKey(models.Model):
     """A bearer key. Only a SHA-256 of the secret is stored; the secret is shown once."""
 
@@ -49,7 +52,7 @@ class ApiKey(models.Model):
         RESELLER_VIEWER = "reseller_viewer", "Reseller viewer"
         COMPANY = "company", "Company"
 
-    name = models.CharField(max_length=120, blank=True, default="")
+    name = models.CharField(max_length=API_KEY_NAME_MAX_LENGTH, blank=True, default="")
     prefix = models.CharField(max_length=16, unique=True)  # public part, used to look the key up
     hashed_secret = models.CharField(max_length=64)  # hex SHA-256 of the whole key
     scope = models.CharField(max_length=20, choices=Scope.choices)

@@ -7,18 +7,15 @@ from typing import Any
 from django.db.models import QuerySet
 
 from partnerhub.accounts.models import ApiKey
-from partnerhub.core.actor import Actor
+from partnerhub.core.actor import Actor, reseller_scope
 from partnerhub.core.errors import NotFound, PermissionDenied
 
 
 def api_key_list_for_actor(actor: Actor) -> QuerySet[ApiKey]:
     """Platform: every key. Reseller member: its reseller's keys (its companies' included)."""
-    keys = ApiKey.objects.order_by("-id")
-    if actor.is_platform:
-        return keys
-    if actor.is_reseller_member:
-        return keys.filter(reseller_id=actor.reseller_id or 0)
-    raise PermissionDenied("This account cannot list API keys.")
+    if not (actor.is_platform or actor.is_reseller_member):
+        raise PermissionDenied("This account cannot list API keys.")
+    return ApiKey.objects.filter(reseller_scope(actor)).order_by("-id")
 
 
 def api_key_get_for_actor(actor: Actor, api_key_id: int) -> ApiKey:

@@ -6,6 +6,9 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 
+from partnerhub.api.errors import error_response
+from partnerhub.api.urls import api
+
 
 class ApiMethodNotAllowedMiddleware:
     """ninja answers a wrong method on a known path with a plain-text 405 before any
@@ -17,9 +20,6 @@ class ApiMethodNotAllowedMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if isinstance(response, HttpResponseNotAllowed) and request.path.startswith("/api/"):
-            from partnerhub.api.errors import error_response
-            from partnerhub.api.urls import api
-
             allowed = response["Allow"]
             json_response = error_response(
                 api,

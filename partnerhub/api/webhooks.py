@@ -30,6 +30,11 @@ from partnerhub.core.schemas import (
     response_links,
     responses,
 )
+from partnerhub.webhooks.models import (
+    ENDPOINT_DESCRIPTION_MAX_LENGTH,
+    ENDPOINT_URL_MAX_LENGTH,
+    EVENT_TYPE_MAX_LENGTH,
+)
 from partnerhub.webhooks.selectors import (
     delivery_get_for_actor,
     delivery_list_for_actor,
@@ -53,9 +58,9 @@ from partnerhub.webhooks.services import (
 
 router = Router(tags=["webhooks"])
 
-Url = Annotated[str, bounded(2000, min_length=1), VALID_UNICODE]
-EventType = Annotated[str, bounded(64, min_length=1), VALID_UNICODE]
-EndpointDescription = Annotated[str, bounded(200), VALID_UNICODE]
+Url = Annotated[str, bounded(ENDPOINT_URL_MAX_LENGTH, min_length=1), VALID_UNICODE]
+EventType = Annotated[str, bounded(EVENT_TYPE_MAX_LENGTH, min_length=1), VALID_UNICODE]
+EndpointDescription = Annotated[str, bounded(ENDPOINT_DESCRIPTION_MAX_LENGTH), VALID_UNICODE]
 DeliveryStatus = Literal["pending", "succeeded", "failed"]
 
 

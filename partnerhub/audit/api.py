@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Query, Router
 
 from partnerhub.accounts.api_auth import actor_of
+from partnerhub.audit.models import ACTOR_LABEL_MAX_LENGTH, OBJECT_TYPE_MAX_LENGTH
 from partnerhub.audit.selectors import audit_event_list_for_actor, audit_event_serialize
 from partnerhub.core.pagination import paginate
 from partnerhub.core.schemas import (
@@ -48,9 +49,9 @@ class AuditEventPage(OutputSchema):
 
 class AuditFilters(PageParams):
     reseller_id: ObjectId | None = None
-    object_type: Annotated[str, bounded(40), VALID_UNICODE] | None = None
+    object_type: Annotated[str, bounded(OBJECT_TYPE_MAX_LENGTH), VALID_UNICODE] | None = None
     object_id: ObjectId | None = None
-    actor_label: Annotated[str, bounded(200), VALID_UNICODE] | None = None
+    actor_label: Annotated[str, bounded(ACTOR_LABEL_MAX_LENGTH), VALID_UNICODE] | None = None
 
 
 @router.get("/audit-events", response=responses({200: AuditEventPage}))

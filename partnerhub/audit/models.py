@@ -5,6 +5,10 @@ from __future__ import annotations
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
+ACTOR_LABEL_MAX_LENGTH = 200
+OBJECT_TYPE_MAX_LENGTH = 40
+OBJECT_REPR_MAX_LENGTH = 200
+
 
 class AuditEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -18,13 +22,13 @@ class AuditEvent(models.Model):
         db_constraint=False,
     )
     actor_role = models.CharField(max_length=20)
-    actor_label = models.CharField(max_length=200, blank=True, default="")
+    actor_label = models.CharField(max_length=ACTOR_LABEL_MAX_LENGTH, blank=True, default="")
     actor_user_id = models.BigIntegerField(null=True, blank=True)
     actor_api_key_id = models.BigIntegerField(null=True, blank=True)
     action = models.CharField(max_length=60)  # e.g. "plan.archive"
-    object_type = models.CharField(max_length=40)  # e.g. "plan"
+    object_type = models.CharField(max_length=OBJECT_TYPE_MAX_LENGTH)  # e.g. "plan"
     object_id = models.BigIntegerField(null=True, blank=True)
-    object_repr = models.CharField(max_length=200, blank=True, default="")
+    object_repr = models.CharField(max_length=OBJECT_REPR_MAX_LENGTH, blank=True, default="")
     # {field: {"old": …, "new": …}}
     changes = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
 

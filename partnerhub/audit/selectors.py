@@ -7,8 +7,8 @@ from typing import Any
 from django.db.models import QuerySet
 
 from partnerhub.audit.models import AuditEvent
-from partnerhub.core.actor import Actor
-from partnerhub.core.errors import NotFound, PermissionDenied
+from partnerhub.core.actor import Actor, reseller_scope
+from partnerhub.core.errors import PermissionDenied
 
 
 def audit_event_list_for_actor(
@@ -21,15 +21,11 @@ def audit_event_list_for_actor(
     actor_labels: list[str] | None = None,
 ) -> QuerySet[AuditEvent]:
     """Newest first. A reseller filter naming another tenant answers 404, like its objects."""
-    if actor.is_platform:
-        events = AuditEvent.objects.all()
-    elif actor.is_reseller_member and actor.reseller_id is not None:
-        if reseller_id is not None and reseller_id != actor.reseller_id:
-            raise NotFound("Not found.")
-        events = AuditEvent.objects.filter(reseller_id=actor.reseller_id)
-    else:
+    if not (actor.is_platform or (actor.is_reseller_member and actor.reseller_id is not None)):
         raise PermissionDenied("This account cannot read the audit log.")
+    events = AuditEvent.objects.filter(reseller_scope(actor))
     if reseller_id is not None:
+        actor.require_reseller(reseller_id)
         events = events.filter(reseller_id=reseller_id)
     if object_type:
         events = events.filter(object_type=object_type)

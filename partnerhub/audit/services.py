@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from partnerhub.audit.models import AuditEvent
+from partnerhub.audit.models import ACTOR_LABEL_MAX_LENGTH, OBJECT_REPR_MAX_LENGTH, AuditEvent
 from partnerhub.core.actor import Actor
 
 
@@ -37,12 +37,12 @@ def audit_record(
     return AuditEvent.objects.create(
         reseller_id=reseller_id,
         actor_role=str(actor.role),
-        actor_label=actor.label[:200],
+        actor_label=actor.label[:ACTOR_LABEL_MAX_LENGTH],
         actor_user_id=actor.user_id,
         actor_api_key_id=actor.api_key_id,
         action=action,
         object_type=object_type,
         object_id=object_id,
-        object_repr=object_repr[:200],
+        object_repr=object_repr[:OBJECT_REPR_MAX_LENGTH],
         changes=changes,
     )

@@ -9,7 +9,11 @@ from django.http import HttpRequest
 from ninja import Body, Field, Query, Router, Status
 
 from partnerhub.accounts.api_auth import actor_of
-from partnerhub.catalog.models import CURRENCY_NAME_MAX_LENGTH, NAME_MAX_LENGTH
+from partnerhub.catalog.models import (
+    CURRENCY_NAME_MAX_LENGTH,
+    LIMIT_UNIT_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+)
 from partnerhub.catalog.selectors import (
     currency_list,
     currency_serialize,
@@ -53,7 +57,7 @@ from partnerhub.core.schemas import (
 router = Router(tags=["catalog"])
 
 CatalogName = Annotated[str, bounded(NAME_MAX_LENGTH, min_length=1), VALID_UNICODE]
-Unit = Annotated[str, bounded(40), VALID_UNICODE]
+Unit = Annotated[str, bounded(LIMIT_UNIT_MAX_LENGTH), VALID_UNICODE]
 
 
 class FeatureOut(OutputSchema):

@@ -8,7 +8,13 @@ from typing import Any
 
 from django import forms
 
-from partnerhub.catalog.models import CURRENCY_NAME_MAX_LENGTH, KEY_MAX_LENGTH, NAME_MAX_LENGTH
+from partnerhub.catalog.models import (
+    CURRENCY_CODE_LENGTH,
+    CURRENCY_NAME_MAX_LENGTH,
+    KEY_MAX_LENGTH,
+    LIMIT_UNIT_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+)
 from partnerhub.catalog.selectors import catalog_key_taken, currency_taken
 from partnerhub.catalog.services import KEY_PATTERN, MAX_BPS
 from partnerhub.core import wording
@@ -59,7 +65,7 @@ class LimitForm(_KeyRules, forms.Form):
     kind = "limit"
     key = forms.SlugField(label="Key", max_length=KEY_MAX_LENGTH)
     name = forms.CharField(label="Name", max_length=NAME_MAX_LENGTH)
-    unit = forms.CharField(label="Unit", max_length=40, required=False)
+    unit = forms.CharField(label="Unit", max_length=LIMIT_UNIT_MAX_LENGTH, required=False)
     period = forms.ChoiceField(
         label="Period", choices=[("none", "No period"), ("month", "Per month")]
     )
@@ -72,7 +78,7 @@ class FeeTypeForm(_KeyRules, forms.Form):
 
 
 class CurrencyForm(forms.Form):
-    code = forms.CharField(label="ISO 4217 code", max_length=3)
+    code = forms.CharField(label="ISO 4217 code", max_length=CURRENCY_CODE_LENGTH)
     name = forms.CharField(label="Name", max_length=CURRENCY_NAME_MAX_LENGTH, required=False)
 
     def clean_code(self) -> str:

@@ -6,6 +6,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from partnerhub.core.iso4217 import ISO4217_EXPONENTS
+from partnerhub.core.validation import KEY_MAX_LENGTH as KEY_MAX_LENGTH  # keys of all three
 
 # The feature that switches a reseller's Plans section on.
 PLANS_FEATURE_KEY = "plans"
@@ -13,9 +14,10 @@ PLANS_FEATURE_KEY = "plans"
 
 # One constant per field limit: the models, the services, the API schemas and the
 # hub forms all read these.
-KEY_MAX_LENGTH = 64  # feature, limit and fee type keys
-NAME_MAX_LENGTH = 120  # their names
+NAME_MAX_LENGTH = 120  # feature, limit and fee type names
 CURRENCY_NAME_MAX_LENGTH = 80
+CURRENCY_CODE_LENGTH = 3  # ISO 4217
+LIMIT_UNIT_MAX_LENGTH = 40
 
 
 class Feature(models.Model):
@@ -45,7 +47,7 @@ class Limit(models.Model):
 
     key = models.SlugField(max_length=KEY_MAX_LENGTH, unique=True)
     name = models.CharField(max_length=NAME_MAX_LENGTH)
-    unit = models.CharField(max_length=40, default="")
+    unit = models.CharField(max_length=LIMIT_UNIT_MAX_LENGTH, default="")
     period = models.CharField(max_length=8, choices=Period.choices, default=Period.NONE)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.METERED)
     description = models.TextField(blank=True, default="")
@@ -71,7 +73,7 @@ class FeeType(models.Model):
 
 
 class Currency(models.Model):
-    code = models.CharField(max_length=3, unique=True)
+    code = models.CharField(max_length=CURRENCY_CODE_LENGTH, unique=True)
     name = models.CharField(max_length=CURRENCY_NAME_MAX_LENGTH, default="")
 
     class Meta:

@@ -13,6 +13,7 @@ from partnerhub.audit.services import audit_record
 from partnerhub.catalog.models import (
     CURRENCY_NAME_MAX_LENGTH,
     KEY_MAX_LENGTH,
+    LIMIT_UNIT_MAX_LENGTH,
     NAME_MAX_LENGTH,
     Currency,
     Feature,
@@ -148,7 +149,7 @@ def limit_create(
     data = {
         "key": _key(key),
         "name": _name(name),
-        "unit": (unit or "").strip()[:40],
+        "unit": (unit or "").strip()[:LIMIT_UNIT_MAX_LENGTH],
         "period": period,
         "kind": kind,
         "description": (description or "").strip(),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Status
@@ -12,6 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 from partnerhub.accounts.api_auth import ApiKeyAuth, HubSessionAuth, actor_of, key_lookup_extra
 from partnerhub.accounts.authentication import KeyLookupExtra
 from partnerhub.companies.cache import company_entitlements_cached, stamps_sql
+from partnerhub.companies.models import COMPANY_NAME_MAX_LENGTH
 from partnerhub.companies.selectors import (
     company_get_for_actor,
     company_list_for_actor,
@@ -27,6 +28,7 @@ from partnerhub.companies.terms import TERM_FIELDS
 from partnerhub.core.errors import ValidationFailed
 from partnerhub.core.pagination import paginate
 from partnerhub.core.schemas import (
+    VALID_UNICODE,
     WRITE_ERRORS,
     CurrencyCode,
     Email,
@@ -37,16 +39,18 @@ from partnerhub.core.schemas import (
     IsoDate,
     Key,
     LimitValue,
-    Name,
     ObjectId,
     OutputSchema,
     PageParams,
     SearchText,
+    bounded,
     links,
     omitted,
     response_links,
     responses,
 )
+
+CompanyName = Annotated[str, bounded(COMPANY_NAME_MAX_LENGTH, min_length=1), VALID_UNICODE]
 
 router = Router(tags=["companies"])
 COMPANY_LINKS = (
@@ -110,12 +114,12 @@ class CompanyCreateIn(CompanyFields):
     reseller_id: ObjectId = omitted(
         description="Required for platform keys; a reseller key uses its own."
     )
-    name: Name
+    name: CompanyName
     plan_id: ObjectId | None = None
 
 
 class CompanyPatchIn(CompanyFields):
-    name: Name = omitted()
+    name: CompanyName = omitted()
     plan_id: ObjectId | None = omitted(description="null sets the company Custom.")
     use_plan_fees: bool = omitted()
     excluded_features: list[Key] = omitted(max_length=500)

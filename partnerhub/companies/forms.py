@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from partnerhub.accounts.hub import set_choices
+from partnerhub.companies.models import COMPANY_NAME_MAX_LENGTH
 from partnerhub.core import wording
 from partnerhub.core.validation import MAX_LIMIT_VALUE
 from partnerhub.fees.apply import FEE_APPLY_CHOICES
@@ -14,7 +15,7 @@ from partnerhub.fees.fee_table import FeeTableMixin
 
 
 class CompanyForm(FeeTableMixin, forms.Form):
-    name = forms.CharField(label="Company name", max_length=200)
+    name = forms.CharField(label="Company name", max_length=COMPANY_NAME_MAX_LENGTH)
     contact_email = forms.EmailField(label="Contact email", required=False)
     plan_id = forms.ChoiceField(label="Plan", required=False)
     use_plan_fees = forms.BooleanField(label="Use plan fees", required=False)
@@ -165,7 +166,7 @@ class FeeApplyForm(forms.Form):
 
 
 class CompanyCreateForm(forms.Form):
-    name = forms.CharField(label="Company name", max_length=200)
+    name = forms.CharField(label="Company name", max_length=COMPANY_NAME_MAX_LENGTH)
     contact_email = forms.EmailField(label="Contact email", required=False)
     plan_id = forms.ChoiceField(
         label="Plan",

@@ -15,6 +15,8 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
+from partnerhub.core.validation import EMAIL_MAX_LENGTH
+
 
 class PlanSnapshot(models.Model):
     """A deleted plan's features, limits and fees as they were when it was deleted.
@@ -40,12 +42,15 @@ class PlanSnapshot(models.Model):
         return f"snapshot {self.pk} of plan {self.plan_id}"
 
 
+COMPANY_NAME_MAX_LENGTH = 200
+
+
 class Company(models.Model):
     reseller = models.ForeignKey(
         "resellers.Reseller", on_delete=models.CASCADE, related_name="companies"
     )
-    name = models.CharField(max_length=200)
-    contact_email = models.EmailField(blank=True, default="")
+    name = models.CharField(max_length=COMPANY_NAME_MAX_LENGTH)
+    contact_email = models.EmailField(max_length=EMAIL_MAX_LENGTH, blank=True, default="")
     plan = models.ForeignKey(
         "plans.Plan", null=True, blank=True, on_delete=models.PROTECT, related_name="companies"
     )  # null = "Custom"

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from partnerhub.catalog.models import Feature, Limit
-from partnerhub.companies.models import Company, PlanSnapshot
+from partnerhub.companies.models import COMPANY_NAME_MAX_LENGTH, Company, PlanSnapshot
 from partnerhub.companies.selectors import (
     company_direct_keys,
     company_excluded_keys,
@@ -22,6 +22,7 @@ from partnerhub.companies.terms import TERM_FIELDS, apply_terms, terms_fit_plan
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import NotFound, ValidationFailed
 from partnerhub.core.validation import (
+    EMAIL_MAX_LENGTH,
     clean_bool,
     clean_keys,
     clean_limits,
@@ -329,8 +330,10 @@ def company_create(
     reseller = Reseller.objects.filter(pk=reseller_id).first()
     if reseller is None:
         raise NotFound("Reseller not found.")
-    name = clean_str(name, "name", max_length=200)
-    contact_email = clean_str(contact_email, "contact_email", max_length=254, required=False)
+    name = clean_str(name, "name", max_length=COMPANY_NAME_MAX_LENGTH)
+    contact_email = clean_str(
+        contact_email, "contact_email", max_length=EMAIL_MAX_LENGTH, required=False
+    )
     plan = _assignable_plan(reseller, plan_id) if plan_id is not None else None
     direct = _clean_direct_features(reseller, direct_features or [], "direct_features")
     limit_keys = _limit_keys()
@@ -449,10 +452,10 @@ def _apply_features(company: Company, changes: Mapping[str, Any], kept_from_plan
 
 def _apply_simple_fields(company: Company, changes: Mapping[str, Any]) -> None:
     if "name" in changes:
-        company.name = clean_str(changes["name"], "name", max_length=200)
+        company.name = clean_str(changes["name"], "name", max_length=COMPANY_NAME_MAX_LENGTH)
     if "contact_email" in changes:
         company.contact_email = clean_str(
-            changes["contact_email"], "contact_email", max_length=254, required=False
+            changes["contact_email"], "contact_email", max_length=EMAIL_MAX_LENGTH, required=False
         )
     limit_keys = _limit_keys()
     if "limit_overrides" in changes:

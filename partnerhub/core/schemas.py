@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from partnerhub.core.limits import MAX_PRICE_MINOR
+from partnerhub.core.validation import EMAIL_MAX_LENGTH, KEY_MAX_LENGTH
 
 # The largest value a BIGINT primary key (and SQLite's INTEGER) can hold.
 MAX_DB_INT = 2**63 - 1
@@ -60,14 +61,13 @@ def bounded(max_length: int, *, min_length: int = 0) -> StringConstraints:
 VALID_UNICODE = AfterValidator(_valid_unicode)
 
 ObjectId = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
-Key = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_KEY)]
+Key = Annotated[str, StringConstraints(min_length=1, max_length=KEY_MAX_LENGTH, pattern=_KEY)]
 CurrencyCode = Annotated[str, StringConstraints(pattern=_CURRENCY)]
 Bps = Annotated[int, Field(ge=0, le=10_000)]  # basis points: 10000 = 100 %
 MinorUnits = Annotated[int, Field(ge=0, le=MAX_MINOR)]  # minor units
 LimitValue = Annotated[int, Field(ge=0, le=MAX_LIMIT_VALUE)] | None  # None = unlimited
 FeeApplyMode = Literal["all", "new"]
-Name = Annotated[str, bounded(200, min_length=1), VALID_UNICODE]
-Email = Annotated[str, bounded(254), VALID_UNICODE]
+Email = Annotated[str, bounded(EMAIL_MAX_LENGTH), VALID_UNICODE]
 Description = Annotated[str, bounded(2000), VALID_UNICODE]
 SearchText = Annotated[str, bounded(200), VALID_UNICODE]
 

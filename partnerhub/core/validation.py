@@ -11,6 +11,12 @@ from partnerhub.core.errors import ValidationFailed
 # a 64-bit integer column on every database.
 MAX_LIMIT_VALUE = 2**62
 
+# The longest email address (RFC 5321), wherever one is stored or accepted.
+EMAIL_MAX_LENGTH = 254
+
+# A feature, limit or fee type key (catalog.models re-exports it for its models and forms).
+KEY_MAX_LENGTH = 64
+
 
 def reject_unknown(data: Mapping[str, Any], allowed: Collection[str]) -> None:
     unknown = sorted(set(data) - set(allowed))

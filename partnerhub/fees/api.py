@@ -26,6 +26,7 @@ from partnerhub.core.schemas import (
     response_links,
     responses,
 )
+from partnerhub.fees.models import SALE_ITEM_NAME_MAX_LENGTH, SALE_ITEM_REF_MAX_LENGTH
 from partnerhub.fees.selectors import (
     job_get_for_actor,
     job_list_for_actor,
@@ -38,8 +39,8 @@ from partnerhub.fees.services import fee_quote, sale_item_create, sale_item_upda
 
 router = Router(tags=["fees"])
 
-ItemName = Annotated[str, bounded(200, min_length=1), VALID_UNICODE]
-ExternalRef = Annotated[str, bounded(120), VALID_UNICODE]
+ItemName = Annotated[str, bounded(SALE_ITEM_NAME_MAX_LENGTH, min_length=1), VALID_UNICODE]
+ExternalRef = Annotated[str, bounded(SALE_ITEM_REF_MAX_LENGTH), VALID_UNICODE]
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
 
 

@@ -9,11 +9,14 @@ from django import forms
 from partnerhub.accounts.hub import set_choices
 from partnerhub.catalog.choices import currency_codes, fee_type_choices
 from partnerhub.core.money import major_str_to_minor
+from partnerhub.fees.models import SALE_ITEM_NAME_MAX_LENGTH, SALE_ITEM_REF_MAX_LENGTH
 
 
 class SaleItemForm(forms.Form):
-    name = forms.CharField(label="Name", max_length=200)
-    external_ref = forms.CharField(label="External reference", max_length=120, required=False)
+    name = forms.CharField(label="Name", max_length=SALE_ITEM_NAME_MAX_LENGTH)
+    external_ref = forms.CharField(
+        label="External reference", max_length=SALE_ITEM_REF_MAX_LENGTH, required=False
+    )
     currency = forms.ChoiceField(label="Currency")
     fee_type = forms.ChoiceField(label="Fee type")
     price = forms.CharField(label="Price", widget=forms.TextInput(attrs={"inputmode": "decimal"}))

@@ -9,7 +9,8 @@ from django.db import transaction
 from partnerhub.audit.services import audit_record
 from partnerhub.companies.models import Company
 from partnerhub.core.actor import Actor
-from partnerhub.fees.models import RecalcJob
+from partnerhub.fees.models import JOB_REASON_MAX_LENGTH, RecalcJob
+from partnerhub.fees.tasks import run_recalculation
 
 
 def plan_fee_company_ids(plan_id: int) -> list[int]:
@@ -42,8 +43,6 @@ def recalculation_enqueue(
     The task row is written by django-tasks-db inside this transaction, so a
     rolled-back edit leaves no job behind and a committed one always has its job.
     """
-    from partnerhub.fees.tasks import run_recalculation  # tasks import this module
-
     assert (plan_id is None) != (company_ids is None), "give plan_id or company_ids"
     with transaction.atomic():
         scope = plan_fee_company_ids(plan_id) if plan_id is not None else company_ids
@@ -52,7 +51,7 @@ def recalculation_enqueue(
             reseller_id=reseller_id,
             plan_id=plan_id,
             company_ids=sorted(set(scope)),
-            reason=reason[:200],
+            reason=reason[:JOB_REASON_MAX_LENGTH],
         )
         audit_record(
             actor=actor,

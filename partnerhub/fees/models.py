@@ -61,6 +61,11 @@ class FeeScheduleEntry(models.Model):
         return f"{self.currency_id}/{self.fee_type_id}: {self.percent_bps} bps + {self.fixed_minor}"
 
 
+SALE_ITEM_NAME_MAX_LENGTH = 200
+SALE_ITEM_REF_MAX_LENGTH = 120  # external_ref
+JOB_REASON_MAX_LENGTH = 200  # RecalcJob.reason
+
+
 class SaleItem(models.Model):
     """Something a company sells. Fees are computed from its effective schedule and stored.
 
@@ -72,8 +77,8 @@ class SaleItem(models.Model):
     company = models.ForeignKey(
         "companies.Company", on_delete=models.CASCADE, related_name="sale_items"
     )
-    external_ref = models.CharField(max_length=120, blank=True, default="")
-    name = models.CharField(max_length=200)
+    external_ref = models.CharField(max_length=SALE_ITEM_REF_MAX_LENGTH, blank=True, default="")
+    name = models.CharField(max_length=SALE_ITEM_NAME_MAX_LENGTH)
     currency = models.ForeignKey(
         "catalog.Currency",
         to_field="code",
@@ -136,7 +141,7 @@ class RecalcJob(models.Model):
         "plans.Plan", null=True, blank=True, on_delete=models.SET_NULL, related_name="recalc_jobs"
     )
     company_ids = models.JSONField(null=True, blank=True)
-    reason = models.CharField(max_length=200, blank=True, default="")
+    reason = models.CharField(max_length=JOB_REASON_MAX_LENGTH, blank=True, default="")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     companies_total = models.PositiveIntegerField(default=0)
     companies_done = models.PositiveIntegerField(default=0)

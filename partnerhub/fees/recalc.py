@@ -35,7 +35,7 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -45,11 +45,13 @@ from django.db.models import F, Max
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django.utils.crypto import get_random_string
+from django_tasks_db.models import DBTaskResult
 
 from partnerhub.audit.services import audit_record
 from partnerhub.companies.models import Company
 from partnerhub.core.actor import Actor, Role
 from partnerhub.fees.models import RecalcChunk, RecalcJob, SaleItem
+from partnerhub.fees.tasks import run_recalculation
 from partnerhub.fees.terms import gateway_fee_of, rates_sql, reseller_fee_of
 from partnerhub.webhooks import announce
 
@@ -164,7 +166,7 @@ def recalculate_items(
         cur.execute(
             recalculation_sql(where, items_sql), [now, now, *params, *params, *items_params]
         )
-        return cur.rowcount
+        return int(cur.rowcount)
 
 
 # --- Claiming, chunks, finishing ------------------------------------------------
@@ -468,7 +470,7 @@ def _mark_done(
                 [at, worker_id, chunk.pk, chunk.companies_completed, done, correction, at,
                  job_id, Status.RUNNING] + ([worker_id] if owner else []),
             )  # fmt: skip
-            return cur.rowcount
+            return int(cur.rowcount)
     chunk.done, chunk.done_at, chunk.worker_id = True, now, worker_id
     chunk.save(update_fields=["done", "done_at", "worker_id"])
     jobs = RecalcJob.objects.filter(pk=job_id, status=Status.RUNNING)
@@ -578,21 +580,17 @@ def recalculation_help(*, worker_id: str | None = None) -> int:
 
 def _task_lost(job: RecalcJob) -> bool:
     """A queued job whose task can no longer start it (claimed by a dead worker, or gone)."""
-    from django_tasks_db.models import DBTaskResult
-
     task = DBTaskResult.objects.filter(pk=job.task_id).first() if job.task_id else None
     if task is None or task.status in (TaskResultStatus.FAILED, TaskResultStatus.SUCCESSFUL):
         return True
     if task.status == TaskResultStatus.RUNNING:
-        started = task.started_at or task.enqueued_at
+        started: datetime = task.started_at or task.enqueued_at
         return started < timezone.now() - _stale_cutoff()
     return False
 
 
 def _retire_task(task_id: str, job_id: int) -> None:
     """Mark the dead worker's task failed, so the task table does not show it running forever."""
-    from django_tasks_db.models import DBTaskResult
-
     if task_id:
         DBTaskResult.objects.filter(pk=task_id, status=TaskResultStatus.RUNNING).update(
             status=TaskResultStatus.FAILED,
@@ -610,8 +608,6 @@ def recalculation_recover_stale() -> list[int]:
     """Re-enqueue every unfinished job whose worker is gone. Safe to run from many workers:
     each candidate is re-checked under its row lock. A recovered job goes back to
     `queued` (its progress kept) until a worker claims its new task."""
-    from partnerhub.fees.tasks import run_recalculation
-
     recovered: list[int] = []
     # Unlocked first pass: most rounds find nothing and take no write lock at all.
     candidates = [job.pk for job in RecalcJob.objects.filter(status__in=UNFINISHED) if _lost(job)]

@@ -10,13 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from partnerhub.audit.services import audit_record
-from partnerhub.catalog.models import Currency, FeeType
+from partnerhub.catalog.models import CURRENCY_CODE_LENGTH, KEY_MAX_LENGTH, Currency, FeeType
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import NotFound, ValidationFailed
 from partnerhub.core.limits import MAX_PRICE_MINOR
 from partnerhub.core.validation import clean_int, clean_str, reject_unknown
 from partnerhub.fees.arithmetic import Fees
-from partnerhub.fees.models import SaleItem
+from partnerhub.fees.models import SALE_ITEM_NAME_MAX_LENGTH, SALE_ITEM_REF_MAX_LENGTH, SaleItem
 from partnerhub.fees.terms import ItemTerms, existing_item_terms, item_terms
 
 SALE_ITEM_FIELDS = ("external_ref", "name", "currency", "fee_type", "price_minor")
@@ -47,11 +47,11 @@ class FeeQuote:
 def _clean_currency(value: Any) -> str:
     # Shape only; whether the catalog knows it is checked when no fee entry matches
     # (_priceable), which keeps the everyday path to one query.
-    return clean_str(value, "currency", max_length=3).upper()
+    return clean_str(value, "currency", max_length=CURRENCY_CODE_LENGTH).upper()
 
 
 def _clean_fee_type(value: Any) -> str:
-    return clean_str(value, "fee_type", max_length=64)
+    return clean_str(value, "fee_type", max_length=KEY_MAX_LENGTH)
 
 
 def _key(value: Any) -> str:
@@ -153,9 +153,12 @@ def sale_item_create(*, actor: Actor, company_id: int, data: Mapping[str, Any]) 
         item = SaleItem(
             company_id=company_id,
             external_ref=clean_str(
-                data.get("external_ref"), "external_ref", max_length=120, required=False
+                data.get("external_ref"),
+                "external_ref",
+                max_length=SALE_ITEM_REF_MAX_LENGTH,
+                required=False,
             ),
-            name=clean_str(data.get("name"), "name", max_length=200),
+            name=clean_str(data.get("name"), "name", max_length=SALE_ITEM_NAME_MAX_LENGTH),
             currency_id=currency,
             fee_type_id=fee_type,
             price_minor=_clean_price(data.get("price_minor")),
@@ -205,10 +208,13 @@ def sale_item_update(*, actor: Actor, item_id: int, changes: Mapping[str, Any]) 
         currency, fee_type = _clean_currency(raw_currency), _clean_fee_type(raw_fee_type)
         before = _audit_values(item)
         if "name" in changes:
-            item.name = clean_str(changes["name"], "name", max_length=200)
+            item.name = clean_str(changes["name"], "name", max_length=SALE_ITEM_NAME_MAX_LENGTH)
         if "external_ref" in changes:
             item.external_ref = clean_str(
-                changes["external_ref"], "external_ref", max_length=120, required=False
+                changes["external_ref"],
+                "external_ref",
+                max_length=SALE_ITEM_REF_MAX_LENGTH,
+                required=False,
             )
         if "price_minor" in changes:
             item.price_minor = _clean_price(changes["price_minor"])

@@ -7,6 +7,7 @@ from django.tasks import task
 
 @task()
 def run_recalculation(job_id: int) -> None:
+    # Imported here, not at the top: recalc imports this module (to re-enqueue a job).
     from partnerhub.fees.recalc import recalculation_run
 
     recalculation_run(job_id=job_id)

@@ -11,7 +11,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from partnerhub.audit.services import audit_record
 from partnerhub.companies.models import Company
 from partnerhub.companies.services import (
     companies_detach_from_plan,
@@ -40,14 +39,14 @@ from partnerhub.plans.drafts import (
     _ensure_name_free,
     _save_draft,
 )
-from partnerhub.plans.models import Plan
+from partnerhub.plans.models import PLAN_NAME_MAX_LENGTH, Plan
 from partnerhub.plans.selectors import (
     plan_free_name,
     plan_get_for_actor,
     require_plans_feature,
 )
 from partnerhub.resellers.models import Reseller
-from partnerhub.resellers.versions import versions_bump, write_recorded
+from partnerhub.resellers.versions import write_recorded
 from partnerhub.webhooks import announce
 
 # Companies a preview names; affected_company_count gives the total.
@@ -329,8 +328,7 @@ def plan_delete(*, actor: Actor, plan_id: int) -> Plan:
         plan.deleted_at = timezone.now()
         plan.version += 1
         plan.save()
-        versions_bump(plan.reseller_id)
-        audit_record(
+        write_recorded(
             actor=actor,
             action="plan.delete",
             object_type="plan",
@@ -354,7 +352,11 @@ def plan_restore(*, actor: Actor, plan_id: int, new_name: str | None = None) -> 
         plan = Plan.objects.select_for_update(of=("self",)).get(pk=plan.pk)
         if not plan.deleted:
             raise Conflict("This plan is not deleted.", code="not_deleted")
-        name = plan.name if new_name is None else clean_str(new_name, "name", max_length=120)
+        name = (
+            plan.name
+            if new_name is None
+            else clean_str(new_name, "name", max_length=PLAN_NAME_MAX_LENGTH)
+        )
         _ensure_name_free(plan.reseller_id, name)
         old = {
             "deleted": True,
@@ -369,8 +371,7 @@ def plan_restore(*, actor: Actor, plan_id: int, new_name: str | None = None) -> 
         plan.archived_at = None
         plan.version += 1
         plan.save()
-        versions_bump(plan.reseller_id)
-        audit_record(
+        write_recorded(
             actor=actor,
             action="plan.restore",
             object_type="plan",

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from pydantic import StringConstraints
 
+from partnerhub.companies.models import COMPANY_NAME_MAX_LENGTH
 from partnerhub.core.http import client_address
 from partnerhub.core.schemas import (
     VALID_UNICODE,
@@ -18,19 +19,23 @@ from partnerhub.core.schemas import (
     OutputSchema,
     bounded,
 )
+from partnerhub.core.validation import EMAIL_MAX_LENGTH
 from partnerhub.plans.selectors import gst_rate_bps, plan_public_catalog, plan_public_serialize
 from partnerhub.registration.ratelimit import registration_rate_check
 from partnerhub.registration.services import company_register
+from partnerhub.resellers.models import RESELLER_SLUG_MAX_LENGTH
 from partnerhub.resellers.selectors import reseller_get_by_slug
 
 router = Router(tags=["registration"])
 
-ResellerSlug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[-\w]+$")]
+ResellerSlug = Annotated[
+    str, StringConstraints(min_length=1, max_length=RESELLER_SLUG_MAX_LENGTH, pattern=r"^[-\w]+$")
+]
 
 
 class RegistrationIn(InputSchema):
-    company_name: Annotated[str, bounded(200, min_length=1), VALID_UNICODE]
-    contact_email: Annotated[str, bounded(254, min_length=1), VALID_UNICODE]
+    company_name: Annotated[str, bounded(COMPANY_NAME_MAX_LENGTH, min_length=1), VALID_UNICODE]
+    contact_email: Annotated[str, bounded(EMAIL_MAX_LENGTH, min_length=1), VALID_UNICODE]
     # One of GET /register/{reseller_slug}/plans; omitted: the default registration plan.
     plan_id: ObjectId | None = None
     # One of the plan's cycles; omitted: the first it offers (SPEC §13).

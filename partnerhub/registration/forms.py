@@ -2,9 +2,11 @@ from typing import Any
 
 from django import forms
 
+from partnerhub.companies.models import COMPANY_NAME_MAX_LENGTH
+
 
 class RegistrationForm(forms.Form):
-    company_name = forms.CharField(label="Company name", max_length=200)
+    company_name = forms.CharField(label="Company name", max_length=COMPANY_NAME_MAX_LENGTH)
     contact_email = forms.EmailField(label="Contact email")
     plan_id = forms.TypedChoiceField(
         label="Plan", required=False, coerce=int, empty_value=None, widget=forms.RadioSelect

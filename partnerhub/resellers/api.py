@@ -12,6 +12,7 @@ from pydantic import StringConstraints
 from partnerhub.accounts.api_auth import actor_of
 from partnerhub.core.pagination import paginate
 from partnerhub.core.schemas import (
+    VALID_UNICODE,
     WRITE_ERRORS,
     CurrencyCode,
     FeeApplyMode,
@@ -19,15 +20,16 @@ from partnerhub.core.schemas import (
     FeeEntryOut,
     InputSchema,
     Key,
-    Name,
     ObjectId,
     OutputSchema,
     PageParams,
+    bounded,
     links,
     omitted,
     response_links,
     responses,
 )
+from partnerhub.resellers.models import RESELLER_NAME_MAX_LENGTH, RESELLER_SLUG_MAX_LENGTH
 from partnerhub.resellers.selectors import (
     reseller_get_for_actor,
     reseller_list_for_actor,
@@ -37,7 +39,12 @@ from partnerhub.resellers.services import reseller_create, reseller_update
 
 router = Router(tags=["resellers"])
 
-Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
+Slug = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=RESELLER_SLUG_MAX_LENGTH, pattern=r"^[a-z0-9-]+$"),
+]
+
+ResellerName = Annotated[str, bounded(RESELLER_NAME_MAX_LENGTH, min_length=1), VALID_UNICODE]
 
 
 class ResellerOut(OutputSchema):
@@ -61,7 +68,7 @@ class ResellerPage(OutputSchema):
 
 
 class ResellerCreateIn(InputSchema):
-    name: Name
+    name: ResellerName
     slug: Slug
     features: list[Key] = Field(default_factory=list, max_length=500)
     fees: list[FeeEntryIn] = Field(default_factory=list, max_length=500)
@@ -69,7 +76,7 @@ class ResellerCreateIn(InputSchema):
 
 
 class ResellerPatchIn(InputSchema):
-    name: Name = omitted(description="Platform only.")
+    name: ResellerName = omitted(description="Platform only.")
     slug: Slug = omitted(description="Platform only.")
     features: list[Key] = omitted(max_length=500, description="Platform only.")
     default_registration_plan_id: ObjectId | None = omitted()

@@ -11,16 +11,17 @@ from partnerhub.accounts.hub import set_choices
 from partnerhub.core import wording
 from partnerhub.fees.apply import FEE_APPLY_CHOICES
 from partnerhub.fees.fee_table import FeeTableMixin
+from partnerhub.resellers.models import RESELLER_NAME_MAX_LENGTH, RESELLER_SLUG_MAX_LENGTH
 from partnerhub.resellers.selectors import reseller_slug_taken
 
 PLATFORM_FIELDS = ("name", "slug", "features")
 
 
 class ResellerForm(FeeTableMixin, forms.Form):
-    name = forms.CharField(label="Name", max_length=200)
+    name = forms.CharField(label="Name", max_length=RESELLER_NAME_MAX_LENGTH)
     slug = forms.SlugField(
         label="Slug",
-        max_length=64,
+        max_length=RESELLER_SLUG_MAX_LENGTH,
         help_text="Used in the public registration address /r/<slug>/register.",
     )
     features = forms.MultipleChoiceField(

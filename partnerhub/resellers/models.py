@@ -6,10 +6,13 @@ from django.db import models
 
 from partnerhub.catalog.models import PLANS_FEATURE_KEY
 
+RESELLER_NAME_MAX_LENGTH = 200
+RESELLER_SLUG_MAX_LENGTH = 64
+
 
 class Reseller(models.Model):
-    name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=RESELLER_NAME_MAX_LENGTH)
+    slug = models.SlugField(max_length=RESELLER_SLUG_MAX_LENGTH, unique=True)
     # Funnelling: the hard ceiling on what any plan or company of this reseller gets.
     features = models.ManyToManyField("catalog.Feature", blank=True, related_name="resellers")
     # Used by companies on no plan that have no schedule of their own.

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from partnerhub.catalog.models import Feature
-from partnerhub.core.actor import Actor
+from partnerhub.core.actor import Actor, reseller_scope
 from partnerhub.core.errors import NotFound
 from partnerhub.fees.models import FeeScheduleEntry
 from partnerhub.fees.schedules import snapshot_from_entries
@@ -23,12 +23,9 @@ def _with_details(resellers: QuerySet[Reseller]) -> QuerySet[Reseller]:
 
 
 def reseller_list_for_actor(actor: Actor) -> QuerySet[Reseller]:
-    resellers = Reseller.objects.order_by("name", "id")
-    if actor.is_platform:
-        return _with_details(resellers)
-    if actor.is_reseller_member and actor.reseller_id is not None:
-        return _with_details(resellers.filter(pk=actor.reseller_id))
-    return resellers.none()
+    return _with_details(
+        Reseller.objects.filter(reseller_scope(actor, "pk")).order_by("name", "id")
+    )
 
 
 def reseller_get_for_actor(actor: Actor, reseller_id: int) -> Reseller:

@@ -26,7 +26,7 @@ from partnerhub.fees.schedules import (
     schedule_snapshot,
 )
 from partnerhub.plans.models import Plan
-from partnerhub.resellers.models import Reseller
+from partnerhub.resellers.models import RESELLER_NAME_MAX_LENGTH, RESELLER_SLUG_MAX_LENGTH, Reseller
 from partnerhub.resellers.versions import versions_bump
 from partnerhub.webhooks import announce
 
@@ -63,7 +63,7 @@ def reseller_state(reseller: Reseller) -> dict[str, Any]:
 
 
 def _clean_slug(value: Any) -> str:
-    slug = clean_str(value, "slug", max_length=64)
+    slug = clean_str(value, "slug", max_length=RESELLER_SLUG_MAX_LENGTH)
     if not SLUG_PATTERN.match(slug):
         raise ValidationFailed.field(
             "slug", "use lowercase letters, digits and single hyphens (it appears in URLs)"
@@ -117,7 +117,7 @@ def reseller_create(
     default_registration_plan_id: int | None = None,
 ) -> Reseller:
     actor.require_platform()
-    name = clean_str(name, "name", max_length=200)
+    name = clean_str(name, "name", max_length=RESELLER_NAME_MAX_LENGTH)
     slug = _clean_slug(slug)
     feature_rows = _clean_features(features or [])
     if not isinstance(fees or [], list | tuple):
@@ -200,7 +200,7 @@ def _apply_fees(reseller: Reseller, changes: Mapping[str, Any]) -> ScheduleSnaps
 
 def _apply_identity(reseller: Reseller, changes: Mapping[str, Any]) -> None:
     if "name" in changes:
-        reseller.name = clean_str(changes["name"], "name", max_length=200)
+        reseller.name = clean_str(changes["name"], "name", max_length=RESELLER_NAME_MAX_LENGTH)
     if "slug" in changes:
         reseller.slug = _clean_slug(changes["slug"])
         _check_slug_free(reseller.slug, exclude_id=reseller.pk)

@@ -25,7 +25,11 @@ from partnerhub.accounts.hub import actor_of, form_add_domain_errors, hub_view
 from partnerhub.core.errors import ValidationFailed
 from partnerhub.resellers.selectors import reseller_list_for_actor
 from partnerhub.webhooks.events import EVENT_TYPES
-from partnerhub.webhooks.models import Delivery
+from partnerhub.webhooks.models import (
+    ENDPOINT_DESCRIPTION_MAX_LENGTH,
+    ENDPOINT_URL_MAX_LENGTH,
+    Delivery,
+)
 from partnerhub.webhooks.selectors import (
     delivery_get_for_actor,
     delivery_list_for_actor,
@@ -50,9 +54,13 @@ PLATFORM_CHOICE = ""  # the reseller field's value for a platform endpoint
 
 class EndpointForm(forms.Form):
     url = forms.CharField(
-        label="URL", max_length=2000, help_text="Where Partnerhub POSTs the signed events."
+        label="URL",
+        max_length=ENDPOINT_URL_MAX_LENGTH,
+        help_text="Where Partnerhub POSTs the signed events.",
     )
-    description = forms.CharField(label="Description", max_length=200, required=False)
+    description = forms.CharField(
+        label="Description", max_length=ENDPOINT_DESCRIPTION_MAX_LENGTH, required=False
+    )
     event_types = forms.MultipleChoiceField(
         label="Event types",
         required=False,

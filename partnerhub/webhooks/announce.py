@@ -91,7 +91,9 @@ def _feature_rows(through: Any, plan: Plan, keys: Iterable[str]) -> dict[str, li
     return dict(rows)
 
 
-def plan_before(plan: Plan, *, added: Iterable[str] = (), removed: Iterable[str] = ()) -> dict:
+def plan_before(
+    plan: Plan, *, added: Iterable[str] = (), removed: Iterable[str] = ()
+) -> dict[str, Any]:
     """Take inside plan_update before it writes: the plan as it is, and the company rows the
     edit will delete (exclusions of removed features, direct copies of added ones)."""
     return {

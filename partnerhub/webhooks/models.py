@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from django.db import models
 
+ENDPOINT_URL_MAX_LENGTH = 2000
+ENDPOINT_DESCRIPTION_MAX_LENGTH = 200
+EVENT_TYPE_MAX_LENGTH = 64
+
 
 class Endpoint(models.Model):
     # null = a platform endpoint, which receives every reseller's events.
@@ -19,8 +23,10 @@ class Endpoint(models.Model):
         on_delete=models.CASCADE,
         related_name="webhook_endpoints",
     )
-    url = models.URLField(max_length=2000)
-    description = models.CharField(max_length=200, blank=True, default="")
+    url = models.URLField(max_length=ENDPOINT_URL_MAX_LENGTH)
+    description = models.CharField(
+        max_length=ENDPOINT_DESCRIPTION_MAX_LENGTH, blank=True, default=""
+    )
     event_types = models.JSONField(default=list, blank=True)  # [] = every type
     enabled = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=200, blank=True, default="")
@@ -45,7 +51,7 @@ class Endpoint(models.Model):
 
 
 class Event(models.Model):
-    type = models.CharField(max_length=64)
+    type = models.CharField(max_length=EVENT_TYPE_MAX_LENGTH)
     # null: a platform-level event (only platform endpoints hear it).
     reseller = models.ForeignKey(
         "resellers.Reseller", null=True, blank=True, on_delete=models.CASCADE, related_name="+"

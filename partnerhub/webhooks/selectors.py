@@ -10,21 +10,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from partnerhub.core.actor import Actor
+from partnerhub.core.actor import Actor, reseller_scope
 from partnerhub.core.errors import NotFound, PermissionDenied, ValidationFailed
 from partnerhub.webhooks.events import event_body
 from partnerhub.webhooks.models import Delivery, Endpoint, Event
-
-
-def _reseller_scope(actor: Actor, field: str) -> Q:
-    if actor.is_platform:
-        return Q()
-    if actor.is_reseller_member and actor.reseller_id is not None:
-        return Q(**{field: actor.reseller_id})
-    return Q(pk__in=[])
 
 
 def _require_reader(actor: Actor) -> None:
@@ -34,7 +26,7 @@ def _require_reader(actor: Actor) -> None:
 
 def endpoint_list_for_actor(actor: Actor, *, reseller_id: int | None = None) -> QuerySet[Endpoint]:
     _require_reader(actor)
-    qs = Endpoint.objects.filter(_reseller_scope(actor, "reseller_id"))
+    qs = Endpoint.objects.filter(reseller_scope(actor))
     if reseller_id is not None:
         actor.require_reseller(reseller_id)
         qs = qs.filter(reseller_id=reseller_id)
@@ -42,7 +34,7 @@ def endpoint_list_for_actor(actor: Actor, *, reseller_id: int | None = None) -> 
 
 
 def endpoint_get_for_actor(actor: Actor, endpoint_id: int) -> Endpoint:
-    endpoint = Endpoint.objects.filter(_reseller_scope(actor, "reseller_id"), pk=endpoint_id)
+    endpoint = Endpoint.objects.filter(reseller_scope(actor), pk=endpoint_id)
     found = endpoint.first()
     if found is None:
         raise NotFound("Webhook endpoint not found.")
@@ -76,7 +68,7 @@ def delivery_list_for_actor(
     reseller_id: int | None = None,
 ) -> QuerySet[Delivery]:
     _require_reader(actor)
-    qs = Delivery.objects.filter(_reseller_scope(actor, "endpoint__reseller_id"))
+    qs = Delivery.objects.filter(reseller_scope(actor, "endpoint__reseller_id"))
     if endpoint_id is not None:
         endpoint_get_for_actor(actor, endpoint_id)  # 404 for another tenant's
         qs = qs.filter(endpoint_id=endpoint_id)
@@ -94,7 +86,7 @@ def delivery_list_for_actor(
 
 def delivery_get_for_actor(actor: Actor, delivery_id: int) -> Delivery:
     found = (
-        Delivery.objects.filter(_reseller_scope(actor, "endpoint__reseller_id"), pk=delivery_id)
+        Delivery.objects.filter(reseller_scope(actor, "endpoint__reseller_id"), pk=delivery_id)
         .select_related("event", "endpoint")
         .first()
     )
@@ -135,7 +127,7 @@ def event_list_for_actor(
 ) -> QuerySet[Event]:
     """The event log, oldest first, so a client can catch up by polling (`since`)."""
     _require_reader(actor)
-    qs = Event.objects.filter(_reseller_scope(actor, "reseller_id"))
+    qs = Event.objects.filter(reseller_scope(actor))
     if reseller_id is not None:
         actor.require_reseller(reseller_id)
         qs = qs.filter(reseller_id=reseller_id)
@@ -149,7 +141,7 @@ def event_list_for_actor(
 
 
 def event_get_for_actor(actor: Actor, event_id: int) -> Event:
-    found = Event.objects.filter(_reseller_scope(actor, "reseller_id"), pk=event_id).first()
+    found = Event.objects.filter(reseller_scope(actor), pk=event_id).first()
     if found is None:
         raise NotFound("Event not found.")
     return found

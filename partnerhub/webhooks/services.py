@@ -30,7 +30,13 @@ from partnerhub.webhooks.events import (  # noqa: F401
     events_emit,
     usage_threshold_reached_emit,
 )
-from partnerhub.webhooks.models import Delivery, Endpoint, Event
+from partnerhub.webhooks.models import (
+    ENDPOINT_DESCRIPTION_MAX_LENGTH,
+    ENDPOINT_URL_MAX_LENGTH,
+    Delivery,
+    Endpoint,
+    Event,
+)
 from partnerhub.webhooks.selectors import delivery_get_for_actor, endpoint_get_for_actor
 from partnerhub.webhooks.signing import secret_generate
 
@@ -46,7 +52,7 @@ class EndpointWithSecret:
 
 
 def _clean_url(value: Any) -> str:
-    url = clean_str(value, "url", max_length=2000)
+    url = clean_str(value, "url", max_length=ENDPOINT_URL_MAX_LENGTH)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 -- raises on a port that is not a number in range
@@ -78,7 +84,9 @@ def endpoint_state(endpoint: Endpoint) -> dict[str, Any]:
     }
 
 
-def _audit(actor: Actor, action: str, endpoint: Endpoint, old: dict, new: dict) -> None:
+def _audit(
+    actor: Actor, action: str, endpoint: Endpoint, old: dict[str, Any], new: dict[str, Any]
+) -> None:
     audit_record(
         actor=actor,
         action=action,
@@ -111,7 +119,9 @@ def endpoint_create(
     endpoint = Endpoint(
         reseller_id=reseller_id,
         url=_clean_url(url),
-        description=clean_str(description, "description", max_length=200, required=False),
+        description=clean_str(
+            description, "description", max_length=ENDPOINT_DESCRIPTION_MAX_LENGTH, required=False
+        ),
         event_types=_clean_event_types(event_types or []),
         enabled=clean_bool(enabled, "enabled"),
         secret=secret_generate(),
@@ -142,7 +152,10 @@ def endpoint_update(*, actor: Actor, endpoint_id: int, changes: Mapping[str, Any
             endpoint.url = _clean_url(changes["url"])
         if "description" in changes:
             endpoint.description = clean_str(
-                changes["description"], "description", max_length=200, required=False
+                changes["description"],
+                "description",
+                max_length=ENDPOINT_DESCRIPTION_MAX_LENGTH,
+                required=False,
             )
         if "event_types" in changes:
             endpoint.event_types = _clean_event_types(changes["event_types"])
