@@ -116,8 +116,20 @@ def _terms_joins(currency: str, fee_type: str) -> str:
     """
 
 
-def _lock_clause(lock: bool) -> str:
-    return " FOR SHARE OF c" if lock and connection.vendor == "postgresql" else ""
+def _share_lock(cur: Any, sql: str, param: int) -> bool:
+    """Share-lock the company `sql` selects (one `id` column, `%s` = `param`) before its
+    terms are read, in a statement of its own (PostgreSQL; SQLite serialises writes).
+
+    Not `FOR SHARE OF c` on the terms query itself: when that lock waits for a
+    concurrent fee change of the company (leaving plan fees, a reset) to commit,
+    PostgreSQL re-checks only the locked company row (EvalPlanQual), while the joined
+    fee entries stay those of the statement's snapshot, so the company's new own
+    schedule would show no entries. A statement started after the lock is granted sees
+    the change whole. False: no such row."""
+    if connection.vendor != "postgresql":
+        return True
+    cur.execute(f"{sql} FOR SHARE", [param])
+    return cur.fetchone() is not None
 
 
 def _to_terms(row: Sequence[Any]) -> ItemTerms:
@@ -128,8 +140,8 @@ def _to_terms(row: Sequence[Any]) -> ItemTerms:
 def item_terms(
     company_id: int, currency: str, fee_type: str, *, lock: bool = False
 ) -> ItemTerms | None:
-    """None when the company does not exist. One query: this is the hot path of item
-    writes and quotes.
+    """None when the company does not exist. One query (two with `lock` on PostgreSQL):
+    this is the hot path of item writes and quotes.
 
     With `lock` (item writes, inside their transaction) PostgreSQL takes a share lock
     on the company: a recalculation chunk locks its companies before its UPDATE, so
@@ -138,9 +150,13 @@ def item_terms(
     """
     sql = (
         f"SELECT {_TERMS_COLUMNS} FROM companies_company c {_terms_joins('%s', '%s')}"
-        f" WHERE c.id = %s{_lock_clause(lock)}"
+        " WHERE c.id = %s"
     )
     with connection.cursor() as cur:
+        if lock and not _share_lock(
+            cur, "SELECT id FROM companies_company WHERE id = %s", company_id
+        ):
+            return None
         cur.execute(sql, [currency, fee_type, currency, company_id])
         row = cur.fetchone()
     return None if row is None else _to_terms(row)
@@ -150,15 +166,21 @@ def existing_item_terms(
     item_id: int, currency: str | None, fee_type: str | None, *, lock: bool = False
 ) -> tuple[ItemTerms, str, str] | None:
     """For an existing item: its company's terms for `currency`/`fee_type` (None: the
-    item's own), with the item's current currency and fee type. One query, the same
-    company share lock as item_terms; None when the item does not exist."""
+    item's own), with the item's current currency and fee type. One query, after the
+    same company share lock as item_terms; None when the item does not exist."""
     cur_sql, type_sql = "COALESCE(%s, i.currency)", "COALESCE(%s, i.fee_type)"
     sql = (
         f"SELECT {_TERMS_COLUMNS}, i.currency, i.fee_type FROM fees_saleitem i"
         f" JOIN companies_company c ON c.id = i.company_id {_terms_joins(cur_sql, type_sql)}"
-        f" WHERE i.id = %s{_lock_clause(lock)}"
+        " WHERE i.id = %s"
+    )
+    company_of_item = (
+        "SELECT c.id FROM companies_company c WHERE c.id = "
+        "(SELECT i.company_id FROM fees_saleitem i WHERE i.id = %s)"
     )
     with connection.cursor() as cur:
+        if lock and not _share_lock(cur, company_of_item, item_id):
+            return None
         cur.execute(sql, [currency, fee_type, currency, item_id])
         row = cur.fetchone()
     return None if row is None else (_to_terms(row[:10]), row[10], row[11])

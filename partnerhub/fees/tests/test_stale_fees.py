@@ -150,6 +150,64 @@ def test_a_fee_source_change_waits_for_a_plan_edit_in_flight(catalog_seeded, per
     assert left.is_set()
 
 
+@pytest.mark.skipif(
+    not django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+    reason="SQLite runs one writer at a time; the row lock is PostgreSQL's",
+)
+@pytest.mark.django_db(transaction=True)
+def test_an_item_write_waiting_on_a_fee_source_change_prices_from_the_new_schedule(
+    catalog_seeded, personas
+) -> None:
+    """An item edit that waits for a company leaving plan fees to commit must read the
+    company's new own schedule whole. With the share lock on the terms query itself,
+    PostgreSQL re-read only the company row after the wait, not its new fee entries, and
+    the edit was refused for "no ticket fee for GBP" (seen by test_load.py)."""
+    p = personas
+    add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 250, 30)
+    item = sale_item_create(actor=p.admin_a, company_id=p.company_a.pk, data=ITEM)
+    left, release, written = threading.Event(), threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def leave_and_hold() -> None:
+        try:
+            with transaction.atomic():
+                company_update(
+                    actor=p.admin_a,
+                    company_id=p.company_a.pk,
+                    changes={"use_plan_fees": False},
+                    fee_apply_mode="new",
+                )
+                left.set()
+                release.wait(20)
+        finally:
+            connection.close()
+
+    def edit_item() -> None:
+        try:
+            sale_item_update(actor=p.admin_a, item_id=item.pk, changes={"price_minor": 5000})
+            written.set()
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    leaver = threading.Thread(target=leave_and_hold)
+    leaver.start()
+    assert left.wait(20)
+    editor = threading.Thread(target=edit_item)
+    editor.start()
+    try:
+        assert not written.wait(1.0)  # waits for the company's row
+    finally:
+        release.set()
+        leaver.join(20)
+        editor.join(20)
+    assert failures == []
+    item.refresh_from_db()
+    # The company's own schedule is a copy of the plan's: 2.5 % of 50.00 + 0.30.
+    assert (item.price_minor, item.reseller_fee_minor) == (5000, 155)
+
+
 # --- Stateful: every interleaving of edits, fee-source changes and job starts -------
 
 # Weighted towards "all": the invariant binds only what "all" (or a create) priced.
