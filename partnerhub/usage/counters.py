@@ -214,13 +214,9 @@ def counters_add(deltas: dict[CounterKey, int]) -> dict[CounterKey, int]:
         return {(int(c), int(lim), _date(p)): int(used) for c, lim, p, used in cursor.fetchall()}
 
 
-def counter_try_add(key: CounterKey, quantity: int, value: int | None) -> int | None:
-    """The consume: add `quantity` only if the total stays within `value` (None: no
-    limit). One conditional upsert, atomic on both databases: concurrent consumes queue
-    on the counter row and each sees the total the previous one left. Answers the new
-    total, or None when the quantity does not fit (nothing changed)."""
-    if value is not None and quantity > value:
-        return None
+def _add_upsert(key: CounterKey, quantity: int) -> tuple[str, list[Any]]:
+    """The upsert adding `quantity` to the counter `key` (a new row starts at it), for the
+    callers to guard with a `WHERE` on the row it would update."""
     company_id, limit_id, period_start = key
     ops = connection.ops
     table = UsageCounter._meta.db_table
@@ -237,6 +233,17 @@ def counter_try_add(key: CounterKey, quantity: int, value: int | None) -> int | 
         quantity,
         ops.adapt_datetimefield_value(timezone.now()),
     ]
+    return sql, params
+
+
+def counter_try_add(key: CounterKey, quantity: int, value: int | None) -> int | None:
+    """The consume: add `quantity` only if the total stays within `value` (None: no
+    limit). One conditional upsert, atomic on both databases: concurrent consumes queue
+    on the counter row and each sees the total the previous one left. Answers the new
+    total, or None when the quantity does not fit (nothing changed)."""
+    if value is not None and quantity > value:
+        return None
+    sql, params = _add_upsert(key, quantity)
     if value is not None:
         sql += " WHERE c.used + excluded.used <= %s"
         params.append(value)
@@ -259,22 +266,7 @@ def counter_try_add_quiet(
         quantity > value or any(quantity * 100 >= t * value for t in thresholds)
     ):
         return None
-    company_id, limit_id, period_start = key
-    ops = connection.ops
-    table = UsageCounter._meta.db_table
-    sql = (
-        f"INSERT INTO {table} AS c (company_id, limit_id, period_start, used, updated_at) "
-        "VALUES (%s, %s, %s, %s, %s) "
-        "ON CONFLICT (company_id, limit_id, period_start) DO UPDATE "
-        "SET used = c.used + excluded.used, updated_at = excluded.updated_at"
-    )
-    params: list[Any] = [
-        company_id,
-        limit_id,
-        ops.adapt_datefield_value(period_start),
-        quantity,
-        ops.adapt_datetimefield_value(timezone.now()),
-    ]
+    sql, params = _add_upsert(key, quantity)
     if value is not None:
         # Within the limit, and for each threshold: already reached before, or still not
         # reached after (services._reached: used > 0 and used * 100 >= t * value).
