@@ -9,7 +9,7 @@ from django import forms
 from partnerhub.accounts.hub import set_choices
 from partnerhub.companies.models import COMPANY_NAME_MAX_LENGTH
 from partnerhub.core import wording
-from partnerhub.core.validation import MAX_LIMIT_VALUE
+from partnerhub.core.limits import MAX_LIMIT_VALUE
 from partnerhub.fees.apply import FEE_APPLY_CHOICES
 from partnerhub.fees.fee_table import FeeTableMixin
 

@@ -10,3 +10,6 @@ from __future__ import annotations
 MAX_PRICE_MINOR = 10**12
 # The highest plan price (a subscription price, not a fee amount), in minor units.
 MAX_PLAN_PRICE_MINOR = 10**15
+# The highest plan or company limit value (messages, team members, …): one bound for the
+# API schemas, the services and the hub forms, so a value one channel takes the others take.
+MAX_LIMIT_VALUE = 2**31 - 1

@@ -20,14 +20,13 @@ from pydantic import (
     StringConstraints,
 )
 
-from partnerhub.core.limits import MAX_PRICE_MINOR
+from partnerhub.core.limits import MAX_LIMIT_VALUE, MAX_PRICE_MINOR
 from partnerhub.core.validation import EMAIL_MAX_LENGTH, KEY_MAX_LENGTH
 
 # The largest value a BIGINT primary key (and SQLite's INTEGER) can hold.
 MAX_DB_INT = 2**63 - 1
 # Amounts are bounded so that price * 10000 bps still fits a BIGINT in the SQL fee rule.
 MAX_MINOR = MAX_PRICE_MINOR  # minor units
-MAX_LIMIT_VALUE = 2**31 - 1
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
 MAX_OFFSET = 2**31 - 1

@@ -6,10 +6,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from partnerhub.core.errors import ValidationFailed
-
-# The highest limit value (a plan's or a company's): far above any real limit, and inside
-# a 64-bit integer column on every database.
-MAX_LIMIT_VALUE = 2**62
+from partnerhub.core.limits import MAX_LIMIT_VALUE
 
 # The longest email address (RFC 5321), wherever one is stored or accepted.
 EMAIL_MAX_LENGTH = 254

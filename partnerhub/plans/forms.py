@@ -14,9 +14,8 @@ from django import forms
 from partnerhub.accounts.hub import form_add_domain_errors, set_choices
 from partnerhub.core import wording
 from partnerhub.core.errors import ValidationFailed
-from partnerhub.core.limits import MAX_PLAN_PRICE_MINOR
+from partnerhub.core.limits import MAX_LIMIT_VALUE, MAX_PLAN_PRICE_MINOR
 from partnerhub.core.money import bps_to_percent_str, minor_to_major_str
-from partnerhub.core.validation import MAX_LIMIT_VALUE
 from partnerhub.fees.apply import FEE_APPLY_CHOICES
 from partnerhub.fees.fee_table import DecimalTextInput, FeeTableMixin
 from partnerhub.plans.models import PLAN_NAME_MAX_LENGTH, BillingCycle, PlanType
