@@ -3,12 +3,9 @@ connection, against committed data (transactional tests), on SQLite and PostgreS
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
 from datetime import timedelta
-from pathlib import Path
 from threading import Barrier
 from typing import Any
 
@@ -41,33 +38,6 @@ def _in_threads[T](workers: int, job: Callable[[int], T]) -> list[T]:
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(run, range(workers)))
-
-
-@pytest.fixture
-def shared_db(catalog_seeded: None, tmp_path: Path) -> Iterator[None]:
-    """Threads need one database they all see and that makes writers wait. SQLite's
-    in-memory test database is one per connection unless shared-cache, where writers fail
-    instead of waiting; so on SQLite without a file test database (PARTNERHUB_TEST_DB_NAME)
-    the in-memory database (schema and catalog) is copied to a file under tmp_path and
-    every connection, this thread's included, opens that file for the test."""
-    if connection.vendor != "sqlite" or not connection.is_in_memory_db():
-        yield
-        return
-    path = tmp_path / "usage-concurrency.sqlite3"
-    connection.ensure_connection()
-    with closing(sqlite3.connect(path)) as target:
-        connection.connection.backup(target)
-    in_memory = connections["default"]
-    settings = in_memory.settings_dict  # shared with every connection made from now on
-    memory_name = settings["NAME"]
-    settings["NAME"] = str(path)
-    connections["default"] = connections.create_connection("default")
-    try:
-        yield
-    finally:
-        connections["default"].close()
-        settings["NAME"] = memory_name
-        connections["default"] = in_memory
 
 
 def test_the_sqlite_concurrency_tests_use_a_file_database(shared_db: None) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 from standardwebhooks import Webhook
 
@@ -417,11 +417,9 @@ def test_every_delivery_of_a_big_round_verifies(personas, settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_workers_claiming_at_once_never_share_a_delivery(catalog_seeded):
+def test_workers_claiming_at_once_never_share_a_delivery(shared_db):
     """Four claimers on their own connections, at once: every delivery is claimed by
     exactly one (FOR UPDATE SKIP LOCKED and the lease in one statement on PostgreSQL)."""
-    if connection.vendor == "sqlite" and connection.is_in_memory_db():
-        pytest.skip("needs PARTNERHUB_TEST_DB_NAME (a file database) on SQLite")
     reseller = ResellerFactory()
     endpoint_create(
         actor=platform_actor("test"), reseller_id=reseller.pk, url="https://a.example/h"
