@@ -26,6 +26,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
@@ -86,6 +87,31 @@ def raw_update(company_ids: list[int]) -> dict[str, Any]:
             cur.execute("SELECT pg_stat_get_xact_tuples_hot_updated('fees_saleitem'::regclass)")
             hot = cur.fetchone()[0]
     return {"seconds": time.perf_counter() - started, "rows": rows, "hot_rows": hot}
+
+
+def raw_halves(company_ids: list[int]) -> float:
+    """The floor for two workers: the same statement over each half of the companies, on
+    two connections at once (what the issue measured at 0.66-0.69 x one statement)."""
+    from django.db import connection
+
+    half = len(company_ids) // 2
+
+    def run(part: list[int]) -> None:
+        try:
+            raw_update(part)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=run, args=(part,))
+        for part in (company_ids[:half], company_ids[half:])
+    ]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started
 
 
 def start_workers(url: str, count: int) -> list[subprocess.Popen[bytes]]:
@@ -273,11 +299,16 @@ def main() -> None:
 
     counts = [int(n) for n in args.workers.split(",")]
     raw: list[dict[str, Any]] = []
+    halves: list[float] = []
     jobs: dict[int, list[dict[str, Any]]] = {n: [] for n in counts}
     # Interleaved, each from a vacuumed table: every run sees the same page layout.
     for _ in range(args.repeat):
         _prepare()
         raw.append(raw_update(company_ids))
+        if args.db == "postgres":
+            _prepare()
+            halves.append(raw_halves(company_ids))
+            print(f"raw {raw[-1]['seconds']:.2f} s, two raw halves at once {halves[-1]:.2f} s")
         for n in counts:
             _prepare()
             jobs[n].append(job_run(url, n, plan.pk, plan.reseller_id))
@@ -292,6 +323,9 @@ def main() -> None:
             "job_seconds": [round(j["seconds"], 3) for j in runs],
             "job_median_s": round(job_s, 3),
             "ratio": round(job_s / raw_s, 3),
+            "ratio_per_round": [
+                round(j["seconds"] / r["seconds"], 3) for j, r in zip(runs, raw, strict=True)
+            ],
             "ratio_of_minima": round(
                 min(j["seconds"] for j in runs) / min(r["seconds"] for r in raw), 3
             ),
@@ -316,6 +350,11 @@ def main() -> None:
         "raw_seconds": [round(r["seconds"], 3) for r in raw],
         "raw_median_s": round(raw_s, 3),
         "raw_hot_rows": [r["hot_rows"] for r in raw],
+        "raw_halves_seconds": [round(h, 3) for h in halves],
+        "raw_halves_ratio_per_round": [
+            round(h / r["seconds"], 3) for h, r in zip(halves, raw, strict=True)
+        ],
+        "raw_halves_ratio": round(statistics.median(halves) / raw_s, 3) if halves else None,
         "jobs": per_count,
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         **{k: round(v, 3) for k, v in services.items()},

@@ -11,6 +11,7 @@ from partnerhub.companies.models import Company
 from partnerhub.core.actor import Actor
 from partnerhub.fees.models import JOB_REASON_MAX_LENGTH, RecalcJob
 from partnerhub.fees.tasks import run_recalculation
+from partnerhub.fees.wakeup import recalc_wake_workers
 
 
 def plan_fee_company_ids(plan_id: int) -> list[int]:
@@ -68,4 +69,5 @@ def recalculation_enqueue(
         result = run_recalculation.enqueue(job_id=job.pk)
         job.task_id = str(result.id)
         job.save(update_fields=["task_id"])
+        recalc_wake_workers()  # an idle worker starts it as this commits
     return job

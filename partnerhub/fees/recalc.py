@@ -53,6 +53,7 @@ from partnerhub.core.actor import Actor, Role
 from partnerhub.fees.models import RecalcChunk, RecalcJob, SaleItem
 from partnerhub.fees.tasks import run_recalculation
 from partnerhub.fees.terms import gateway_fee_of, rates_sql, reseller_fee_of
+from partnerhub.fees.wakeup import recalc_wake_workers
 from partnerhub.webhooks import announce
 
 logger = logging.getLogger(__name__)
@@ -310,17 +311,32 @@ def _split_points(company_id: int, items: int, max_items: int) -> tuple[list[int
         return [row[0] for row in cur.fetchall()], size
 
 
+# The job's last chunks shrink so that parallel workers finish together: a chunk holds at
+# most 1/TAIL_PIECES of the items not yet in a chunk, but never less than
+# 1/TAIL_PIECES of RECALC_CHUNK_ITEMS (guided self-scheduling).
+TAIL_PIECES = 4
+
+
+def chunk_item_cap(remaining: int, max_items: int) -> int:
+    """How many items the next chunk may hold when `remaining` items are not yet in one."""
+    floor = max(1, max_items // TAIL_PIECES)
+    return min(max_items, max(floor, -(-remaining // TAIL_PIECES)))
+
+
 def _plan_chunks(job: RecalcJob) -> None:
     """Write the job's chunks: its companies in id order, packed while a chunk holds at
-    most RECALC_CHUNK_ITEMS items and RECALC_CHUNK_COMPANIES companies; a company with
-    more items than that is split into pieces of equal size by item id, its first and
-    last piece open-ended so every item of the company is covered whenever it was made.
+    most RECALC_CHUNK_ITEMS items (fewer towards the end: `chunk_item_cap`) and
+    RECALC_CHUNK_COMPANIES companies; a company with more items than RECALC_CHUNK_ITEMS
+    is split into pieces of equal size by item id, its first and last piece open-ended
+    so every item of the company is covered whenever it was made.
 
     Companies up to `cursor_company_id` are left out: a job started by an older release
     had done them already."""
     counts = job.scope_item_counts or {}
     max_items = max(1, settings.RECALC_CHUNK_ITEMS)
     max_companies = max(1, settings.RECALC_CHUNK_COMPANIES)
+    companies = [c for c in job.scope_company_ids or [] if c > job.cursor_company_id]
+    remaining = sum(counts.get(str(c), 0) for c in companies)
     chunks: list[RecalcChunk] = []
 
     def add(company_ids: list[int], counted: int, completed: int, lo: Any, hi: Any) -> None:
@@ -338,12 +354,12 @@ def _plan_chunks(job: RecalcJob) -> None:
 
     group: list[int] = []
     group_items = 0
-    for company in job.scope_company_ids or []:
-        if company <= job.cursor_company_id:
-            continue
+    for company in companies:
         items = counts.get(str(company), 0)
-        if group and (group_items + items > max_items or len(group) >= max_companies):
+        cap = chunk_item_cap(remaining, max_items)
+        if group and (group_items + items > cap or len(group) >= max_companies):
             add(group, group_items, len(group), None, None)
+            remaining -= group_items
             group, group_items = [], 0
         if items <= max_items:
             group.append(company)
@@ -355,6 +371,7 @@ def _plan_chunks(job: RecalcJob) -> None:
             last = k == len(edges) - 2
             counted = max(0, items - size * k) if last else size
             add([company], counted, 1 if last else 0, edges[k], edges[k + 1])
+        remaining -= items
     if group:
         add(group, group_items, len(group), None, None)
     RecalcChunk.objects.bulk_create(chunks, batch_size=500)
@@ -378,6 +395,7 @@ def _claim(job_id: int, worker_id: str) -> RecalcJob | None:
                 return None
             _freeze_scope(job)
             _plan_chunks(job)
+            recalc_wake_workers()  # helpers join as this commits
         elif not RecalcChunk.objects.filter(job=job).exists():
             _plan_chunks(job)  # started by a release before chunk rows
         if job.attempts >= MAX_ATTEMPTS:
@@ -622,6 +640,7 @@ def recalculation_recover_stale() -> list[int]:
             job.worker_id = ""
             job.task_id = str(run_recalculation.enqueue(job_id=job.pk).id)
             job.save(update_fields=["status", "worker_id", "task_id"])
+            recalc_wake_workers()
             audit_record(
                 actor=_job_actor(job.pk),
                 action="job.recover",

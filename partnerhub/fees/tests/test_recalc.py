@@ -434,6 +434,21 @@ def _add_items(company: Company, count: int, actor) -> None:
         sale_item_create(actor=actor, company_id=company.pk, data=ITEM | {"price_minor": 500 + i})
 
 
+def test_the_last_chunks_shrink_so_parallel_workers_finish_together() -> None:
+    sizes, remaining = [], 1_000_000
+    while remaining:
+        size = min(remaining, recalc.chunk_item_cap(remaining, 100_000))
+        sizes.append(size)
+        remaining -= size
+    # Full chunks while four or more remain, then a quarter of what is left, never less
+    # than a quarter of a full chunk: 15 chunks instead of 10, the last ones small.
+    assert sizes[:7] == [100_000] * 7
+    assert sizes == sorted(sizes, reverse=True)
+    assert all(size >= 25_000 for size in sizes[:-1]) and sizes[-1] <= 25_000
+    assert len(sizes) == 15 and sum(sizes) == 1_000_000
+    assert recalc.chunk_item_cap(10, 1) == 1 and recalc.chunk_item_cap(0, 8) == 2
+
+
 def test_chunks_are_bounded_by_items_and_a_big_company_is_split_by_item_id(
     plan_world, settings
 ) -> None:
@@ -453,15 +468,19 @@ def test_chunks_are_bounded_by_items_and_a_big_company_is_split_by_item_id(
         for c in chunks
     ]
     # Whole companies packed up to 6 items; the 10-item company in two pieces of 5, the
-    # first and last open-ended; each company counted done by its last piece only.
+    # first and last open-ended; each company counted done by its last piece only. The
+    # last 6 items are the tail: a chunk then holds at most ceil(6 / 4) = 2 items, so
+    # each of the last two companies gets a chunk of its own.
     before = [c for c in small if c < big.pk]
     after = [c for c in small if c > big.pk]
-    expected: list[tuple[list[int], int | None, int | None, int, int]]
-    expected = [(before[i : i + 2], None, None, 3 * len(before[i : i + 2]), len(before[i : i + 2]))
-                for i in range(0, len(before), 2)]  # fmt: skip
-    expected += [([big.pk], None, big_ids[5], 5, 0), ([big.pk], big_ids[5], None, 5, 1)]
-    expected += [(after[i : i + 2], None, None, 3 * len(after[i : i + 2]), len(after[i : i + 2]))
-                 for i in range(0, len(after), 2)]  # fmt: skip
+    assert len(before) == 2 and len(after) == 2
+    expected: list[tuple[list[int], int | None, int | None, int, int]] = [
+        (before, None, None, 6, 2),
+        ([big.pk], None, big_ids[5], 5, 0),
+        ([big.pk], big_ids[5], None, 5, 1),
+        ([after[0]], None, None, 3, 1),
+        ([after[1]], None, None, 3, 1),
+    ]
     assert layout == expected
 
     late = sale_item_create(actor=p.admin_a, company_id=big.pk, data=ITEM)  # after the start

@@ -11,6 +11,10 @@ thread here polls for running jobs with free chunks and runs them while this
 process runs no job of its own, so every worker process, on this machine or
 another sharing the database, works on the job in flight. `--concurrency N`
 starts N such worker processes under this one.
+
+On PostgreSQL a listener thread (fees/wakeup.py) ends both idle waits — the task
+loop's and the help loop's — as soon as a job is enqueued or its chunks are planned,
+so neither a job's start nor a helper's join waits for the next poll.
 """
 
 from __future__ import annotations
@@ -28,9 +32,11 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import close_old_connections, connection
+from django_tasks_db.management.commands import db_worker
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
 from partnerhub.fees.recalc import recalculation_help, recalculation_recover_stale
+from partnerhub.fees.wakeup import Wakeup, listen_loop, notifications_supported
 from partnerhub.webhooks.worker import webhooks_thread
 
 logger = logging.getLogger(__name__)
@@ -54,10 +60,11 @@ def _recovery_loop(every: float, stop: threading.Event) -> None:
         stop.wait(every)
 
 
-def _help_loop(every: float, stop: threading.Event) -> None:
+def _help_loop(every: float, stop: threading.Event, wakeup: Wakeup) -> None:
     """Join running recalculation jobs (the connection is kept between idle polls)."""
     while not stop.is_set():
         ran = 0
+        mark = wakeup.mark()
         try:
             close_old_connections()
             ran = recalculation_help()
@@ -65,8 +72,27 @@ def _help_loop(every: float, stop: threading.Event) -> None:
             logger.exception("Helping recalculation jobs failed")
             connection.close()
         if not ran:
-            stop.wait(every)
+            wakeup.wait(every, since=mark)
     connection.close()
+
+
+class _WakeableTime:
+    """The `time` module as django-tasks-db's worker loop sees it, except that its idle
+    `time.sleep(interval)` ends early when `wakeup` is woken. The library has no hook
+    for its idle wait; this replaces the module's `time` in this worker process only."""
+
+    def __init__(self, wakeup: Wakeup) -> None:
+        self._wakeup = wakeup
+
+    def sleep(self, seconds: float) -> None:
+        self._wakeup.wait(seconds)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+def _wake_task_loop_on(wakeup: Wakeup) -> None:
+    db_worker.time = _WakeableTime(wakeup)  # type: ignore[assignment,attr-defined]
 
 
 def _child_command(options: dict[str, Any]) -> list[str]:
@@ -180,9 +206,18 @@ class Command(DbWorkerCommand):
             target=_recovery_loop, args=(every, stop), name="recalc-recovery", daemon=True
         )
         thread.start()
+        wakeup = Wakeup()
+        if notifications_supported():
+            _wake_task_loop_on(wakeup)
+            threading.Thread(
+                target=listen_loop, args=(wakeup, stop), name="recalc-listen", daemon=True
+            ).start()
         if not no_help:
             threading.Thread(
-                target=_help_loop, args=(HELP_POLL_SECONDS, stop), name="recalc-help", daemon=True
+                target=_help_loop,
+                args=(HELP_POLL_SECONDS, stop, wakeup),
+                name="recalc-help",
+                daemon=True,
             ).start()
         hooks = webhooks_thread(stop)  # webhook fan-outs and deliveries (SPEC §14)
         try:
