@@ -95,6 +95,9 @@ api = PartnerhubAPI(
 install_error_handlers(api)
 
 api.add_router("v1/", system.router)
+# Django tries URL patterns in order: the metering endpoints, called on every message a
+# host platform sends, come right after ping (docs/benchmarks.md, "Usage metering").
+api.add_router("v1/", usage_api.router)
 api.add_router("v1/", catalog_api.router)
 api.add_router("v1/", resellers_api.router)
 api.add_router("v1/", plans_api.router)
@@ -103,5 +106,4 @@ api.add_router("v1/", fees_api.router)
 api.add_router("v1/", registration_api.router)
 api.add_router("v1/", audit_api.router)
 api.add_router("v1/", accounts_api.router)
-api.add_router("v1/", usage_api.router)
 api.add_router("v1/", webhooks_api.router)

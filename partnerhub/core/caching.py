@@ -33,6 +33,14 @@ def _json(body: bytes | str) -> HttpResponse:
     return HttpResponse(body, content_type=f"{_RENDERER.media_type}; charset={_RENDERER.charset}")
 
 
+def prevalidated_json(request: HttpRequest, data: Any) -> HttpResponse:
+    """The 200 response for `data` as ninja renders it, without validating it again against
+    the operation's response schema: for a hot endpoint whose selector already builds
+    exactly that schema's shape from typed columns. A test holds every such endpoint's
+    body equal to the validated rendering (usage/tests/test_api_usage.py)."""
+    return _json(_RENDERER.render(request, data, response_status=200))
+
+
 def cached_json(
     request: HttpRequest,
     key: str | None,

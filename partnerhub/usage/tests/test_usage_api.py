@@ -613,3 +613,37 @@ def test_an_old_day_is_refused_at_each_of_its_events_index(api, keys, personas) 
     assert "events[2].timestamp" in error["details"]
     assert "events[3].timestamp" in later["details"]
     assert not UsageEvent.objects.exists()
+
+
+def test_the_hot_endpoints_answer_exactly_what_their_response_schemas_validate(
+    api, keys, personas
+) -> None:
+    """Consume and the usage read render their selector's dict without validating it
+    again (core.caching.prevalidated_json): each body must equal the schema's own
+    rendering, in every shape they answer (allowed, refused, cap, unlimited, a gauge,
+    a past period)."""
+    from partnerhub.usage.api import ConsumeOut, UsageOut
+
+    c = personas.company_a
+    Company.objects.filter(pk=c.pk).update(
+        limit_overrides={"messages": 2, "whatsapp_conversations": None}
+    )
+    consumes = [
+        _consume(api, keys.admin_a, c.pk, quantity=2),  # allowed, reaches the limit
+        _consume(api, keys.admin_a, c.pk, quantity=1),  # refused
+        _consume(api, keys.admin_a, c.pk, quantity=1, id="req-1"),  # refused, with an id
+        _consume(api, keys.admin_a, c.pk, "whatsapp_conversations", quantity=5),  # unlimited
+        _consume(api, keys.admin_a, c.pk, "event_timeslots", quantity=1),  # a cap
+    ]
+    api.put(f"/api/v1/companies/{c.pk}/usage/team_members", keys.admin_a, {"value": 3})
+    reads = [
+        api.get(f"/api/v1/companies/{c.pk}/usage", keys.company_a),
+        api.get(f"/api/v1/companies/{c.pk}/usage?period_start=2020-01-15", keys.admin_a),
+    ]
+    for response, schema in [(r, ConsumeOut) for r in consumes] + [(r, UsageOut) for r in reads]:
+        assert response.status_code == 200, response.content
+        assert response["Content-Type"] == "application/json; charset=utf-8"
+        body = response.json()
+        assert body == schema.model_validate(body).model_dump(mode="json")
+    assert [r.json()["allowed"] for r in consumes] == [True, False, False, True, True]
+    assert reads[0].json()["limits"]["team_members"]["used"] == 3
