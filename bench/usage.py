@@ -35,6 +35,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import statistics
 import subprocess
 import tempfile
 import threading
@@ -297,8 +298,21 @@ def _hot_row_exact(
     return {"limit": limit, "counted": used, "reached": used >= limit, "exact": used <= limit}
 
 
+def _paired_ratios(rounds: dict[str, list[Result]]) -> dict[str, list[float]]:
+    """Each scenario's req/s over the ping ceiling of the same round. The machine's speed
+    drifts by tens of percent within minutes; a ratio taken seconds apart does not carry
+    that drift, a ratio of medians over several minutes does."""
+    ceiling = rounds["ceiling: GET /api/v1/ping"]
+    return {
+        name: [round(r.rps / c.rps, 3) for r, c in zip(runs, ceiling, strict=True)]
+        for name, runs in rounds.items()
+        if runs is not ceiling
+    }
+
+
 def _verdict(results: dict[str, Result], ingest: Result, raw_rate: float | None, sqlite: bool,
-             exact: dict[str, Any] | None) -> dict[str, Any]:  # fmt: skip
+             exact: dict[str, Any] | None,
+             paired: dict[str, list[float]]) -> dict[str, Any]:  # fmt: skip
     ceiling = results["ceiling: GET /api/v1/ping"].rps
     consume = results["POST …/consume (1,000 companies)"]
     hot = results["POST …/consume (one hot row)"]
@@ -316,6 +330,11 @@ def _verdict(results: dict[str, Result], ingest: Result, raw_rate: float | None,
         "hot_row_exact": exact,
         "usage_read_ratio": round(read.rps / ceiling, 2),
         "usage_read_ok": read.rps / ceiling >= TARGETS["usage_read_ratio"],
+        # The median of the same-round ratios (see _paired_ratios), beside the ratio of
+        # medians above; on a quiet machine the two agree.
+        "median_round_ratio": {
+            name: round(statistics.median(values), 3) for name, values in paired.items()
+        },
         "errors": sum(r.errors for r in results.values()) + ingest.errors,
     }
     if raw_rate:
@@ -380,6 +399,7 @@ def main() -> None:
     finally:
         _stop_server(server)
     results = {name: _median(runs) for name, runs in rounds.items()}
+    paired = _paired_ratios(rounds)
     ingest = _median(ingests)
     raw_rate = sorted(raw_rates)[len(raw_rates) // 2] if raw_rates else None
     report = {
@@ -396,7 +416,9 @@ def main() -> None:
         "results": [asdict(r) for r in [*results.values(), ingest]],
         # A one-row autocommit INSERT per round, median ms: the WAL flush bounds consume.
         "commit_latency_ms_per_round": commits,
-        "verdict": _verdict(results, ingest, raw_rate, sqlite, exact),
+        # Each scenario against the ping measured in the same round, seconds before it.
+        "ratios_per_round": paired,
+        "verdict": _verdict(results, ingest, raw_rate, sqlite, exact, paired),
     }
     out = write_result(f"usage{'-sqlite' if sqlite else ''}", report)
     print(json.dumps(report["verdict"], indent=2))
