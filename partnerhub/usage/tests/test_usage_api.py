@@ -647,3 +647,28 @@ def test_the_hot_endpoints_answer_exactly_what_their_response_schemas_validate(
         assert body == schema.model_validate(body).model_dump(mode="json")
     assert [r.json()["allowed"] for r in consumes] == [True, False, False, True, True]
     assert reads[0].json()["limits"]["team_members"]["used"] == 3
+
+
+def test_consumes_rewrite_their_counter_as_hot_updates(api, keys, personas) -> None:
+    """The counter's updated columns carry no index and its pages keep half their room
+    (usage migration 0002), so PostgreSQL updates it without touching an index."""
+    from django.db import connection
+
+    c = personas.company_a
+    Company.objects.filter(pk=c.pk).update(limit_overrides={"messages": 1000})
+    for _ in range(20):
+        assert _consume(api, keys.admin_a, c.pk, quantity=1).json()["allowed"]
+    assert _used(c) == 20
+    with connection.cursor() as cur:
+        constraints = connection.introspection.get_constraints(cur, "usage_usagecounter")
+        indexed = {col for k in constraints.values() if k["index"] for col in k["columns"]}
+        assert not indexed & {"used", "updated_at"}
+        if connection.vendor == "postgresql":  # SQLite has no HOT: rows change in place
+            cur.execute("SELECT reloptions FROM pg_class WHERE relname = 'usage_usagecounter'")
+            assert "fillfactor=50" in cur.fetchone()[0]
+            cur.execute(
+                "SELECT pg_stat_get_xact_tuples_updated('usage_usagecounter'::regclass),"
+                " pg_stat_get_xact_tuples_hot_updated('usage_usagecounter'::regclass)"
+            )
+            updated, hot = cur.fetchone()
+            assert updated >= 19 and hot == updated
