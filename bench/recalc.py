@@ -352,7 +352,7 @@ def main() -> None:
         "raw_hot_rows": [r["hot_rows"] for r in raw],
         "raw_halves_seconds": [round(h, 3) for h in halves],
         "raw_halves_ratio_per_round": [
-            round(h / r["seconds"], 3) for h, r in zip(halves, raw, strict=True)
+            round(h / r["seconds"], 3) for h, r in zip(halves, raw[: len(halves)], strict=True)
         ],
         "raw_halves_ratio": round(statistics.median(halves) / raw_s, 3) if halves else None,
         "jobs": per_count,
