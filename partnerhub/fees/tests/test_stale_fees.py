@@ -103,10 +103,14 @@ def test_company_leaving_plan_fees_while_the_plan_job_is_queued_gets_the_new_fee
     assert stale_items([item.pk]) == []
 
 
-@pytest.mark.skipif(
+# The lock-wait tests: their subject is PostgreSQL's row locks (CI's PostgreSQL pass runs them).
+postgres_row_locks = pytest.mark.skipif(
     not django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
     reason="SQLite runs one writer at a time; the row lock is PostgreSQL's",
 )
+
+
+@postgres_row_locks
 @pytest.mark.django_db(transaction=True)
 def test_a_fee_source_change_waits_for_a_plan_edit_in_flight(catalog_seeded, personas) -> None:
     """The plan edit decides its job's companies while holding the plan row; a company
@@ -150,10 +154,7 @@ def test_a_fee_source_change_waits_for_a_plan_edit_in_flight(catalog_seeded, per
     assert left.is_set()
 
 
-@pytest.mark.skipif(
-    not django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
-    reason="SQLite runs one writer at a time; the row lock is PostgreSQL's",
-)
+@postgres_row_locks
 @pytest.mark.django_db(transaction=True)
 def test_an_item_write_waiting_on_a_fee_source_change_prices_from_the_new_schedule(
     catalog_seeded, personas
