@@ -91,8 +91,18 @@ def recalculation_sql(company_filter: str, item_filter: str = "") -> str:
     Every item of the companies, including items created after the job started: an
     item created from old terms may commit (its id drawn before the job looked) just
     before the chunk takes the company lock, and only this statement can reprice it.
+
+    On PostgreSQL the rates are fenced (`OFFSET 0`) so the planner computes them first
+    and joins the items to them in one hash join. Flattened into the UPDATE, the rates'
+    companies and the items' companies are filtered separately, the planner cannot tell
+    they are the same set, and it estimated a 100-company chunk at 1 % of its rows;
+    after each ANALYZE it then picked one of several plans, some of them taking twice
+    as long (sorts and rescans of the chunk's items). With the fence every chunk gets
+    the same plan, and the statement over a whole 1,000,000-item plan took 2.1 s instead
+    of 2.7 s (docs/benchmarks.md, 2026-12-01).
     """
     price = "fees_saleitem.price_minor"
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
     return f"""
         UPDATE fees_saleitem SET
             reseller_fee_minor = {reseller_fee_of(price)},
@@ -101,7 +111,7 @@ def recalculation_sql(company_filter: str, item_filter: str = "") -> str:
             fee_revision = fees_saleitem.fee_revision + 1,
             fees_updated_at = %s,
             updated_at = %s
-        FROM ({rates_sql(company_filter)}) AS r
+        FROM ({rates_sql(company_filter)}{fence}) AS r
         WHERE fees_saleitem.company_id = r.company_id
           AND fees_saleitem.currency = r.currency
           AND fees_saleitem.fee_type = r.fee_type
@@ -129,6 +139,26 @@ def item_range_filter(item_from: int | None, item_to: int | None) -> tuple[str, 
     return sql, params
 
 
+# How PostgreSQL plans a chunk's statement (transaction-local settings):
+# - a plan for the chunk's own companies: with statements prepared (settings.py) it
+#   switches to a generic plan after five runs, and the jobs were then 50 % slower
+#   than the raw UPDATE (docs/benchmarks.md, 2026-11-29);
+# - the items joined to the fenced rates (recalculation_sql) by a hash join, whatever
+#   the chunk's size. The planner estimates that join at one row (it multiplies the
+#   three join columns' selectivities as if independent), and for small chunks then
+#   merge-joined on the company alone, comparing each item with its company's 36 rates:
+#   a 25,000-item chunk took 0.11 s instead of 0.05 s (docs/benchmarks.md, 2026-12-01).
+#   Nested loops are off too, for the same reason; the rates' own cross joins can only
+#   be nested loops and still are, but their cost is then inflated past JIT's
+#   threshold, hence no JIT (the statement gains nothing from it).
+CHUNK_PLANNER = (
+    ("plan_cache_mode", "force_custom_plan"),
+    ("enable_mergejoin", "off"),
+    ("enable_nestloop", "off"),
+    ("jit", "off"),
+)
+
+
 def recalculate_items(
     company_ids: Sequence[int],
     *,
@@ -151,15 +181,13 @@ def recalculate_items(
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            # Plan each chunk for its own companies. With statements prepared (settings.py)
-            # PostgreSQL switches to a generic plan after five runs, and the jobs were
-            # then 50 % slower than the raw UPDATE (docs/benchmarks.md, 2026-11-29).
-            # `asynchronous_commit`: see _run_claimed_chunk. One round trip for both
-            # settings: under load every round trip waits for the scheduler.
+            # `asynchronous_commit`: see _run_claimed_chunk. One round trip for every
+            # setting (each for this transaction only): under load every round trip
+            # waits for the scheduler.
             cur.execute(
-                "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"
+                "SELECT " + ", ".join(f"set_config('{k}', '{v}', true)" for k, v in CHUNK_PLANNER)
                 + (", set_config('synchronous_commit', 'off', true)" if asynchronous_commit else "")
-            )
+            )  # fmt: skip
             cur.execute(
                 "SELECT id FROM companies_company WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
                 [list(company_ids)],

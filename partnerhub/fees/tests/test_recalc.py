@@ -409,21 +409,44 @@ def test_company_job_covers_only_its_resellers_existing_companies(plan_world) ->
 
 @pytest.mark.skipif(
     not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
-    reason="plan caching of prepared statements is PostgreSQL's",
+    reason="the planner settings and the plan are PostgreSQL's",
 )
-def test_a_chunk_is_planned_for_its_own_companies_on_postgresql(plan_world) -> None:
-    """With prepared statements a generic plan made the jobs 50 % slower: a chunk's
-    transaction asks for custom plans (SET LOCAL: that transaction only)."""
+def test_a_chunk_is_planned_for_its_own_companies_with_one_hash_join_on_postgresql(
+    plan_world,
+) -> None:
+    """A chunk's transaction asks for custom plans and hash joins, and its
+    statement joins the items to the fenced rates in one hash join: the plans the
+    planner picked otherwise made chunks up to twice as slow (fees/recalc.py)."""
     from django.db import connection
+    from django.utils import timezone
 
     ids = [c.pk for c in plan_world.on_plan]
+    names = [name for name, _ in recalc.CHUNK_PLANNER]
+
+    def shown() -> dict[str, str]:
+        with connection.cursor() as cur:
+            values = {}
+            for name in names:
+                cur.execute(f"SHOW {name}")
+                values[name] = cur.fetchone()[0]
+            return values
+
+    before = shown()
     with transaction.atomic():
         recalc.recalculate_items(ids)
+        inside = shown()
+        where, params = recalc.company_id_filter(ids)
+        now = timezone.now()
         with connection.cursor() as cur:
-            cur.execute("SHOW plan_cache_mode")
-            mode = cur.fetchone()[0]
+            cur.execute("EXPLAIN " + recalc.recalculation_sql(where), [now, now, *params, *params])
+            plan = [row[0] for row in cur.fetchall()]
 
-    assert mode == "force_custom_plan"
+    # set_config(..., true) lasts to the end of the transaction, which here is the test's.
+    assert before != inside == dict(recalc.CHUNK_PLANNER)
+    top_join = next(line for line in plan if "Join" in line or "Nested Loop" in line)
+    assert "Hash Join" in top_join, plan
+    assert any("Subquery Scan on r" in line for line in plan), plan
+    assert not any("Merge Join" in line or "Sort" in line for line in plan), plan
 
 
 # --- Chunks bounded by items, shared by several workers (issue #16) ---------------
