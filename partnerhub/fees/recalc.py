@@ -465,17 +465,23 @@ def _run_chunk(job_id: int, worker_id: str, *, owner: bool = True) -> bool:
             return False
         if not owner and job_is_stale(job):
             return False  # its owner is gone: recovery hands the job to a new owner first
-        chunk = (
-            RecalcChunk.objects.select_for_update(skip_locked=True)
-            .filter(job_id=job_id, done=False)
-            .order_by("seq")
-            .first()
-        )
+        chunk = _claim_chunk(job_id)
         if chunk is not None:
             _run_claimed_chunk(job_id, chunk, worker_id, owner=owner)
             return True
     _finish_if_done(job_id)
     return False
+
+
+def _claim_chunk(job_id: int) -> RecalcChunk | None:
+    """The job's first pending chunk no other worker holds, locked to the end of this
+    transaction (`SKIP LOCKED` on PostgreSQL; SQLite runs one writer at a time)."""
+    return (
+        RecalcChunk.objects.select_for_update(skip_locked=True)
+        .filter(job_id=job_id, done=False)
+        .order_by("seq")
+        .first()
+    )
 
 
 def _run_claimed_chunk(job_id: int, chunk: RecalcChunk, worker_id: str, *, owner: bool) -> None:
@@ -599,6 +605,8 @@ def recalculation_help(*, worker_id: str | None = None) -> int:
 
     Errors are logged, not recorded on the job: the chunk stays pending, and its owner
     runs it (and fails the job if it fails there too)."""
+    if _owning.is_set():
+        return 0  # this process runs a job of its own: no queries, its cores are busy
     worker_id = worker_id or worker_identity()
     ran = 0
     jobs = (

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -561,6 +562,61 @@ def test_a_helper_leaves_jobs_alone_unless_running_and_alive(plan_world) -> None
     assert recalc.recalculation_help(worker_id="helper:2:y") == 3  # alive: 3 chunks of 2, 2, 1
     queued.refresh_from_db()
     assert (queued.status, queued.items_done) == (Status.SUCCEEDED, 15)
+
+
+@pytest.mark.skipif(
+    not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+    reason="SQLite runs one writer at a time; the chunk locks are PostgreSQL's",
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_another_worker_holds_is_skipped_until_its_transaction_ends(
+    catalog_seeded, plan_world
+) -> None:
+    job = _enqueue_plan_job(plan_world)
+    recalc._claim(job.pk, "owner:1:x")  # three chunks: 2, 2 and 1 companies
+    held, release = threading.Event(), threading.Event()
+    claimed: list[int | None] = []
+
+    def other_worker() -> None:
+        try:
+            with transaction.atomic():
+                chunk = recalc._claim_chunk(job.pk)
+                claimed.append(chunk.seq if chunk else None)
+                held.set()
+                release.wait(20)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=other_worker)
+    worker.start()
+    try:
+        assert held.wait(20)
+        with transaction.atomic():
+            mine = recalc._claim_chunk(job.pk)
+            assert mine is not None and mine.seq == 1  # seq 0 is held by the other worker
+    finally:
+        release.set()
+        worker.join(20)
+
+    assert claimed == [0]
+    with transaction.atomic():  # both transactions ended: seq 0 is free again
+        again = recalc._claim_chunk(job.pk)
+        assert again is not None and again.seq == 0
+
+
+def test_a_process_running_its_own_job_does_not_help_or_even_look(
+    plan_world, django_assert_num_queries
+) -> None:
+    job = _enqueue_plan_job(plan_world)
+    recalc._claim(job.pk, "owner:1:x")
+    recalc._owning.set()
+    try:
+        with django_assert_num_queries(0):
+            assert recalc.recalculation_help(worker_id="owner:1:x") == 0
+    finally:
+        recalc._owning.clear()
+
+    assert recalc.recalculation_help(worker_id="helper:2:y") == 3
 
 
 def test_a_job_started_by_an_older_release_gets_chunks_after_its_cursor(plan_world) -> None:
