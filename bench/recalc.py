@@ -176,6 +176,7 @@ def job_run(url: str, workers: int, plan_id: int, reseller_id: int) -> dict[str,
             if status in ("succeeded", "failed"):
                 break
             time.sleep(0.25)
+        assert finished is not None
         seconds = (finished - started).total_seconds()
     finally:
         peaks = stop_workers(processes)

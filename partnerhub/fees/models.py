@@ -165,6 +165,9 @@ class RecalcJob(models.Model):
     # {company id: items counted at start}; a chunk whose UPDATE finds a different
     # number (an item committed in flight) corrects items_total in its transaction.
     scope_item_counts = models.JSONField(null=True, blank=True)
+    # False while only the chunks of the scope's first companies are written (fees/recalc.py
+    # _plan_rest writes the others): the job cannot close before.
+    chunks_planned = models.BooleanField(default=True)
     # The django-tasks-db task currently meant to run this job (re-enqueued on recovery).
     task_id = models.CharField(max_length=64, blank=True, default="")
     # A later job for the same plan that makes this one's work redundant.

@@ -247,9 +247,14 @@ def _item_counts(company_ids: list[int]) -> dict[str, int]:
     return counts
 
 
+def _plan_ahead() -> int:
+    return max(1, settings.RECALC_PLAN_AHEAD_COMPANIES)
+
+
 def _freeze_scope(job: RecalcJob) -> None:
     """Fix the job's company list (the reseller's own companies among those named when
-    the change committed) and count its items."""
+    the change committed) and count the items of its first RECALC_PLAN_AHEAD_COMPANIES
+    companies (all of them when there are no more; _plan_rest counts the others)."""
     companies = Company.objects.filter(reseller_id=job.reseller_id)
     if job.company_ids is None and job.plan_id is not None:
         # A plan job enqueued by an older release, before scopes were decided at commit.
@@ -268,7 +273,8 @@ def _freeze_scope(job: RecalcJob) -> None:
         ids.sort()
     job.max_item_id = SaleItem.objects.aggregate(m=Max("id"))["m"] or 0
     job.scope_company_ids = ids
-    job.scope_item_counts = _item_counts(ids)
+    job.chunks_planned = len(ids) <= _plan_ahead()
+    job.scope_item_counts = _item_counts(ids[: _plan_ahead()])
     job.companies_total = len(ids)
     job.items_total = sum(job.scope_item_counts.values())
 
@@ -351,27 +357,35 @@ def chunk_item_cap(remaining: int, max_items: int) -> int:
     return min(max_items, max(floor, -(-remaining // TAIL_PIECES)))
 
 
-def _plan_chunks(job: RecalcJob) -> None:
-    """Write the job's chunks: its companies in id order, packed while a chunk holds at
-    most RECALC_CHUNK_ITEMS items (fewer towards the end: `chunk_item_cap`) and
-    RECALC_CHUNK_COMPANIES companies; a company with more items than RECALC_CHUNK_ITEMS
-    is split into pieces of equal size by item id, its first and last piece open-ended
-    so every item of the company is covered whenever it was made.
+def _plan_chunks(job: RecalcJob, companies: list[int] | None = None, *, head: bool = False) -> None:
+    """Write chunks for `companies` (by default every company of the scope not yet in a
+    chunk): in id order, packed while a chunk holds at most RECALC_CHUNK_ITEMS items (fewer
+    towards the end: `chunk_item_cap`) and RECALC_CHUNK_COMPANIES companies; a company
+    with more items than RECALC_CHUNK_ITEMS is split into pieces of equal size by item
+    id, its first and last piece open-ended so every item of the company is covered
+    whenever it was made.
+
+    `head`: the companies are the first ones of a longer scope whose other items are not
+    counted yet, so only full chunks are written (no shrinking: most of the job is still
+    ahead); the companies of the last, unfilled chunk are left to the rest.
 
     Companies up to `cursor_company_id` are left out: a job started by an older release
     had done them already."""
     counts = job.scope_item_counts or {}
     max_items = max(1, settings.RECALC_CHUNK_ITEMS)
     max_companies = max(1, settings.RECALC_CHUNK_COMPANIES)
-    companies = [c for c in job.scope_company_ids or [] if c > job.cursor_company_id]
+    if companies is None:
+        companies = job.scope_company_ids or []
+    companies = [c for c in companies if c > job.cursor_company_id]
     remaining = sum(counts.get(str(c), 0) for c in companies)
+    seq = RecalcChunk.objects.filter(job=job).count()
     chunks: list[RecalcChunk] = []
 
     def add(company_ids: list[int], counted: int, completed: int, lo: Any, hi: Any) -> None:
         chunks.append(
             RecalcChunk(
                 job=job,
-                seq=len(chunks),
+                seq=seq + len(chunks),
                 company_ids=company_ids,
                 items_counted=counted,
                 companies_completed=completed,
@@ -384,7 +398,7 @@ def _plan_chunks(job: RecalcJob) -> None:
     group_items = 0
     for company in companies:
         items = counts.get(str(company), 0)
-        cap = chunk_item_cap(remaining, max_items)
+        cap = max_items if head else chunk_item_cap(remaining, max_items)
         if group and (group_items + items > cap or len(group) >= max_companies):
             add(group, group_items, len(group), None, None)
             remaining -= group_items
@@ -400,9 +414,42 @@ def _plan_chunks(job: RecalcJob) -> None:
             counted = max(0, items - size * k) if last else size
             add([company], counted, 1 if last else 0, edges[k], edges[k + 1])
         remaining -= items
-    if group:
+    if group and not head:
         add(group, group_items, len(group), None, None)
     RecalcChunk.objects.bulk_create(chunks, batch_size=500)
+
+
+def _plan_rest(job_id: int, worker_id: str) -> None:
+    """Count the items of the scope's companies _freeze_scope left uncounted and write
+    the chunks of every company not yet in one; then the job may close.
+
+    Counting 1,000,000 items took 50 ms, half the job's start: the first chunks (from the
+    first companies) commit before it, so helpers start on them meanwhile. The count runs
+    outside the job's row lock, which chunks take to add their progress."""
+    job = (
+        RecalcJob.objects.filter(pk=job_id)
+        .only("scope_company_ids", "scope_item_counts", "chunks_planned")
+        .get()
+    )
+    if job.chunks_planned:
+        return
+    counted = job.scope_item_counts or {}
+    counts = _item_counts([c for c in job.scope_company_ids or [] if str(c) not in counted])
+    with transaction.atomic():
+        job = RecalcJob.objects.select_for_update().get(pk=job_id)
+        if job.chunks_planned or job.status != Status.RUNNING or job.worker_id != worker_id:
+            return  # planned already, or no longer this worker's to plan
+        in_chunks = {
+            company
+            for ids in RecalcChunk.objects.filter(job=job).values_list("company_ids", flat=True)
+            for company in ids
+        }
+        job.scope_item_counts = {**(job.scope_item_counts or {}), **counts}
+        job.items_total += sum(counts.values())
+        _plan_chunks(job, [c for c in job.scope_company_ids or [] if c not in in_chunks])
+        job.chunks_planned = True
+        job.save(update_fields=["scope_item_counts", "items_total", "chunks_planned"])
+        recalc_wake_workers()
 
 
 def _claim(job_id: int, worker_id: str) -> RecalcJob | None:
@@ -422,9 +469,12 @@ def _claim(job_id: int, worker_id: str) -> RecalcJob | None:
                 _finish(job, Status.SUCCEEDED)
                 return None
             _freeze_scope(job)
-            _plan_chunks(job)
+            if job.chunks_planned:
+                _plan_chunks(job)
+            else:
+                _plan_chunks(job, (job.scope_company_ids or [])[: _plan_ahead()], head=True)
             recalc_wake_workers()  # helpers join as this commits
-        elif not RecalcChunk.objects.filter(job=job).exists():
+        elif job.chunks_planned and not RecalcChunk.objects.filter(job=job).exists():
             _plan_chunks(job)  # started by a release before chunk rows
         if job.attempts >= MAX_ATTEMPTS:
             _finish(job, Status.FAILED, error=f"Gave up after {job.attempts} attempts.")
@@ -537,13 +587,14 @@ def _mark_done(
 
 
 def _finish_if_done(job_id: int) -> None:
-    """Close the job as succeeded once every chunk is done (whoever ran the last one)."""
+    """Close the job as succeeded once its chunks are all planned and all done (whoever
+    ran the last one)."""
     pending = RecalcChunk.objects.filter(job_id=job_id, done=False)
     if pending.exists():
         return
     with transaction.atomic():
         job = RecalcJob.objects.select_for_update().get(pk=job_id)
-        if job.status == Status.RUNNING and not pending.exists():
+        if job.status == Status.RUNNING and job.chunks_planned and not pending.exists():
             if job.worker_id and _owner_is_dead_here(job.worker_id):
                 _retire_task(job.task_id, job.pk)  # helpers finished a dead owner's job
             _finish(job, Status.SUCCEEDED)
@@ -584,6 +635,7 @@ def recalculation_run(*, job_id: int, worker_id: str | None = None) -> RecalcJob
         return RecalcJob.objects.filter(pk=job_id).first()
     _owning.set()
     try:
+        _plan_rest(job_id, worker_id)
         while True:
             while _run_chunk(job_id, worker_id):
                 pass

@@ -2,7 +2,8 @@
 
 Like test_worker_kill.py, everything runs in subprocesses against a database of the
 test's own (a file SQLite database, and a scratch PostgreSQL one when the suite runs on
-PostgreSQL). Three workers each hold every chunk open for a moment inside its
+PostgreSQL). The job's first chunks are planned from its first 4 companies and the rest
+while workers run those. Three workers each hold every chunk open for a moment inside its
 transaction, so the kill lands mid-chunk; the job is 18 chunks bounded by items, one
 company split into three pieces by item id. Afterwards: the job succeeded, counted
 every item and company exactly once, every item carries the new fees and was rewritten
@@ -91,7 +92,13 @@ def test_workers_share_one_job_and_survive_one_of_them_killed_mid_job(
     db = Db(scratch_db)
     postgres = scratch_db.startswith("postgres")
     env = subprocess_env(
-        scratch_db, tmp_path, RECALC_CHUNK_ITEMS=str(CHUNK_ITEMS), RECALC_STALE_SECONDS="3"
+        scratch_db,
+        tmp_path,
+        RECALC_CHUNK_ITEMS=str(CHUNK_ITEMS),
+        RECALC_STALE_SECONDS="3",
+        # The first 5 chunks come from the first 4 companies; the owner plans the rest
+        # while the others run them.
+        RECALC_PLAN_AHEAD_COMPANIES="4",
     )
     run_django(env, "migrate", "-v0", "--skip-checks")
     run_django(env, "seed", "--companies", str(COMPANIES), "--items", str(ITEMS), "--skip-checks")

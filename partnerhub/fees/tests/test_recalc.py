@@ -604,6 +604,76 @@ def test_a_chunk_another_worker_holds_is_skipped_until_its_transaction_ends(
         assert again is not None and again.seq == 0
 
 
+def _chunk_layout(job: RecalcJob) -> list[list[int]]:
+    return list(
+        RecalcChunk.objects.filter(job=job).order_by("seq").values_list("company_ids", flat=True)
+    )
+
+
+def test_a_long_scope_starts_on_its_first_companies_and_plans_the_rest_meanwhile(
+    plan_world, settings
+) -> None:
+    p = plan_world
+    settings.RECALC_CHUNK_ITEMS = 3  # one company (3 items) per chunk
+    settings.RECALC_PLAN_AHEAD_COMPANIES = 2
+    add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 4)
+    job = _enqueue_plan_job(p)
+    ids = [c.pk for c in p.on_plan]
+
+    recalc._claim(job.pk, "owner:1:x")
+    job.refresh_from_db()
+    # Two companies counted; the first one's chunk is full, the second's may grow.
+    assert _chunk_layout(job) == [[ids[0]]]
+    assert (job.chunks_planned, job.companies_total, job.items_total) == (False, 5, 6)
+
+    assert recalc.recalculation_help(worker_id="helper:2:y") == 1
+    job.refresh_from_db()
+    assert job.status == Status.RUNNING  # every chunk done, but not every chunk planned
+
+    recalc._plan_rest(job.pk, "helper:2:y")  # only the job's owner plans it
+    assert not RecalcJob.objects.get(pk=job.pk).chunks_planned
+    recalc._plan_rest(job.pk, "owner:1:x")
+    job.refresh_from_db()
+    assert _chunk_layout(job) == [[company] for company in ids]
+    assert (job.chunks_planned, job.items_total) == (True, 15)
+
+    assert recalc.recalculation_help(worker_id="helper:2:y") == 4
+    job.refresh_from_db()
+    assert (job.status, job.companies_done, job.items_done) == (Status.SUCCEEDED, 5, 15)
+    for company in p.on_plan:
+        assert [(f[0], f[3]) for f in _fees(company)] == [(4, 2)] * 3
+
+
+def test_a_job_whose_owner_died_before_planning_the_rest_is_finished_by_the_next(
+    plan_world, settings
+) -> None:
+    p = plan_world
+    settings.RECALC_CHUNK_ITEMS = 3
+    settings.RECALC_PLAN_AHEAD_COMPANIES = 2
+    job = _enqueue_plan_job(p)
+    recalc._claim(job.pk, "dead:1:x")
+    assert recalc._run_chunk(job.pk, "dead:1:x")
+    RecalcJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+
+    assert recalc.recalculation_recover_stale() == [job.pk]
+    done = recalc.recalculation_run(job_id=job.pk, worker_id="next:2:z")
+
+    assert done is not None and done.chunks_planned
+    assert (done.status, done.companies_done, done.items_done, done.items_total) == (
+        Status.SUCCEEDED, 5, 15, 15
+    )  # fmt: skip
+    assert _chunk_layout(done) == [[c.pk] for c in p.on_plan]  # each company once
+
+
+def test_a_short_scope_is_planned_whole_at_once(plan_world, settings) -> None:
+    settings.RECALC_PLAN_AHEAD_COMPANIES = 5
+    job = _enqueue_plan_job(plan_world)
+    recalc._claim(job.pk, "owner:1:x")
+    job.refresh_from_db()
+    assert job.chunks_planned and job.items_total == 15
+    assert sum(len(ids) for ids in _chunk_layout(job)) == 5
+
+
 def test_a_process_running_its_own_job_does_not_help_or_even_look(
     plan_world, django_assert_num_queries
 ) -> None:
