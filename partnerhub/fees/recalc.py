@@ -4,11 +4,12 @@ A job covers a fixed list of companies, decided when the change that needs it
 commits (fees/jobs.py). When it first starts, its work is planned as RecalcChunk
 rows bounded by items (whole companies packed up to RECALC_CHUNK_ITEMS, a bigger
 company split by item id): a long scope's first chunks at once, the rest once its
-items are counted, while workers run those (`_plan_rest`). Any worker claims a pending chunk (`FOR UPDATE SKIP
-LOCKED` on PostgreSQL; SQLite runs one writer at a time) and, in one transaction,
-runs the chunk's `UPDATE … FROM`, marks the chunk done and adds its counts to the
-job row. So whatever kills a worker, the chunk rows say exactly what is done: its
-chunk returns to pending, another worker takes it, and nothing is counted twice.
+items are counted, while workers run those (`_plan_rest`). Any worker claims a
+pending chunk (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite runs one writer at a
+time) and, in one transaction, runs the chunk's `UPDATE … FROM`, marks the chunk done
+and adds its counts to the job row. So whatever kills a worker, the chunk rows say
+exactly what is done: its chunk returns to pending, another worker takes it, and
+nothing is counted twice.
 
 The job's own task (`recalculation_run`) owns it: it starts it, works chunks and,
 once none is left, waits for chunks other workers hold and closes the job. Idle
