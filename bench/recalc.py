@@ -13,6 +13,9 @@ checkpoint so both start from the same pages:
   as it succeeds), run by N real `partnerhub worker` subprocesses (each `--workers`
   count in turn, started afresh and idle before the enqueue), whose peak RSS (VmHWM)
   is reported per process;
+- PostgreSQL only: two raw half-`UPDATE`s at once (the issue's floor for 2 workers), and
+  the job's own chunks run by two threads of the bench process without the job (what the
+  job's machinery costs is the difference to the 2-worker job);
 - HOT updates (PostgreSQL): share of the rewritten rows that were HOT;
 - single-item create / edit and a fee quote through the service layer (medians).
 Results are printed and written to data/bench/<name>.json; docs/benchmarks.md
@@ -107,6 +110,69 @@ def raw_halves(company_ids: list[int]) -> float:
         threading.Thread(target=run, args=(part,))
         for part in (company_ids[:half], company_ids[half:])
     ]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started
+
+
+class _Discard(Exception):
+    pass
+
+
+def chunk_layout(plan_id: int, reseller_id: int) -> list[tuple[list[int], Any, Any]]:
+    """The chunks a job on the plan gets (companies, item range), planned in a transaction
+    that is rolled back."""
+    from django.db import transaction
+
+    from partnerhub.core.actor import SYSTEM
+    from partnerhub.fees import recalc
+    from partnerhub.fees.jobs import recalculation_enqueue
+    from partnerhub.fees.models import RecalcChunk
+
+    layout: list[tuple[list[int], Any, Any]] = []
+    try:
+        with transaction.atomic():
+            job = recalculation_enqueue(
+                actor=SYSTEM, reseller_id=reseller_id, plan_id=plan_id, reason="bench layout"
+            )
+            recalc._claim(job.pk, "bench:0:layout")
+            recalc._plan_rest(job.pk, "bench:0:layout")
+            chunks = RecalcChunk.objects.filter(job=job).order_by("seq")
+            layout = [(c.company_ids, c.item_id_from, c.item_id_to) for c in chunks]
+            raise _Discard
+    except _Discard:
+        pass
+    return layout
+
+
+def chunks_on_two_threads(layout: list[tuple[list[int], Any, Any]]) -> float:
+    """The job's chunks without the job: two threads of this process take them from a
+    queue and run each as a chunk does (`recalculate_items`: its settings, company locks,
+    statement, asynchronous commit), with no claim, progress, worker processes or start.
+    What the 2-worker job pays beyond this is its machinery."""
+    from django.db import connection, transaction
+
+    from partnerhub.fees.recalc import recalculate_items
+
+    pending = list(reversed(layout))
+    lock = threading.Lock()
+
+    def run() -> None:
+        try:
+            while True:
+                with lock:
+                    if not pending:
+                        return
+                    companies, lo, hi = pending.pop()
+                with transaction.atomic():
+                    recalculate_items(companies, item_from=lo, item_to=hi, asynchronous_commit=True)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
     started = time.perf_counter()
     for t in threads:
         t.start()
@@ -308,6 +374,8 @@ def main() -> None:
     counts = [int(n) for n in args.workers.split(",")]
     raw: list[dict[str, Any]] = []
     halves: list[float] = []
+    threads: list[float] = []
+    layout = chunk_layout(plan.pk, plan.reseller_id) if args.db == "postgres" else []
     jobs: dict[int, list[dict[str, Any]]] = {n: [] for n in counts}
     # Interleaved, each from a vacuumed table: every run sees the same page layout.
     for _ in range(args.repeat):
@@ -316,7 +384,12 @@ def main() -> None:
         if args.db == "postgres":
             _prepare()
             halves.append(raw_halves(company_ids))
-            print(f"raw {raw[-1]['seconds']:.2f} s, two raw halves at once {halves[-1]:.2f} s")
+            _prepare()
+            threads.append(chunks_on_two_threads(layout))
+            print(
+                f"raw {raw[-1]['seconds']:.2f} s, two raw halves at once {halves[-1]:.2f} s,"
+                f" the job's {len(layout)} chunks on two threads {threads[-1]:.2f} s"
+            )
         for n in counts:
             _prepare()
             jobs[n].append(job_run(url, n, plan.pk, plan.reseller_id))
@@ -363,6 +436,10 @@ def main() -> None:
             round(h / r["seconds"], 3) for h, r in zip(halves, raw[: len(halves)], strict=True)
         ],
         "raw_halves_ratio": round(statistics.median(halves) / raw_s, 3) if halves else None,
+        "chunks_on_two_threads_seconds": [round(t, 3) for t in threads],
+        "chunks_on_two_threads_ratio_per_round": [
+            round(t / r["seconds"], 3) for t, r in zip(threads, raw[: len(threads)], strict=True)
+        ],
         "jobs": per_count,
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         **{k: round(v, 3) for k, v in services.items()},
