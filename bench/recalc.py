@@ -32,6 +32,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bench.common import (
@@ -96,20 +97,30 @@ def raw_update(company_ids: list[int]) -> dict[str, Any]:
 def raw_halves(company_ids: list[int]) -> float:
     """The floor for two workers: the same statement over each half of the companies, on
     two connections at once (what the issue measured at 0.66-0.69 x one statement)."""
+    half = len(company_ids) // 2
+    parts = iter((company_ids[:half], company_ids[half:]))
+    lock = threading.Lock()
+
+    def run() -> None:
+        with lock:
+            part = next(parts)
+        raw_update(part)
+
+    return _on_two_connections(run)
+
+
+def _on_two_connections(work: Callable[[], None]) -> float:
+    """Run `work` on two threads at once, each on its own database connection (closed
+    after); answer the wall time until both are done."""
     from django.db import connection
 
-    half = len(company_ids) // 2
-
-    def run(part: list[int]) -> None:
+    def run() -> None:
         try:
-            raw_update(part)
+            work()
         finally:
             connection.close()
 
-    threads = [
-        threading.Thread(target=run, args=(part,))
-        for part in (company_ids[:half], company_ids[half:])
-    ]
+    threads = [threading.Thread(target=run) for _ in range(2)]
     started = time.perf_counter()
     for t in threads:
         t.start()
@@ -153,7 +164,7 @@ def chunks_on_two_threads(layout: list[tuple[list[int], Any, Any]]) -> float:
     queue and run each as a chunk does (`recalculate_items`: its settings, company locks,
     statement, asynchronous commit), with no claim, progress, worker processes or start.
     What the 2-worker job pays beyond this is its machinery."""
-    from django.db import connection, transaction
+    from django.db import transaction
 
     from partnerhub.fees.recalc import recalculate_items
 
@@ -161,24 +172,15 @@ def chunks_on_two_threads(layout: list[tuple[list[int], Any, Any]]) -> float:
     lock = threading.Lock()
 
     def run() -> None:
-        try:
-            while True:
-                with lock:
-                    if not pending:
-                        return
-                    companies, lo, hi = pending.pop()
-                with transaction.atomic():
-                    recalculate_items(companies, item_from=lo, item_to=hi, asynchronous_commit=True)
-        finally:
-            connection.close()
+        while True:
+            with lock:
+                if not pending:
+                    return
+                companies, lo, hi = pending.pop()
+            with transaction.atomic():
+                recalculate_items(companies, item_from=lo, item_to=hi, asynchronous_commit=True)
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - started
+    return _on_two_connections(run)
 
 
 def start_workers(url: str, count: int) -> list[subprocess.Popen[bytes]]:
