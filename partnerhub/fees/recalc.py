@@ -275,8 +275,9 @@ def _freeze_scope(job: RecalcJob) -> None:
         ids.sort()
     job.max_item_id = SaleItem.objects.aggregate(m=Max("id"))["m"] or 0
     job.scope_company_ids = ids
-    job.chunks_planned = len(ids) <= _plan_ahead()
-    job.scope_item_counts = _item_counts(ids[: _plan_ahead()])
+    ahead = _plan_ahead()
+    job.chunks_planned = len(ids) <= ahead
+    job.scope_item_counts = _item_counts(ids[:ahead])
     job.companies_total = len(ids)
     job.items_total = sum(job.scope_item_counts.values())
 
