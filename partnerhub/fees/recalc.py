@@ -54,7 +54,12 @@ from partnerhub.companies.models import Company
 from partnerhub.core.actor import Actor, Role
 from partnerhub.fees.models import RecalcChunk, RecalcJob, SaleItem
 from partnerhub.fees.tasks import run_recalculation
-from partnerhub.fees.terms import gateway_fee_of, rates_sql, reseller_fee_of
+from partnerhub.fees.terms import (
+    gateway_fee_of,
+    rates_sql,
+    rates_statistics_ensure,
+    reseller_fee_of,
+)
 from partnerhub.fees.wakeup import recalc_wake_workers
 from partnerhub.webhooks import announce
 
@@ -472,6 +477,7 @@ def _claim(job_id: int, worker_id: str) -> RecalcJob | None:
                 _finish(job, Status.SUCCEEDED)
                 return None
             _freeze_scope(job)
+            rates_statistics_ensure()  # or every chunk may hash its rates on disk
             if job.chunks_planned:
                 _plan_chunks(job)
             else:

@@ -34,6 +34,44 @@ def _effective_schedule_sql() -> str:
     )
 
 
+# The tables rates_sql reads.
+RATES_TABLES = (
+    "companies_company",
+    "resellers_reseller",
+    "plans_plan",
+    "catalog_currency",
+    "catalog_feetype",
+    "fees_feescheduleentry",
+    "catalog_gatewayfee",
+)
+
+
+def rates_statistics_ensure(tables: Sequence[str] = RATES_TABLES) -> list[str]:
+    """ANALYZE those of the tables PostgreSQL has never counted (never analyzed nor
+    vacuumed); answer their names. Nothing on SQLite.
+
+    Autovacuum analyzes a table only once 50 rows and 10 % of it have changed, so the
+    small catalogs the rates cross-join (12 currencies, 3 fee types) may never be. The
+    planner then assumes ten pages of rows each (350 currencies, 180 fee types),
+    estimated a 100-company chunk's rates at 22.9 million rows instead of 3,600, and
+    hashed them in 2,048 batches spilled to disk: a 100,000-item chunk took 1.47 s
+    instead of 0.37 s (docs/benchmarks.md, 2026-12-01). Once analyzed, autovacuum keeps
+    them fresh as they grow. A role that does not own a table gets a warning, no error.
+    """
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cur:
+        # reltuples is -1 until the first ANALYZE or VACUUM (PostgreSQL 14+).
+        cur.execute(
+            "SELECT relname FROM pg_class WHERE oid = ANY(%s::regclass[]) AND reltuples < 0",
+            [list(tables)],
+        )
+        unknown = [name for (name,) in cur.fetchall()]
+        for name in unknown:
+            cur.execute(f"ANALYZE {connection.ops.quote_name(name)}")
+    return unknown
+
+
 def rates_sql(company_filter: str) -> str:
     """Per (company, currency, fee type) of the companies matching `company_filter` (a
     predicate on `{col}`): the effective schedule entry's terms and the gateway's.

@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 from django.tasks import TaskResultStatus
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -22,6 +23,7 @@ from partnerhub.fees.jobs import recalculation_enqueue
 from partnerhub.fees.models import RecalcChunk, RecalcJob, SaleItem
 from partnerhub.fees.selectors import job_get_for_actor, job_list_for_actor, job_serialize
 from partnerhub.fees.services import sale_item_create
+from partnerhub.fees.terms import rates_statistics_ensure
 from partnerhub.fees.tests.factories import add_fee, set_gateway_fee
 from partnerhub.testing.factories import CompanyFactory
 
@@ -452,6 +454,44 @@ def test_a_chunk_is_planned_for_its_own_companies_with_one_hash_join_on_postgres
     assert "Hash Join" in top_join, plan
     assert any("Subquery Scan on r" in line for line in plan), plan
     assert not any("Merge Join" in line or "Sort" in line for line in plan), plan
+
+
+def _reltuples(table: str) -> float:
+    with connection.cursor() as cur:
+        cur.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        return float(cur.fetchone()[0])
+
+
+@postgresql_only
+def test_a_table_postgresql_never_counted_is_analyzed_once(db) -> None:
+    """Never analyzed, a small catalog is guessed at hundreds of rows and every chunk
+    hashed its rates on disk (fees/terms.py::rates_statistics_ensure)."""
+    with connection.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE never_counted (n integer)")
+        cur.execute("INSERT INTO never_counted SELECT generate_series(1, 12)")
+    assert _reltuples("never_counted") == -1
+
+    analyzed = set(rates_statistics_ensure(["never_counted", "catalog_currency"]))
+    assert analyzed - {"catalog_currency"} == {"never_counted"}  # unless analyzed before
+    assert _reltuples("never_counted") == 12
+    with CaptureQueriesContext(connection) as queries:
+        assert rates_statistics_ensure(["never_counted", "catalog_currency"]) == []
+    assert len(queries) == 1  # the look, and no ANALYZE
+
+
+def test_a_job_makes_sure_of_the_rates_statistics_when_it_starts_only(
+    plan_world, monkeypatch
+) -> None:
+    calls: list[None] = []
+    monkeypatch.setattr(recalc, "rates_statistics_ensure", lambda: calls.append(None))
+    job = _enqueue_plan_job(plan_world)
+    dead = "gone-host:1:x"
+    recalc._claim(job.pk, dead)
+    assert len(calls) == 1
+    RecalcJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+
+    assert recalc.recalculation_run(job_id=job.pk).status == Status.SUCCEEDED
+    assert len(calls) == 1  # a resumed job's scope is frozen: no second look
 
 
 # --- Chunks bounded by items, shared by several workers (issue #16) ---------------

@@ -22,7 +22,12 @@ from partnerhub.catalog.models import GatewayFee, Limit
 from partnerhub.companies.models import Company
 from partnerhub.core.actor import SYSTEM
 from partnerhub.fees.models import FeeSchedule, FeeScheduleEntry
-from partnerhub.fees.terms import gateway_fee_of, rates_sql, reseller_fee_of
+from partnerhub.fees.terms import (
+    gateway_fee_of,
+    rates_sql,
+    rates_statistics_ensure,
+    reseller_fee_of,
+)
 from partnerhub.plans.models import Plan, PlanPrice
 from partnerhub.resellers.models import Reseller
 from partnerhub.resellers.versions import versions_bump
@@ -154,6 +159,7 @@ class Command(BaseCommand):
                 # Fresh statistics, or the planner guesses one company per reseller
                 # and joins millions of generated items to the rates quadratically.
                 cur.execute("ANALYZE companies_company")
+                rates_statistics_ensure()  # the catalogs may have none yet
                 cur.execute(
                     items_insert_sql(connection.vendor, items),
                     [now, now, now, reseller.pk, reseller.pk],
