@@ -238,12 +238,19 @@ def job_is_stale(job: RecalcJob) -> bool:
     return _owner_is_dead_here(job.worker_id)
 
 
+def _batches(ids: list[int]) -> list[list[int]]:
+    """`ids` in lists one statement can take as parameters: all at once on PostgreSQL
+    (company_id_filter passes one array), 500 at a time on SQLite (one parameter each)."""
+    size = max(1, len(ids)) if connection.vendor == "postgresql" else 500
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
 def _item_counts(company_ids: list[int]) -> dict[str, int]:
     """Items per company (JSON keys). No id filter, so PostgreSQL can answer from the
     company index alone; chunks correct the total for anything that moved since."""
     counts: dict[str, int] = {}
-    for start in range(0, len(company_ids), 500):
-        where, params = company_id_filter(company_ids[start : start + 500])
+    for batch in _batches(company_ids):
+        where, params = company_id_filter(batch)
         with connection.cursor() as cur:
             cur.execute(
                 "SELECT company_id, COUNT(*) FROM fees_saleitem"
@@ -262,21 +269,28 @@ def _freeze_scope(job: RecalcJob) -> None:
     """Fix the job's company list (the reseller's own companies among those named when
     the change committed) and count the items of its first RECALC_PLAN_AHEAD_COMPANIES
     companies (all of them when there are no more; _plan_rest counts the others)."""
-    companies = Company.objects.filter(reseller_id=job.reseller_id)
     if job.company_ids is None and job.plan_id is not None:
         # A plan job enqueued by an older release, before scopes were decided at commit.
         ids = list(
-            companies.filter(plan_id=job.plan_id, use_plan_fees=True)
+            Company.objects.filter(
+                reseller_id=job.reseller_id, plan_id=job.plan_id, use_plan_fees=True
+            )
             .order_by("id")
             .values_list("id", flat=True)
         )
     else:
-        # In batches: a reseller fee change may name more companies than SQLite
-        # accepts parameters in one statement.
-        wanted, ids = job.company_ids or [], []
-        for start in range(0, len(wanted), 500):
-            batch = wanted[start : start + 500]
-            ids += companies.filter(pk__in=batch).values_list("id", flat=True)
+        # A reseller fee change may name more companies than SQLite accepts parameters
+        # in one statement; on PostgreSQL one array (the job's start waits on this).
+        ids = []
+        for batch in _batches(job.company_ids or []):
+            where, params = company_id_filter(batch)
+            with connection.cursor() as cur:
+                cur.execute(
+                    "SELECT id FROM companies_company"
+                    f" WHERE reseller_id = %s AND {where.format(col='id')}",
+                    [job.reseller_id, *params],
+                )
+                ids += [company for (company,) in cur.fetchall()]
         ids.sort()
     job.max_item_id = SaleItem.objects.aggregate(m=Max("id"))["m"] or 0
     job.scope_company_ids = ids
@@ -315,7 +329,8 @@ def _finish(job: RecalcJob, status: str, *, error: str | None = None) -> None:
     job.error = error
     job.finished_at = timezone.now()
     job.heartbeat_at = job.finished_at
-    job.save()
+    # Not the scope columns (thousands of ids): rewriting them cost the last commit 5 ms.
+    job.save(update_fields=["status", "error", "finished_at", "heartbeat_at", "superseded_by"])
     audit_record(
         actor=_job_actor(job.pk),
         action=f"job.{status}",
