@@ -66,7 +66,10 @@ def rates_statistics_ensure(tables: Sequence[str] = RATES_TABLES) -> list[str]:
             "SELECT relname FROM pg_class WHERE oid = ANY(%s::regclass[]) AND reltuples < 0",
             [list(tables)],
         )
-        unknown = [name for (name,) in cur.fetchall()]
+        found = {name for (name,) in cur.fetchall()}
+        # In the given order: two jobs starting at once then wait for each other's
+        # ANALYZE lock (held to their commits) instead of deadlocking.
+        unknown = [name for name in tables if name in found]
         for name in unknown:
             cur.execute(f"ANALYZE {connection.ops.quote_name(name)}")
     return unknown
