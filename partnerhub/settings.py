@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "partnerhub.registration",
     "partnerhub.usage",
     "partnerhub.webhooks",
+    "partnerhub.sales",
+    "partnerhub.statements",
     "partnerhub.web",
     "partnerhub.ops",
 ]
