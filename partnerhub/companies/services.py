@@ -10,11 +10,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from partnerhub.catalog.models import Feature, Limit
+from partnerhub.companies import announce
+from partnerhub.companies.fee_changes import company_fee_change_recalculation
 from partnerhub.companies.models import COMPANY_NAME_MAX_LENGTH, Company, PlanSnapshot
 from partnerhub.companies.selectors import (
     company_direct_keys,
     company_excluded_keys,
-    company_fee_change_recalculation,
     company_get_for_actor,
     company_own_limits,
 )
@@ -42,7 +43,6 @@ from partnerhub.fees.schedules import (
 from partnerhub.plans.models import Plan
 from partnerhub.resellers.models import Reseller
 from partnerhub.resellers.versions import write_recorded
-from partnerhub.webhooks import announce
 
 COMPANY_FIELDS = (
     "name",

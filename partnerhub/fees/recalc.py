@@ -37,7 +37,7 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -53,7 +53,7 @@ from partnerhub.audit.services import audit_record
 from partnerhub.companies.models import Company
 from partnerhub.core.actor import Actor, Role
 from partnerhub.fees.models import RecalcChunk, RecalcJob, SaleItem
-from partnerhub.fees.tasks import run_recalculation
+from partnerhub.fees.selectors import job_serialize
 from partnerhub.fees.terms import (
     gateway_fee_of,
     rates_sql,
@@ -61,7 +61,7 @@ from partnerhub.fees.terms import (
     reseller_fee_of,
 )
 from partnerhub.fees.wakeup import recalc_wake_workers
-from partnerhub.webhooks import announce
+from partnerhub.webhooks.events import event_emit
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def worker_identity() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{get_random_string(6)}"
 
 
-def _job_actor(job_id: int) -> Actor:
+def job_actor(job_id: int) -> Actor:
     return Actor(role=Role.SYSTEM, label=f"job {job_id}")
 
 
@@ -208,7 +208,7 @@ def recalculate_items(
 # --- Claiming, chunks, finishing ------------------------------------------------
 
 
-def _stale_cutoff() -> timedelta:
+def stale_cutoff() -> timedelta:
     return timedelta(seconds=settings.RECALC_STALE_SECONDS)
 
 
@@ -233,7 +233,7 @@ def job_is_stale(job: RecalcJob) -> bool:
         return False
     if not job.worker_id:
         return True
-    if job.heartbeat_at is None or job.heartbeat_at < timezone.now() - _stale_cutoff():
+    if job.heartbeat_at is None or job.heartbeat_at < timezone.now() - stale_cutoff():
         return True
     return _owner_is_dead_here(job.worker_id)
 
@@ -332,7 +332,7 @@ def _finish(job: RecalcJob, status: str, *, error: str | None = None) -> None:
     # Not the scope columns (thousands of ids): rewriting them cost the last commit 5 ms.
     job.save(update_fields=["status", "error", "finished_at", "heartbeat_at", "superseded_by"])
     audit_record(
-        actor=_job_actor(job.pk),
+        actor=job_actor(job.pk),
         action=f"job.{status}",
         object_type="job",
         object_id=job.pk,
@@ -350,7 +350,15 @@ def _finish(job: RecalcJob, status: str, *, error: str | None = None) -> None:
             **({"error": {"old": None, "new": error}} if error else {}),
         },
     )
-    announce.recalculation_announce(job)
+    recalculation_announce(job)
+
+
+def recalculation_announce(job: RecalcJob) -> None:
+    """recalculation.succeeded/failed, through the webhooks outbox (SPEC §14)."""
+    if job.status in (Status.SUCCEEDED, Status.FAILED):
+        event_emit(
+            type=f"recalculation.{job.status}", reseller_id=job.reseller_id, data=job_serialize(job)
+        )
 
 
 def _split_points(company_id: int, items: int, max_items: int) -> tuple[list[int], int]:
@@ -620,7 +628,7 @@ def _finish_if_done(job_id: int) -> None:
         job = RecalcJob.objects.select_for_update().get(pk=job_id)
         if job.status == Status.RUNNING and job.chunks_planned and not pending.exists():
             if job.worker_id and _owner_is_dead_here(job.worker_id):
-                _retire_task(job.task_id, job.pk)  # helpers finished a dead owner's job
+                retire_task(job.task_id, job.pk)  # helpers finished a dead owner's job
             _finish(job, Status.SUCCEEDED)
 
 
@@ -644,7 +652,7 @@ def _wait_for_others(job_id: int, worker_id: str) -> bool:
     job = _job_state(job_id)
     if job is None or job.status != Status.RUNNING or job.worker_id != worker_id:
         return False
-    if job.heartbeat_at is not None and job.heartbeat_at < timezone.now() - _stale_cutoff():
+    if job.heartbeat_at is not None and job.heartbeat_at < timezone.now() - stale_cutoff():
         return False  # no chunk committed for a while: recovery takes it from here
     time.sleep(TAIL_POLL_SECONDS)
     return True
@@ -705,21 +713,7 @@ def recalculation_help(*, worker_id: str | None = None) -> int:
     return ran
 
 
-# --- Recovery ------------------------------------------------------------------
-
-
-def _task_lost(job: RecalcJob) -> bool:
-    """A queued job whose task can no longer start it (claimed by a dead worker, or gone)."""
-    task = DBTaskResult.objects.filter(pk=job.task_id).first() if job.task_id else None
-    if task is None or task.status in (TaskResultStatus.FAILED, TaskResultStatus.SUCCESSFUL):
-        return True
-    if task.status == TaskResultStatus.RUNNING:
-        started: datetime = task.started_at or task.enqueued_at
-        return started < timezone.now() - _stale_cutoff()
-    return False
-
-
-def _retire_task(task_id: str, job_id: int) -> None:
+def retire_task(task_id: str, job_id: int) -> None:
     """Mark the dead worker's task failed, so the task table does not show it running forever."""
     if task_id:
         DBTaskResult.objects.filter(pk=task_id, status=TaskResultStatus.RUNNING).update(
@@ -728,46 +722,6 @@ def _retire_task(task_id: str, job_id: int) -> None:
             exception_class_path="partnerhub.fees.recalc.WorkerLost",
             traceback=f"The worker running job {job_id} stopped; the job was re-enqueued.",
         )
-
-
-def _lost(job: RecalcJob) -> bool:
-    return job_is_stale(job) if job.status == Status.RUNNING else _task_lost(job)
-
-
-def recalculation_recover_stale() -> list[int]:
-    """Re-enqueue every unfinished job whose worker is gone. Safe to run from many workers:
-    each candidate is re-checked under its row lock. A recovered job goes back to
-    `queued` (its progress kept) until a worker claims its new task."""
-    recovered: list[int] = []
-    # Unlocked first pass: most rounds find nothing and take no write lock at all.
-    candidates = [job.pk for job in RecalcJob.objects.filter(status__in=UNFINISHED) if _lost(job)]
-    for job_id in candidates:
-        with transaction.atomic():
-            job = RecalcJob.objects.select_for_update().get(pk=job_id)
-            if job.status not in UNFINISHED or not _lost(job):
-                continue
-            _retire_task(job.task_id, job.pk)
-            old_status = job.status
-            job.status = Status.QUEUED
-            job.worker_id = ""
-            job.task_id = str(run_recalculation.enqueue(job_id=job.pk).id)
-            job.save(update_fields=["status", "worker_id", "task_id"])
-            recalc_wake_workers()
-            audit_record(
-                actor=_job_actor(job.pk),
-                action="job.recover",
-                object_type="job",
-                object_id=job.pk,
-                object_repr=job.reason,
-                reseller_id=job.reseller_id,
-                changes={
-                    "status": {"old": old_status, "new": job.status},
-                    "companies_done": {"old": None, "new": job.companies_done},
-                },
-            )
-        logger.warning("Recovered job %s (its worker is gone); re-enqueued", job_id)
-        recovered.append(job_id)
-    return recovered
 
 
 def recalculation_resume_all(*, worker_id: str | None = None) -> list[RecalcJob]:

@@ -19,7 +19,7 @@ from partnerhub.companies.services import company_update
 from partnerhub.core.actor import SYSTEM
 from partnerhub.core.errors import NotFound
 from partnerhub.fees import recalc
-from partnerhub.fees.jobs import recalculation_enqueue
+from partnerhub.fees.jobs import recalculation_enqueue, recalculation_recover_stale
 from partnerhub.fees.models import RecalcChunk, RecalcJob, SaleItem
 from partnerhub.fees.selectors import job_get_for_actor, job_list_for_actor, job_serialize
 from partnerhub.fees.services import sale_item_create
@@ -135,7 +135,7 @@ def test_a_job_alive_on_another_worker_is_left_alone(plan_world) -> None:
     assert recalc.recalculation_run(job_id=job.pk, worker_id="me:2:y").status == Status.RUNNING
     job.refresh_from_db()
     assert (job.worker_id, job.companies_done) == ("busy-host:1:x", 0)
-    assert recalc.recalculation_recover_stale() == []
+    assert recalculation_recover_stale() == []
 
 
 def test_a_worker_that_lost_its_job_stops_without_touching_it(plan_world) -> None:
@@ -160,12 +160,12 @@ def test_stale_running_job_is_recovered_with_a_fresh_task(plan_world) -> None:
     RecalcJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
     old_task = job.task_id
 
-    assert recalc.recalculation_recover_stale() == [job.pk]
+    assert recalculation_recover_stale() == [job.pk]
 
     job.refresh_from_db()
     assert job.task_id != old_task and (job.worker_id, job.status) == ("", Status.QUEUED)
     assert job.companies_done == 2  # progress kept
-    assert recalc.recalculation_recover_stale() == []  # its new task is ready: left alone
+    assert recalculation_recover_stale() == []  # its new task is ready: left alone
     assert DBTaskResult.objects.get(pk=old_task).status == TaskResultStatus.FAILED
     assert DBTaskResult.objects.get(pk=job.task_id).status == TaskResultStatus.READY
     assert AuditEvent.objects.filter(action="job.recover", object_id=job.pk).exists()
@@ -178,8 +178,8 @@ def test_queued_job_whose_task_was_lost_is_recovered(plan_world) -> None:
     job = _enqueue_plan_job(p)
     DBTaskResult.objects.filter(pk=job.task_id).delete()
 
-    assert recalc.recalculation_recover_stale() == [job.pk]
-    assert recalc.recalculation_recover_stale() == []  # its new task is ready: nothing to do
+    assert recalculation_recover_stale() == [job.pk]
+    assert recalculation_recover_stale() == []  # its new task is ready: nothing to do
 
 
 def test_a_job_on_a_dead_local_process_is_stale_at_once(plan_world) -> None:
@@ -700,7 +700,7 @@ def test_a_job_whose_owner_died_before_planning_the_rest_is_finished_by_the_next
     assert recalc._run_chunk(job.pk, "dead:1:x")
     RecalcJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
 
-    assert recalc.recalculation_recover_stale() == [job.pk]
+    assert recalculation_recover_stale() == [job.pk]
     done = recalc.recalculation_run(job_id=job.pk, worker_id="next:2:z")
 
     assert done is not None and done.chunks_planned

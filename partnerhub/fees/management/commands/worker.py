@@ -35,7 +35,8 @@ from django.db import close_old_connections, connection
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
-from partnerhub.fees.recalc import recalculation_help, recalculation_recover_stale
+from partnerhub.fees.jobs import recalculation_recover_stale
+from partnerhub.fees.recalc import recalculation_help
 from partnerhub.fees.wakeup import Wakeup, listen_loop, notifications_supported
 from partnerhub.webhooks.worker import webhooks_thread
 
