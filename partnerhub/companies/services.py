@@ -179,7 +179,7 @@ def _plan_snapshot_create(plan: Plan) -> PlanSnapshot:
 def _detach_sql(vendor: str) -> str:
     """Every company on the plan to Custom, sharing the snapshot, as one UPDATE answering
     the ids. On PostgreSQL the rows are locked in id order first (the order recalculation
-    chunks lock companies in, fees/recalc.py), so the two never deadlock."""
+    chunks lock companies in, fees/recalc/statement.py), so the two never deadlock."""
     company = Company._meta.db_table
     where = "plan_id = %s"
     if vendor == "postgresql":

@@ -60,7 +60,7 @@ with transaction.atomic():
 SLOW_WORKER = """
 import time, django
 django.setup()
-from partnerhub.fees import recalc
+from partnerhub.fees.recalc import run as recalc
 real = recalc.recalculate_items
 def held_open(*args, **kwargs):
     count = real(*args, **kwargs)
