@@ -2,8 +2,8 @@
 
 `WebhookHandler.handle(body, headers)` is the whole logic; `wsgi_app()` and `asgi_app()`
 wrap it for any WSGI or ASGI server, and `partnerhub_client.django.webhook_view` for
-Django. Answers: 204 for an event taken (or a duplicate: Partnerhub must stop
-retrying it), 401 for a signature or timestamp that does not verify, 405/400 for what is
+Django. Answers: 200 `{"status": "ok"}` for an event taken, 200 `{"status": "duplicate"}` for
+one already taken (Partnerhub must stop retrying it), 401 for a signature or timestamp that does not verify, 405/400 for what is
 no webhook at all, and 500 when one of the caller's handlers raised (Partnerhub then
 delivers it again, with the same `webhook-id`).
 """
@@ -68,7 +68,7 @@ class WebhookResult:
 
     @property
     def body(self) -> bytes:
-        return json.dumps({"status": self.reason}).encode() if self.status != 204 else b""
+        return json.dumps({"status": self.reason}).encode()
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -104,7 +104,7 @@ class WebhookHandler:
             return WebhookResult(401, "invalid signature")
         msg_id = next(v for k, v in headers.items() if k.lower() == "webhook-id")
         if not self.client.seen.add(msg_id):
-            return WebhookResult(204, "duplicate")
+            return WebhookResult(200, "duplicate")
         try:
             self.client.dispatch_event(payload, source="webhook")
         except Exception:
@@ -112,7 +112,7 @@ class WebhookHandler:
             self.client.seen.discard(msg_id)
             logger.exception("Webhook %s: a handler failed", msg_id)
             return WebhookResult(500, "handler failed")
-        return WebhookResult(204, "ok")
+        return WebhookResult(200, "ok")
 
     # -- WSGI -------------------------------------------------------------------------
 
