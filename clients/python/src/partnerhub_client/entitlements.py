@@ -107,6 +107,9 @@ class _Entry:
     # Server time (epoch seconds) the body is known to be as of: an event created before
     # it is older news.
     as_of: float
+    # as_of is an event's own time (exact, and events of one company are ordered), not a
+    # fetch's `Date` (whole seconds, taken while the read may have raced a change).
+    from_event: bool = False
 
 
 class EntitlementsCache:
@@ -176,7 +179,9 @@ class EntitlementsCache:
             f"/api/v1/companies/{company_id}/entitlements",
             headers=headers,
             timeout=self.timeout,
-            max_retries=1,
+            # No retry on the check path: a failure serves the last known value at once,
+            # and the next read after `retry_interval` tries again.
+            max_retries=0,
             accept=frozenset({304}),
         )
         as_of = _server_time(response.headers.get("Date"))
@@ -202,7 +207,7 @@ class EntitlementsCache:
                 exc,
                 company_id,
             )
-            self._entries[company_id] = _Entry(snapshot, retry_at, entry.as_of)
+            self._entries[company_id] = _Entry(snapshot, retry_at, entry.as_of, entry.from_event)
             return snapshot
         fallback = self._fallback(company_id) if callable(self._fallback) else self._fallback
         snapshot = Entitlements(
@@ -242,14 +247,17 @@ class EntitlementsCache:
                 entry.fresh_until = max(entry.fresh_until, self._clock() + self.max_age)
                 return False
             at = created_at.timestamp()
-            if at < entry.as_of - ORDER_MARGIN_SECONDS:
-                return False  # older news than what was fetched or applied
-            if at <= entry.as_of + ORDER_MARGIN_SECONDS:
+            if entry.from_event:
+                if at < entry.as_of:
+                    return False  # a retry of older news arriving late
+            elif at < entry.as_of - ORDER_MARGIN_SECONDS:
+                return False  # older news than what was fetched
+            elif at <= entry.as_of + ORDER_MARGIN_SECONDS:
                 # Cannot tell which is newer: ask Partnerhub on the next read.
                 entry.fresh_until = 0.0
                 return True
             snapshot = Entitlements.from_body(body, etag, source)
-            self._entries[company_id] = _Entry(snapshot, self._clock() + self.max_age, at)
+            self._entries[company_id] = _Entry(snapshot, self._clock() + self.max_age, at, True)
             return True
 
     def invalidate(self, company_id: int | None = None) -> None:
