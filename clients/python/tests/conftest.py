@@ -14,15 +14,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from live import (  # noqa: E402
+from live import (
     LivePartnerhub,
     Receiver,
     partnerhub_cli,
     partnerhub_env,
     scratch_database,
 )
-
-from partnerhub_client import Partnerhub  # noqa: E402
+from partnerhub_client import Partnerhub
 
 
 @pytest.fixture(scope="session")

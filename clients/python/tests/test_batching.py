@@ -7,7 +7,6 @@ import threading
 
 import httpx
 import pytest
-
 from partnerhub_client import Partnerhub, UsageQueueFull
 from partnerhub_client.errors import Unavailable
 from partnerhub_client.usage import UsageBatcher
@@ -93,9 +92,7 @@ def test_a_batch_that_fails_is_sent_again_with_the_same_ids() -> None:
 def test_the_queue_is_bounded() -> None:
     recorder = Recorder()
     recorder.gate.clear()  # Partnerhub stalls: nothing leaves the queue
-    client = make(
-        recorder, usage_max_queue=5, usage_batch_size=5, usage_enqueue_timeout=0.05
-    )
+    client = make(recorder, usage_max_queue=5, usage_batch_size=5, usage_enqueue_timeout=0.05)
     for _ in range(5):
         client.record_usage(11, "messages", 1)
     with pytest.raises(UsageQueueFull):
@@ -116,7 +113,9 @@ def test_refused_events_are_dropped_and_reported_the_rest_sent() -> None:
 
         if any(e["quantity"] < 0 for e in batch):
             bad = next(i for i, e in enumerate(batch) if e["quantity"] < 0)
-            raise ValidationError(422, "validation_error", "bad", {f"events[{bad}].quantity": ["x"]})
+            raise ValidationError(
+                422, "validation_error", "bad", {f"events[{bad}].quantity": ["x"]}
+            )
         sent.append(batch)
 
     batcher = UsageBatcher(send, on_error=lambda events, exc: reported.append(events))

@@ -7,7 +7,6 @@ import email.utils
 from datetime import UTC, datetime, timedelta
 
 import httpx
-
 from partnerhub_client import Fallback, Partnerhub
 
 NOW = datetime.now(UTC)
@@ -59,7 +58,11 @@ def event(at: datetime, features=("plans",), etag='"v2"', company_id: int = 11) 
     return {
         "type": "company.entitlements_changed",
         "timestamp": at.isoformat().replace("+00:00", "Z"),
-        "data": {"company_id": company_id, "entitlements": body(company_id, features), "etag": etag},
+        "data": {
+            "company_id": company_id,
+            "entitlements": body(company_id, features),
+            "etag": etag,
+        },
     }
 
 
@@ -94,7 +97,9 @@ def test_an_event_replaces_the_entry_and_an_older_one_is_ignored() -> None:
     client.dispatch_event(event(NOW + timedelta(seconds=5)), source="webhook")
     updated = client.entitlements(11)
     assert updated.has("plans") and updated.source == "webhook" and updated.etag == '"v2"'
-    client.dispatch_event(event(NOW + timedelta(seconds=3), features=("old",), etag='"v0"'), source="events")
+    client.dispatch_event(
+        event(NOW + timedelta(seconds=3), features=("old",), etag='"v0"'), source="events"
+    )
     assert client.entitlements(11) is updated
     assert len(fake.requests) == 1
 
@@ -183,7 +188,9 @@ def test_catch_up_pages_through_events_and_skips_those_seen() -> None:
         if request.url.path == "/api/v1/events":
             pages.append(request)
             offset, limit = int(request.url.params["offset"]), int(request.url.params["limit"])
-            return httpx.Response(200, json={"items": items[offset : offset + limit], "count": len(items)})
+            return httpx.Response(
+                200, json={"items": items[offset : offset + limit], "count": len(items)}
+            )
         return fake(request)
 
     client = make(handler)

@@ -7,10 +7,10 @@ import json
 import time
 
 import pytest
-from conftest import World
 from live import LivePartnerhub, wait_until
-
 from partnerhub_client import AuthenticationError, Fallback, Partnerhub, models
+
+from conftest import World
 
 pytestmark = pytest.mark.live
 
@@ -46,9 +46,12 @@ def test_plan_edit_reaches_the_cache_through_a_real_webhook(
     )
     assert not after.has("seating") and after.has("plans")
     assert after.limit("messages") == 25
-    assert after.etag == admin.transport.request(
-        "GET", f"/api/v1/companies/{company}/entitlements"
-    ).headers["ETag"]
+    assert (
+        after.etag
+        == admin.transport.request("GET", f"/api/v1/companies/{company}/entitlements").headers[
+            "ETag"
+        ]
+    )
     # The check itself is served from the cache: the same object, no request.
     assert host.entitlements(company) is after
     host.close()
@@ -86,10 +89,14 @@ def test_a_missed_webhook_is_caught_up_by_polling_events(
     world.receiver.app = recording
     world.receiver.paused = False
     wait_until(
-        lambda: admin.list_webhook_deliveries(
-            endpoint_id=world.endpoint_id, status="succeeded", event_type="company.entitlements_changed"
-        ).count
-        >= 2,
+        lambda: (
+            admin.list_webhook_deliveries(
+                endpoint_id=world.endpoint_id,
+                status="succeeded",
+                event_type="company.entitlements_changed",
+            ).count
+            >= 2
+        ),
         60,
         "the retried deliveries to succeed",
     )

@@ -11,9 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from standardwebhooks import Webhook
-
 from partnerhub_client import Partnerhub
+from standardwebhooks import Webhook
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 24).decode()
 OTHER = "whsec_" + base64.b64encode(b"o" * 24).decode()
@@ -32,7 +31,9 @@ def entitlements(features: list[str]) -> dict:
 def fetch(request: httpx.Request) -> httpx.Response:
     # Fetched long ago (Partnerhub's clock): any event now is newer.
     return httpx.Response(
-        200, json=entitlements(["seating"]), headers={"ETag": '"v1"', "Date": "Mon, 01 Jan 2024 00:00:00 GMT"}
+        200,
+        json=entitlements(["seating"]),
+        headers={"ETag": '"v1"', "Date": "Mon, 01 Jan 2024 00:00:00 GMT"},
     )
 
 
@@ -51,7 +52,9 @@ def client():
     client.close()
 
 
-def signed(msg_id: str = "msg_1", secret: str = SECRET, features=("plans",)) -> tuple[bytes, dict[str, str]]:
+def signed(
+    msg_id: str = "msg_1", secret: str = SECRET, features=("plans",)
+) -> tuple[bytes, dict[str, str]]:
     now = datetime.now(UTC)
     payload = {
         "type": "company.entitlements_changed",

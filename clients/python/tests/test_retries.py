@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-
 from partnerhub_client import (
     AuthenticationError,
     Partnerhub,
@@ -17,11 +16,21 @@ from partnerhub_client import (
     ValidationError,
 )
 from partnerhub_client._transport import backoff_delay, retry_after_seconds
+from pydantic import ValidationError as PydanticValidationError
 
-CONSUMED = {"kind": "metered", "value": 10, "used": 1, "remaining": 9, "over": False, "allowed": True}
+CONSUMED = {
+    "kind": "metered",
+    "value": 10,
+    "used": 1,
+    "remaining": 9,
+    "over": False,
+    "allowed": True,
+}
 
 
-def client(handler: Callable[[httpx.Request], httpx.Response], sleeps: list[float], **kw) -> Partnerhub:
+def client(
+    handler: Callable[[httpx.Request], httpx.Response], sleeps: list[float], **kw
+) -> Partnerhub:
     return Partnerhub(
         "http://partnerhub.test",
         "ph_key",
@@ -33,7 +42,9 @@ def client(handler: Callable[[httpx.Request], httpx.Response], sleeps: list[floa
     )
 
 
-def scripted(*answers: httpx.Response | Exception) -> tuple[Callable[[httpx.Request], httpx.Response], list[httpx.Request]]:
+def scripted(
+    *answers: httpx.Response | Exception,
+) -> tuple[Callable[[httpx.Request], httpx.Response], list[httpx.Request]]:
     """A handler answering in turn, and the requests it saw."""
     seen: list[httpx.Request] = []
     queue = list(answers)
@@ -54,7 +65,9 @@ def error(status: int, code: str = "error", **headers: str) -> httpx.Response:
 
 
 def test_a_429_waits_out_retry_after_then_succeeds() -> None:
-    handler, seen = scripted(error(429, "rate_limited", **{"Retry-After": "3"}), httpx.Response(200, json={"ok": True}))
+    handler, seen = scripted(
+        error(429, "rate_limited", **{"Retry-After": "3"}), httpx.Response(200, json={"ok": True})
+    )
     sleeps: list[float] = []
     ping = client(handler, sleeps).ping()
     assert ping.ok
@@ -62,7 +75,9 @@ def test_a_429_waits_out_retry_after_then_succeeds() -> None:
 
 
 def test_5xx_on_a_read_backs_off_exponentially_with_jitter() -> None:
-    handler, seen = scripted(error(502), error(500), error(504), httpx.Response(200, json={"ok": True}))
+    handler, seen = scripted(
+        error(502), error(500), error(504), httpx.Response(200, json={"ok": True})
+    )
     sleeps: list[float] = []
     client(handler, sleeps).ping()
     assert len(seen) == 4
@@ -118,7 +133,9 @@ def test_errors_are_typed_and_401_explains_the_fix() -> None:
 
 
 def test_consume_gets_one_id_kept_across_retries() -> None:
-    handler, seen = scripted(error(503), httpx.ReadTimeout("slow"), httpx.Response(200, json=CONSUMED))
+    handler, seen = scripted(
+        error(503), httpx.ReadTimeout("slow"), httpx.Response(200, json=CONSUMED)
+    )
     result = client(handler, []).consume(11, "messages", 1)
     assert result.allowed
     ids = {json.loads(request.content)["id"] for request in seen}
@@ -127,7 +144,12 @@ def test_consume_gets_one_id_kept_across_retries() -> None:
 
 def test_usage_events_without_ids_get_them() -> None:
     handler, seen = scripted(httpx.Response(200, json={"accepted": 2, "duplicates": 0}))
-    event = {"company_id": 11, "limit": "messages", "quantity": 1, "timestamp": "2026-12-01T10:00:00Z"}
+    event = {
+        "company_id": 11,
+        "limit": "messages",
+        "quantity": 1,
+        "timestamp": "2026-12-01T10:00:00Z",
+    }
     client(handler, []).record_usage_events({"events": [event, {**event, "id": "mine"}]})
     sent = json.loads(seen[0].content)["events"]
     assert sent[0]["id"].startswith("phc-") and sent[1]["id"] == "mine"
@@ -141,7 +163,7 @@ def test_query_parameters_left_out_are_not_sent() -> None:
 
 def test_a_request_body_is_validated_before_it_is_sent() -> None:
     handler, seen = scripted()
-    with pytest.raises(Exception, match="unknown_field|Extra inputs"):
+    with pytest.raises(PydanticValidationError, match="unknown_field"):
         client(handler, []).update_company(11, {"unknown_field": 1})
     assert seen == []
 

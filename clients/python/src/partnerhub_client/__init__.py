@@ -1,10 +1,10 @@
 """Partnerhub for host platforms: typed API, cached entitlements, batched usage, webhooks.
 
-    from partnerhub_client import Partnerhub
-    partnerhub = Partnerhub("https://partnerhub.example.com", api_key=KEY, webhook_secret=WHSEC)
-    if partnerhub.entitlements(company_id).has("seating"): ...
-    partnerhub.record_usage(company_id, "messages", 1)
-    urlpatterns += [path("partnerhub/webhooks", partnerhub.django_view())]
+from partnerhub_client import Partnerhub
+partnerhub = Partnerhub("https://partnerhub.example.com", api_key=KEY, webhook_secret=WHSEC)
+if partnerhub.entitlements(company_id).has("seating"): ...
+partnerhub.record_usage(company_id, "messages", 1)
+urlpatterns += [path("partnerhub/webhooks", partnerhub.django_view())]
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ RETRY_IF_SAFE = frozenset({500, 502, 504})
 def backoff_delay(attempt: int, *, base: float, cap: float, rand: Callable[[], float]) -> float:
     """Exponential backoff with "equal jitter": half the step fixed, half random, so
     retries of many clients spread out but none retries at once."""
-    step = min(cap, base * (2**attempt))
+    step: float = min(cap, base * 2.0**attempt)
     return step / 2 + rand() * step / 2
 
 

@@ -100,7 +100,9 @@ class Partnerhub(Operations):
             on_error=on_usage_error,
         )
         self.seen = SeenIds()
-        secrets = [webhook_secret] if isinstance(webhook_secret, str) else list(webhook_secret or [])
+        secrets = (
+            [webhook_secret] if isinstance(webhook_secret, str) else list(webhook_secret or [])
+        )
         self._webhooks = WebhookHandler(self, secrets) if secrets else None
         self._handlers: dict[str, list[EventHandler]] = {}
         self._adapters: dict[Any, TypeAdapter[Any]] = {}
@@ -139,9 +141,7 @@ class Partnerhub(Operations):
     ) -> models.ConsumeOut:
         """Ask before using: records `quantity` if it fits (`allowed`), atomically. The id
         (generated when not given) makes a retry after a lost answer count once."""
-        return self.consume_usage(
-            company_id, limit, {"quantity": quantity, "id": id or new_id()}
-        )
+        return self.consume_usage(company_id, limit, {"quantity": quantity, "id": id or new_id()})
 
     def record_usage(
         self,

@@ -50,7 +50,9 @@ class Fallback:
     limits: Mapping[str, int | None] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, features: Iterable[str] = (), limits: Mapping[str, int | None] | None = None) -> Fallback:
+    def of(
+        cls, features: Iterable[str] = (), limits: Mapping[str, int | None] | None = None
+    ) -> Fallback:
         return cls(frozenset(features), dict(limits or {}))
 
 
@@ -80,7 +82,9 @@ class Entitlements:
             return self.limits[key]
         except KeyError:
             if default is _MISSING:
-                raise KeyError(f"no limit {key!r} in company {self.company_id}'s entitlements") from None
+                raise KeyError(
+                    f"no limit {key!r} in company {self.company_id}'s entitlements"
+                ) from None
             return default  # type: ignore[no-any-return]
 
     @property
@@ -201,7 +205,9 @@ class EntitlementsCache:
     ) -> Entitlements:
         retry_at = self._clock() + self.retry_interval
         if entry is not None:
-            snapshot = entry.snapshot if entry.snapshot.stale else replace(entry.snapshot, stale=True)
+            snapshot = (
+                entry.snapshot if entry.snapshot.stale else replace(entry.snapshot, stale=True)
+            )
             logger.warning(
                 "Partnerhub unavailable (%s): serving company %s's last known entitlements",
                 exc,
@@ -243,7 +249,11 @@ class EntitlementsCache:
             entry = self._entries.get(company_id)
             if entry is None:
                 return False
-            if etag is not None and entry.snapshot.etag == etag and entry.snapshot.source != "fallback":
+            if (
+                etag is not None
+                and entry.snapshot.etag == etag
+                and entry.snapshot.source != "fallback"
+            ):
                 entry.fresh_until = max(entry.fresh_until, self._clock() + self.max_age)
                 return False
             at = created_at.timestamp()

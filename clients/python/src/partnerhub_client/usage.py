@@ -25,7 +25,13 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from partnerhub_client.errors import ApiError, Conflict, PartnerhubError, UsageQueueFull, ValidationError
+from partnerhub_client.errors import (
+    ApiError,
+    Conflict,
+    PartnerhubError,
+    UsageQueueFull,
+    ValidationError,
+)
 
 logger = logging.getLogger("partnerhub_client")
 

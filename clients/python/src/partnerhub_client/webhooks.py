@@ -2,10 +2,10 @@
 
 `WebhookHandler.handle(body, headers)` is the whole logic; `wsgi_app()` and `asgi_app()`
 wrap it for any WSGI or ASGI server, and `partnerhub_client.django.webhook_view` for
-Django. Answers: 200 `{"status": "ok"}` for an event taken, 200 `{"status": "duplicate"}` for
-one already taken (Partnerhub must stop retrying it), 401 for a signature or timestamp that does not verify, 405/400 for what is
-no webhook at all, and 500 when one of the caller's handlers raised (Partnerhub then
-delivers it again, with the same `webhook-id`).
+Django. Answers: 200 `{"status": "ok"}` for an event taken, 200 `{"status": "duplicate"}`
+for one already taken (Partnerhub must stop retrying it), 401 for a signature or
+timestamp that does not verify, 405/400 for what is no webhook at all, and 500 when one
+of the caller's handlers raised (Partnerhub then delivers it again, same `webhook-id`).
 """
 
 from __future__ import annotations
@@ -180,7 +180,9 @@ class WebhookHandler:
                 chunks.append(chunk)
                 if not message.get("more_body"):
                     break
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            headers = {
+                k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
+            }
             # Verifying and updating the cache is CPU work of microseconds: no thread needed.
             result = self.handle(b"".join(chunks), headers)
             await _asgi_answer(send, result.status, result.body)
@@ -199,7 +201,10 @@ async def _asgi_answer(send: Callable[[Any], Awaitable[Any]], status: int, body:
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})
