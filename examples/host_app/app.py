@@ -32,7 +32,6 @@ django.setup()
 from django.http import HttpRequest, JsonResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 from django.views.decorators.csrf import csrf_exempt  # noqa: E402
-
 from partnerhub_client import Fallback, Partnerhub  # noqa: E402
 
 # The five lines of the integration: the client, a check, a consume, the receiver.

@@ -9,10 +9,10 @@ import time
 
 import httpx
 import pytest
-from conftest import World
 from live import REPO, LivePartnerhub, free_port, wait_until
-
 from partnerhub_client import Partnerhub
+
+from conftest import World
 
 pytestmark = pytest.mark.live
 
@@ -32,7 +32,13 @@ def test_the_example_host_app(
     }
     env.pop("DJANGO_SETTINGS_MODULE")
     app = subprocess.Popen(
-        [sys.executable, "examples/host_app/app.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        [
+            sys.executable,
+            "examples/host_app/app.py",
+            "runserver",
+            "--noreload",
+            f"127.0.0.1:{port}",
+        ],
         env=env,
         cwd=REPO,
         stdout=(tmp_path / "host_app.log").open("wb"),
