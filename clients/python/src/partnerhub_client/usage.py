@@ -69,7 +69,9 @@ class UsageBatcher:
         self._in_flight = 0
         self._cond = threading.Condition()
         self._closed = False
+        self._abandoned = False  # close() timed out: stop retrying
         self._thread: threading.Thread | None = None
+        self.unsent: list[Event] = []  # what a timed-out close() left unsent
         self.sent = 0  # events Partnerhub accepted (duplicates included)
         self.dropped = 0  # events Partnerhub refused
 
@@ -117,12 +119,18 @@ class UsageBatcher:
         done = self.flush(timeout)
         with self._cond:
             self._closed = True
+            self._abandoned = not done
             self._cond.notify_all()
             thread = self._thread
         if thread is not None:
             thread.join(timeout=5)
         if not done:
-            logger.error("%d usage events were not sent before close", self.pending())
+            with self._cond:
+                self.unsent += [event for _, event in self._queue]
+                self._queue.clear()
+            logger.error(
+                "%d usage events were not sent before close (kept in .unsent)", len(self.unsent)
+            )
         return done
 
     # -- the thread -------------------------------------------------------------------
@@ -140,6 +148,8 @@ class UsageBatcher:
         """The next batch, once one is due; None when closed and empty."""
         with self._cond:
             while True:
+                if self._abandoned:
+                    return None  # close() gave up: what is queued stays in .unsent
                 if self._queue:
                     due = (
                         len(self._queue) >= self.batch_size
@@ -197,12 +207,16 @@ class UsageBatcher:
                     if self.on_error is not None:
                         self.on_error(batch, exc)
                     return
-                delay = min(self.retry_max, self.retry_base * 2**attempt)
+                delay = min(self.retry_max, self.retry_base * 2.0 ** min(attempt, 30))
                 logger.warning("usage events not sent (%s); again in %.1f s", exc, delay)
                 attempt += 1
                 with self._cond:
                     # A close() waits no longer than its timeout for this.
-                    self._cond.wait(delay)
+                    if not self._abandoned:
+                        self._cond.wait(delay)
+                    if self._abandoned:
+                        self.unsent += batch
+                        return
 
 
 def _refused(batch: list[Event], exc: ApiError) -> list[Event]:
