@@ -49,7 +49,15 @@ from typing import Any
 
 import httpx
 
-from bench.common import ROOT, django_env, machine, manage, scratch_database_url, write_result
+from bench.common import (
+    ROOT,
+    django_env,
+    machine,
+    manage,
+    output_path,
+    scratch_database_url,
+    write_result,
+)
 from bench.webhooks import cpu_seconds
 
 # A fresh clone has not installed the client: use it from the repository.
@@ -156,7 +164,6 @@ def _receiver(
     updated: dict[tuple[int, int | None], float] = {}
     lock = threading.Lock()
 
-    @client.on("company.entitlements_changed")
     def noted(payload: dict[str, Any]) -> None:
         company_id = int(payload["data"]["company_id"])
         cached = client.cache.peek(company_id)
@@ -164,6 +171,9 @@ def _receiver(
             with lock:
                 updated.setdefault((company_id, cached.limit("team_members", None)), time.time())
 
+    # Called after the cache took the event (a plain call, not the decorator: mypy sees
+    # the client untyped before scripts/test-client installs it).
+    client.on("company.entitlements_changed")(noted)
     server = _wsgi_server(client, port) if kind == "wsgi" else _http_server(client, port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     conn.send("ready")
@@ -245,7 +255,7 @@ def main() -> None:
     )
     key = key_out.stdout.decode().strip().splitlines()[-1]
     port = _free_port()
-    log = ROOT / "data" / "bench" / f"{name}-serve.log"
+    log = output_path(f"{name}-serve.log")
     serve = _serve(env, port, log)
     base = f"http://127.0.0.1:{port}"
     receiver: Any = None
