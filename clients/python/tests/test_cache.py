@@ -204,3 +204,16 @@ def test_catch_up_pages_through_events_and_skips_those_seen() -> None:
     assert client.catch_up() == 0
     since = datetime.fromisoformat(pages[-1].url.params["since"])
     assert since == t - timedelta(seconds=5)
+
+
+def test_while_down_one_read_probes_and_the_others_serve_the_cache() -> None:
+    fake = FakeEntitlements()
+    client = make(fake, max_age=0, retry_interval=60, max_retries=0)
+    for company_id in (1, 2, 3):
+        fake.current = body(company_id)
+        client.entitlements(company_id)
+    fake.down = True
+    assert client.entitlements(1).stale  # the probe: a request, which fails
+    before = len(fake.requests)
+    assert client.entitlements(2).stale and client.entitlements(3).stale
+    assert len(fake.requests) == before  # no request: Partnerhub is known to be down

@@ -136,6 +136,7 @@ class EntitlementsCache:
         self._entries: dict[int, _Entry] = {}
         self._locks: dict[int, threading.Lock] = {}
         self._locks_lock = threading.Lock()
+        self._last_probe = -float("inf")  # monotonic time of the last read that tried
 
     # -- the read path -------------------------------------------------------------
 
@@ -168,13 +169,24 @@ class EntitlementsCache:
             now = self._clock()
             if entry is not None and entry.fresh_until > now:
                 return entry.snapshot
+            # While Partnerhub is known to be down, one read per `retry_interval` probes
+            # it; the others serve what is cached at once instead of each waiting for a
+            # connection that fails (up to `timeout` on a network that drops packets).
             down = self._transport.down_since is not None
-            if down and entry is not None and entry.fresh_until > now - self.retry_interval:
-                return entry.snapshot
+            if down and entry is not None and now - self._last_probe < self.retry_interval:
+                return self._keep_stale(company_id, entry, now)
+            self._last_probe = now
             try:
                 return self._fetch(company_id, entry)
             except (Unavailable, ServerError) as exc:
                 return self._serve_without_partnerhub(company_id, entry, exc)
+
+    def _keep_stale(self, company_id: int, entry: _Entry, now: float) -> Entitlements:
+        snapshot = entry.snapshot if entry.snapshot.stale else replace(entry.snapshot, stale=True)
+        self._entries[company_id] = _Entry(
+            snapshot, now + self.retry_interval, entry.as_of, entry.from_event
+        )
+        return snapshot
 
     def _fetch(self, company_id: int, entry: _Entry | None) -> Entitlements:
         headers = {"If-None-Match": entry.snapshot.etag} if entry and entry.snapshot.etag else None
