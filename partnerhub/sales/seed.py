@@ -51,7 +51,8 @@ def _numbered_items_sql() -> str:
 def _series(low: int, high: int) -> tuple[str, str]:
     """(WITH prefix, FROM item) producing the integers low..high as g.n."""
     if connection.vendor == "postgresql":
-        return "", f"generate_series({int(low)}, {int(high)}) AS g(n)"
+        # bigint: n * STRIDE outgrows a 32-bit integer from n = 447 on.
+        return "", f"generate_series({int(low)}::bigint, {int(high)}::bigint) AS g(n)"
     return (
         f"WITH RECURSIVE g(n) AS (SELECT {int(low)} UNION ALL "
         f"SELECT n + 1 FROM g WHERE n < {int(high)}) ",

@@ -78,7 +78,7 @@ def test_seeded_sales_before_a_cutoff_are_marked_late_like_ingested_ones() -> No
     closed_until = timezone.now().date() - timedelta(days=30)
     SaleCutoff.objects.create(company_id=company_id, closed_until=closed_until)
 
-    _seed(resellers=0, sales=200)
+    _seed(resellers=0, sales=500)  # past n = 447, where n x stride outgrows 32 bits
 
     marked = Sale.objects.filter(company_id=company_id)
     assert marked.exists()
