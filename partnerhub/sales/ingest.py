@@ -1,5 +1,5 @@
 """The SQL of sales ingestion, on SQLite and PostgreSQL alike: a batch's sale items in one
-read, its companies' cutoffs in one locking read, its sales in one INSERT … ON CONFLICT.
+read, its sales in one INSERT … ON CONFLICT (the cutoffs' locks: sales/cutoffs.py).
 
 The database, not Python, decides which ids are new (RETURNING the inserted keys): two
 clients retrying the same batch at once never both record it.
@@ -18,7 +18,8 @@ from partnerhub.companies.models import Company
 from partnerhub.companies.selectors import company_visible_to
 from partnerhub.core.actor import Actor
 from partnerhub.fees.models import SaleItem
-from partnerhub.sales.models import Sale, SaleCutoff
+from partnerhub.sales.cutoffs import ids_in
+from partnerhub.sales.models import Sale
 
 SaleKey = tuple[int, str]  # (reseller_id, sale_id)
 
@@ -59,15 +60,6 @@ class SaleRow:
         return (self.reseller_id, self.sale_id)
 
 
-def _in(column: str, values: Collection[int]) -> tuple[str, list[Any]]:
-    """`column` in `values`: one array parameter on PostgreSQL (one statement text however
-    many ids, so it is prepared once), a list of placeholders on SQLite."""
-    ids = sorted(values)
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [ids]
-    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
-
-
 def sale_items_visible(actor: Actor, item_ids: Collection[int]) -> dict[int, SaleItemRow]:
     """The sale items among `item_ids` whose company the actor may see, in one query (a
     batch names up to 1,000). Another tenant's item is left out exactly like a missing
@@ -75,7 +67,7 @@ def sale_items_visible(actor: Actor, item_ids: Collection[int]) -> dict[int, Sal
     if not item_ids:
         return {}
     items, companies = SaleItem._meta.db_table, Company._meta.db_table
-    where, params = _in("i.id", item_ids)
+    where, params = ids_in("i.id", item_ids)
     sql = (
         "SELECT i.id, i.company_id, c.reseller_id, i.currency, i.fee_type, i.price_minor, "
         f"i.reseller_fee_minor, i.gateway_fee_minor, i.blended FROM {items} i "
@@ -98,31 +90,6 @@ def sale_items_visible(actor: Actor, item_ids: Collection[int]) -> dict[int, Sal
                     bool(blended),
                 )
     return found
-
-
-def cutoffs_for_share(company_ids: Collection[int]) -> dict[int, date]:
-    """Each company's `closed_until` (companies with nothing closed are left out), read
-    FOR SHARE on PostgreSQL inside the caller's transaction: the close job's FOR UPDATE
-    then waits for this batch to commit, and this batch waits for a close in progress,
-    so a sale is never both in a closed statement and not marked late (SPEC §15). SQLite
-    serialises writers, which gives the same order. Locked in company order, as the
-    close job does, so the two cannot deadlock."""
-    if not company_ids:
-        return {}
-    where, params = _in("company_id", company_ids)
-    sql = (
-        f"SELECT company_id, closed_until FROM {SaleCutoff._meta.db_table} WHERE {where} "
-        "ORDER BY company_id"
-    )
-    if connection.vendor == "postgresql":
-        sql += " FOR SHARE"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {int(company_id): _date(closed) for company_id, closed in cursor.fetchall()}
-
-
-def _date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 _COLUMNS = (

@@ -15,11 +15,11 @@ from partnerhub.audit.services import audit_record
 from partnerhub.core.actor import Actor
 from partnerhub.core.errors import ValidationFailed
 from partnerhub.core.schemas import MAX_DB_INT
+from partnerhub.sales.cutoffs import cutoffs_lock
 from partnerhub.sales.ingest import (
     SaleItemRow,
     SaleKey,
     SaleRow,
-    cutoffs_for_share,
     sale_items_visible,
     sales_insert_new,
     sales_stored,
@@ -202,8 +202,8 @@ def _row(one: _Checked, late_into: Any) -> SaleRow:
 
 def _rows(distinct: list[_Checked]) -> list[SaleRow]:
     """The rows to insert, late ones marked. Runs inside the transaction: the cutoffs
-    read here stay as they are (FOR SHARE) until the sales are committed."""
-    cutoffs = cutoffs_for_share({one.item.company_id for one in distinct})
+    read here stay as they are (locked FOR SHARE) until the sales are committed."""
+    cutoffs = cutoffs_lock({one.item.company_id for one in distinct})
     rows = []
     for one in distinct:
         closed_until = cutoffs.get(one.item.company_id)

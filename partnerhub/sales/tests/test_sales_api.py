@@ -101,6 +101,10 @@ def test_a_sale_copies_its_items_price_and_fees(api, keys, world) -> None:
         None,
     )
     assert Sale.objects.get().timestamp == stamp
+    # The company's cutoff row now exists, for the close job and ingestion to lock.
+    assert list(SaleCutoff.objects.values_list("company_id", "closed_until")) == [
+        (world.company_a.pk, None)
+    ]
     audit = AuditEvent.objects.get(action="sales.record")
     assert audit.reseller_id == world.reseller_a.pk
     assert audit.changes == {"accepted": 1, "first_id": ["sale-1"], "last_id": ["sale-1"]}
@@ -422,7 +426,7 @@ def test_a_cutoff_raised_later_does_not_touch_sales_already_recorded(api, keys, 
     body = {"sales": [sale(1, world.item.pk, timestamp=_ago(days=40))]}
     api.post(URL, keys.admin_a, body)
 
-    SaleCutoff.objects.create(company=world.company_a, closed_until=date.today())
+    SaleCutoff.objects.filter(company=world.company_a).update(closed_until=date.today())
     retry = api.post(URL, keys.admin_a, body)
 
     # The retry is a duplicate of a sale recorded on time: it stays in its own period

@@ -35,6 +35,7 @@ def test_seeded_sales_copy_their_items_and_spread_over_the_last_90_days() -> Non
     sales = list(Sale.objects.all())
     assert len(sales) == 30
     for s in sales:
+        assert s.sale_item_id is not None
         item = items[s.sale_item_id]
         assert (s.reseller_id, s.company_id) == (item.company.reseller_id, item.company_id)
         assert (s.currency, s.fee_type, s.price_minor, s.blended) == (
