@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from partnerhub.api.tests.conftest import assert_error
 from partnerhub.audit.models import AuditEvent
@@ -457,3 +459,78 @@ def test_viewer_and_company_keys_cannot_record_sales(api, keys, world, who) -> N
 
 def test_without_a_key_it_is_a_401(api, world) -> None:
     assert_error(api.post(URL, None, {"sales": [sale(1, world.item.pk)]}), 401)
+
+
+# --- fuzz: whatever the shape, a clear answer, never a 500 ----------------------------------
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_TIMES = st.datetimes(
+    min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.timezones()
+).map(lambda t: t.isoformat())
+OWN_ITEM = -12345  # replaced by the world's item in the test
+_JUNK = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.text(max_size=210) | _JSON,
+        "sale_item_id": st.integers(min_value=-1, max_value=2**64) | _JSON,
+        "quantity": st.integers(min_value=-1, max_value=2 * 10**9) | _JSON,
+        "timestamp": _TIMES | _JSON,
+        "extra": _JSON,
+    },
+)
+_VALID = st.fixed_dictionaries(
+    {
+        "id": st.text(min_size=1, max_size=3),
+        "sale_item_id": st.just(OWN_ITEM),
+        "quantity": st.integers(1, 5),
+        "timestamp": st.just(_ago(minutes=1)) | st.just(_ago(days=30)),
+    }
+)
+
+
+def _mutate(sale: dict[str, Any], field: str, value: Any, drop: bool) -> dict[str, Any]:
+    changed = {k: v for k, v in sale.items() if not (drop and k == field)}
+    return changed if drop else {**changed, field: value}
+
+
+_MUTATED = st.builds(
+    _mutate,
+    _VALID,
+    st.sampled_from(["id", "sale_item_id", "quantity", "timestamp", "extra"]),
+    _JSON | _TIMES | st.integers(min_value=-(2**64), max_value=2**64),
+    st.booleans(),
+)
+_SALE = _VALID | _MUTATED | _JUNK
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(sales=st.lists(_SALE, min_size=1, max_size=4))
+def test_any_shape_of_sale_is_answered_200_or_422_never_500(api, keys, world, sales) -> None:
+    for s in sales:
+        if s.get("sale_item_id") == OWN_ITEM:
+            s["sale_item_id"] = world.item.pk
+    before = Sale.objects.count()
+
+    response = api.post(URL, keys.admin_a, {"sales": sales})
+
+    assert response.status_code in (200, 422), response.content
+    event(f"status {response.status_code}")  # --hypothesis-show-statistics: both occur
+    if response.status_code == 422:
+        assert response.json()["error"]["details"]
+        assert Sale.objects.count() == before
+    else:
+        assert Sale.objects.count() == before + response.json()["accepted"]
