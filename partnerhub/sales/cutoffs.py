@@ -28,7 +28,9 @@ def ids_in(column: str, values: Collection[int]) -> tuple[str, list[Any]]:
     many ids, prepared once), a list of placeholders on SQLite."""
     ids = sorted(values)
     if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [ids]
+        # `%b`: sent in binary where the cursor binds on the server (usage/counters.py).
+        binary = connection.settings_dict.get("OPTIONS", {}).get("server_side_binding", False)
+        return f"{column} = ANY({'%b' if binary else '%s'}::bigint[])", [ids]
     return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
