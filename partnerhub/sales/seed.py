@@ -69,11 +69,11 @@ def _time_sql(seconds: str) -> tuple[str, str]:
     return moment, f"date({moment})"
 
 
-def _insert_sql(low: int, high: int, items: int) -> str:
+def _insert_sql(low: int, high: int, items: int, spread_seconds: int = SPREAD_SECONDS) -> str:
     """Sales low..high of a run. Parameters: sale id prefix, now x3 (time, late day,
     recorded_at)."""
     with_prefix, series = _series(low, high)
-    moment, day = _time_sql(f"(g.n * {STRIDE}) %% {SPREAD_SECONDS}")
+    moment, day = _time_sql(f"(g.n * {STRIDE}) %% {int(spread_seconds)}")
     cutoffs = SaleCutoff._meta.db_table
     return f"""
         {with_prefix}
@@ -100,10 +100,10 @@ def _rows_written(cur: Any) -> int:
     return int(cur.fetchone()[0])
 
 
-def sales_seed(*, count: int, now: datetime | None = None) -> int:
+def sales_seed(*, count: int, now: datetime | None = None, days: int = 90) -> int:
     """Write `count` synthetic sales over every stored sale item (quantities 1-5, times
-    over the last 90 days before `now`); answers the sales written (0 when there is no
-    sale item). Each run's ids are its own (`seed-<run>-<n>`), so seeding twice adds."""
+    over the last `days` days before `now`); answers the sales written (0 when there is
+    no sale item). Each run's ids are its own (`seed-<run>-<n>`), so seeding twice adds."""
     if count < 1:
         return 0
     now = now or timezone.now()
@@ -122,7 +122,9 @@ def sales_seed(*, count: int, now: datetime | None = None) -> int:
         for low in range(1, count + 1, CHUNK) if items else ():
             high = min(count, low + CHUNK - 1)
             with transaction.atomic():
-                cur.execute(_insert_sql(low, high, items), [prefix, stamp, stamp, stamp])
+                cur.execute(
+                    _insert_sql(low, high, items, days * 86_400), [prefix, stamp, stamp, stamp]
+                )
                 written += _rows_written(cur)
         cur.execute(f"DROP TABLE {_ITEMS}")
         if written and connection.vendor == "postgresql":
