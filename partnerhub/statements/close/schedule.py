@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from partnerhub.audit.services import audit_record
 from partnerhub.companies.models import Company
-from partnerhub.core.actor import Actor
+from partnerhub.core.actor import Actor, Role
 from partnerhub.fees.wakeup import recalc_wake_workers
 from partnerhub.statements.close.claim import UNFINISHED, Status, job_is_stale
 from partnerhub.statements.close.planning import CHUNK_COMPANIES, chunks_plan, due_cutoff, grace
@@ -184,7 +184,10 @@ class _DueClock:
     last: float | None = None
 
 
-def close_jobs_tick(*, actor: Actor, now: datetime | None = None) -> None:
+WORKER_ACTOR = Actor(role=Role.SYSTEM, label="worker: statements due")
+
+
+def close_jobs_tick(*, now: datetime | None = None) -> None:
     """The worker's periodic call: recover close jobs whose worker died and, at most every
     DUE_CHECK_SECONDS, start a close job when one is due."""
     close_job_recover_stale()
@@ -192,4 +195,4 @@ def close_jobs_tick(*, actor: Actor, now: datetime | None = None) -> None:
     if _DueClock.last is not None and clock - _DueClock.last < DUE_CHECK_SECONDS:
         return
     _DueClock.last = clock
-    close_job_enqueue_due(actor=actor, now=now or timezone.now())
+    close_job_enqueue_due(actor=WORKER_ACTOR, now=now or timezone.now())

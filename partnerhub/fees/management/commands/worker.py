@@ -12,6 +12,10 @@ process runs no job of its own, so every worker process, on this machine or
 another sharing the database, works on the job in flight. `--concurrency N`
 starts N such worker processes under this one.
 
+Statement close jobs (statements/close/) ride on the same threads: the recovery loop
+re-enqueues those whose worker died and starts one when a period's grace has passed, and
+the help loop joins their chunks.
+
 On PostgreSQL a listener thread (fees/wakeup.py) ends both idle waits — the task
 loop's and the help loop's — as soon as a job is enqueued or its chunks are planned,
 so neither a job's start nor a helper's join waits for the next poll.
@@ -37,6 +41,7 @@ from django_tasks_db.management.commands.db_worker import Command as DbWorkerCom
 
 from partnerhub.fees.recalc import recalculation_help, recalculation_recover_stale
 from partnerhub.fees.wakeup import Wakeup, listen_loop, notifications_supported
+from partnerhub.statements.close import close_job_help, close_jobs_tick
 from partnerhub.webhooks.worker import webhooks_thread
 
 logger = logging.getLogger(__name__)
@@ -55,6 +60,10 @@ def _recovery_loop(every: float, stop: threading.Event) -> None:
             recalculation_recover_stale()
         except Exception:  # keep recovering; the next round retries
             logger.exception("Stale job recovery failed")
+        try:
+            close_jobs_tick()
+        except Exception:
+            logger.exception("Statement close recovery or due check failed")
         finally:
             connection.close()
         stop.wait(every)
@@ -67,7 +76,7 @@ def _help_loop(every: float, stop: threading.Event, wakeup: Wakeup) -> None:
         mark = wakeup.mark()
         try:
             close_old_connections()
-            ran = recalculation_help()
+            ran = recalculation_help() + close_job_help()
         except Exception:
             logger.exception("Helping recalculation jobs failed")
             connection.close()
