@@ -14,7 +14,7 @@ import time
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, Max, OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -22,11 +22,12 @@ from partnerhub.audit.services import audit_record
 from partnerhub.companies.models import Company
 from partnerhub.core.actor import Actor, Role
 from partnerhub.fees.wakeup import recalc_wake_workers
+from partnerhub.sales.models import SaleCutoff
 from partnerhub.statements.close.claim import UNFINISHED, Status, job_is_stale
 from partnerhub.statements.close.planning import CHUNK_COMPANIES, chunks_plan, due_cutoff, grace
 from partnerhub.statements.close.run import job_actor
 from partnerhub.statements.close.tasks_table import task_enqueue, task_lost, task_retire
-from partnerhub.statements.models import CloseJob, Statement
+from partnerhub.statements.models import CloseJob
 from partnerhub.usage.periods import CYCLE_MONTHS, billing_period
 
 logger = logging.getLogger(__name__)
@@ -100,20 +101,12 @@ def _covered(cutoff: datetime, now: datetime) -> bool:
 
 def companies_due(cutoff: datetime) -> bool:
     """Whether some company has a period ending at or before `cutoff - grace` that is
-    not closed yet. Its open period starts where its last closed statement ends (or at
-    its anchor); only companies whose open period began a whole shortest period before
-    are looked at in Python, so a check reads few rows."""
+    not closed yet. Its open period starts at its sale cutoff (`closed_until`, which the
+    close raises) or, with nothing closed yet, at its anchor; only companies whose open
+    period began a whole shortest period before are looked at in Python, so a check
+    reads few rows."""
     last_end = (cutoff - grace()).date()
-    closed_until = (
-        Statement.objects.filter(
-            company_id=OuterRef("pk"),
-            kind=Statement.Kind.COMPANY,
-            status=Statement.Status.CLOSED,
-        )
-        .values("company_id")
-        .annotate(end=Max("period_end"))
-        .values("end")
-    )
+    closed_until = SaleCutoff.objects.filter(company_id=OuterRef("pk")).values("closed_until")
     for cycle in CYCLE_MONTHS:
         candidates = (
             Company.objects.filter(billing_cycle=cycle, billing_anchor__isnull=False)
