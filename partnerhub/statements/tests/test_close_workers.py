@@ -88,7 +88,7 @@ def scratch_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def _prepare(scratch_db: str, tmp_path: Path) -> tuple[Db, dict[str, str]]:
+def _prepare(scratch_db: str, tmp_path: Path, *, enqueue: bool = True) -> tuple[Db, dict[str, str]]:
     env = subprocess_env(scratch_db, tmp_path, RECALC_STALE_SECONDS="3")
     run_django(env, "migrate", "-v0", "--skip-checks")
     run_django(
@@ -96,6 +96,8 @@ def _prepare(scratch_db: str, tmp_path: Path) -> tuple[Db, dict[str, str]]:
         "--items", "0", "--skip-checks",
     )  # fmt: skip
     run_django(env, "shell", "-c", BACKDATE)
+    if not enqueue:
+        return Db(scratch_db), env
     out = run_django(env, "statements", "close", "--enqueue", "--chunk-companies", str(CHUNK))
     assert "Enqueued for the workers." in out
     return Db(scratch_db), env
@@ -226,3 +228,31 @@ def test_two_workers_at_once_close_every_statement_once(scratch_db: str, tmp_pat
     if scratch_db.startswith("postgres"):
         # SKIP LOCKED: both took chunks (SQLite runs one writer at a time).
         assert len({w.split(":")[1] for w in chunk_workers}) == 2
+
+
+@pytest.mark.slow
+def test_idle_workers_start_one_close_once_a_periods_grace_has_passed(
+    scratch_db: str, tmp_path: Path
+) -> None:
+    db, env = _prepare(scratch_db, tmp_path, enqueue=False)
+    assert _job(db) is None
+    workers = [
+        start_process(
+            env, [sys.executable, "-m", "django", "worker", "--no-startup-delay"],
+            tmp_path / f"w{i}.log",
+        )
+        for i in range(2)
+    ]  # fmt: skip
+    try:
+        final = wait_for(lambda: _finished(db), 60, "the worker's own close job")
+    finally:
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        for w in workers:
+            w.wait(timeout=20)
+
+    logs = "\n".join(p.read_text() for p in tmp_path.glob("w*.log"))
+    assert final[0] == "succeeded", logs
+    # Both checked at start; the lock let one of them start the job.
+    assert db.value("SELECT COUNT(*) FROM statements_closejob") == 1
+    _assert_closed_exactly_once(db, final)
