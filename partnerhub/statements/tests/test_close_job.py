@@ -202,7 +202,7 @@ def test_a_failing_chunk_fails_the_job_and_keeps_only_the_chunks_before_it(monke
     real = services.statements_close_companies
     calls = []
 
-    def second_fails(**kwargs):  # type: ignore[no-untyped-def]
+    def second_fails(**kwargs):
         calls.append(kwargs["company_ids"])
         closed = real(**kwargs)
         if len(calls) == 2:

@@ -176,7 +176,9 @@ def test_a_worker_killed_mid_job_is_resumed_and_every_statement_closed_once(
     scratch_db: str, tmp_path: Path
 ) -> None:
     db, env = _prepare(scratch_db, tmp_path)
-    first_task = _job(db)[5]
+    queued = _job(db)
+    assert queued is not None and queued[0] == "queued"
+    first_task = queued[5]
 
     worker_a = start_process(env, [sys.executable, "-c", SLOW_WORKER], tmp_path / "a.log")
     try:
