@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from partnerhub.statements.close.planning import next_month
 from partnerhub.statements.models import CloseJob, Statement
-from partnerhub.testing.factories import CompanyFactory, PlanFactory
+from partnerhub.statements.tests.helpers import company_on, plan_with_price
+from partnerhub.testing.factories import ResellerFactory
 from partnerhub.usage.periods import billing_period
 
 pytestmark = pytest.mark.django_db
@@ -25,17 +26,9 @@ def _months_ago(day: date, months: int) -> date:
 
 
 def _companies(count: int, anchor: date) -> list[int]:
-    plan = PlanFactory(prices=[("GBP", "monthly", 1500)])
-    return [
-        CompanyFactory(
-            reseller=plan.reseller,
-            plan=plan,
-            billing_cycle="monthly",
-            billing_currency="GBP",
-            billing_anchor=anchor,
-        ).pk
-        for _ in range(count)
-    ]
+    """Companies created on their anchor day (a period chain starts at the creation)."""
+    plan = plan_with_price(ResellerFactory(), monthly_minor=1500)
+    return [company_on(plan, anchor=anchor).pk for _ in range(count)]
 
 
 def _periods_ending_by(anchor: date, last_end: date) -> list[tuple[date, date]]:

@@ -30,7 +30,8 @@ from partnerhub.statements.close import (
 from partnerhub.statements.close.claim import job_claim
 from partnerhub.statements.close.run import JobTakenOver, _run_chunk
 from partnerhub.statements.models import CloseChunk, CloseJob, Statement
-from partnerhub.testing.factories import CompanyFactory, PlanFactory
+from partnerhub.statements.tests.helpers import company_on, plan_with_price
+from partnerhub.testing.factories import ResellerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -45,18 +46,11 @@ RESELLER_MONTHS = [date(2026, 10, 1), date(2026, 11, 1)]
 
 
 def _companies(resellers: int = 2, per_reseller: int = 5, anchor: date = ANCHOR) -> list[int]:
+    """Companies created on their anchor day (a period chain starts at the creation)."""
     ids = []
     for _ in range(resellers):
-        plan = PlanFactory(prices=[("GBP", "monthly", 1000)])
-        for _ in range(per_reseller):
-            company = CompanyFactory(
-                reseller=plan.reseller,
-                plan=plan,
-                billing_cycle="monthly",
-                billing_currency="GBP",
-                billing_anchor=anchor,
-            )
-            ids.append(company.pk)
+        plan = plan_with_price(ResellerFactory(), monthly_minor=1000)
+        ids += [company_on(plan, anchor=anchor).pk for _ in range(per_reseller)]
     return ids
 
 

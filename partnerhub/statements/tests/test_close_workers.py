@@ -37,16 +37,18 @@ TASK_TABLE = DBTaskResult._meta.db_table
 RESELLERS, COMPANIES, CHUNK = 2, 12, 2  # 24 companies in 12 chunks
 TOTAL = RESELLERS * COMPANIES
 
-# Anchors 100-123 days back: three or four ended monthly periods each, on varied days.
+# Companies created (and anchored) 100-123 days back: three or four ended monthly
+# periods each, on varied days (a period chain starts at the company's creation).
 BACKDATE = """
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from django.utils import timezone
 from partnerhub.companies.models import Company
 today = timezone.now().date()
 for i, pk in enumerate(Company.objects.order_by("pk").values_list("pk", flat=True)):
+    anchor = today - timedelta(days=100 + i)
     Company.objects.filter(pk=pk).update(
-        billing_anchor=today - timedelta(days=100 + i), billing_currency="GBP",
-        billing_cycle="monthly",
+        billing_anchor=anchor, billing_currency="GBP", billing_cycle="monthly",
+        created_at=datetime.combine(anchor, time(0), tzinfo=UTC),
     )
 """
 
