@@ -14,8 +14,7 @@ import time
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from partnerhub.audit.services import audit_record
@@ -24,24 +23,33 @@ from partnerhub.core.actor import Actor, Role
 from partnerhub.fees.wakeup import recalc_wake_workers
 from partnerhub.sales.models import SaleCutoff
 from partnerhub.statements.close.claim import UNFINISHED, Status, job_is_stale
-from partnerhub.statements.close.planning import CHUNK_COMPANIES, chunks_plan, due_cutoff, grace
+from partnerhub.statements.close.planning import (
+    CHUNK_COMPANIES,
+    chunks_plan,
+    due_cutoff,
+    grace,
+    midnight,
+)
 from partnerhub.statements.close.run import job_actor
 from partnerhub.statements.close.tasks_table import task_enqueue, task_lost, task_retire
 from partnerhub.statements.models import CloseJob
-from partnerhub.usage.periods import CYCLE_MONTHS, billing_period
+from partnerhub.statements.services import closable, companies_for_statements
+from partnerhub.statements.subscriptions import subscriptions_load
 
 logger = logging.getLogger(__name__)
 
 # How often a worker process looks whether a close is due (close_jobs_tick).
-DUE_CHECK_SECONDS = 60.0
+DUE_CHECK_SECONDS = 300.0
 # A failed periodic job is retried after this long (a bug would otherwise start a job a
 # minute); `partnerhub statements close` reruns at once.
 FAILED_RETRY_AFTER = timedelta(hours=1)
 # pg_advisory_xact_lock key of the due check ("stmt" in ASCII).
 DUE_LOCK_KEY = 0x73746D74
-# The fewest days a period of each cycle has: a company whose open period began less
-# than this long before the last closable day cannot be due.
-SHORTEST_DAYS = {"monthly": 28, "quarterly": 89, "yearly": 365}
+# The fewest days a billing period has (February, monthly): a company whose open period
+# began less than this long before the last closable day cannot be due.
+SHORTEST_PERIOD_DAYS = 28
+# Companies whose subscriptions one step of the due check loads.
+DUE_CHECK_BATCH = 500
 
 
 def close_job_start(
@@ -100,23 +108,39 @@ def _covered(cutoff: datetime, now: datetime) -> bool:
 
 
 def companies_due(cutoff: datetime) -> bool:
-    """Whether some company has a period ending at or before `cutoff - grace` that is
-    not closed yet. Its open period starts at its sale cutoff (`closed_until`, which the
-    close raises) or, with nothing closed yet, at its anchor; only companies whose open
-    period began a whole shortest period before are looked at in Python, so a check
-    reads few rows."""
+    """Whether some company has a period that closes by `cutoff` and is not closed yet,
+    decided as the close decides it (its period from its sale cutoff, or its first one;
+    statements/services.py). Only candidates are loaded: companies with nothing closed
+    created before the last closable day, and those whose open period began at least a
+    shortest period (28 days) before it; the first due one ends the check."""
     last_end = (cutoff - grace()).date()
     closed_until = SaleCutoff.objects.filter(company_id=OuterRef("pk")).values("closed_until")
-    for cycle in CYCLE_MONTHS:
-        candidates = (
-            Company.objects.filter(billing_cycle=cycle, billing_anchor__isnull=False)
-            .annotate(open_from=Coalesce(Subquery(closed_until), F("billing_anchor")))
-            .filter(open_from__lte=last_end - timedelta(days=SHORTEST_DAYS[cycle]))
-            .values_list("billing_anchor", "open_from")
+    candidates = (
+        Company.objects.annotate(closed_until=Subquery(closed_until))
+        .filter(
+            Q(closed_until__isnull=True, created_at__lt=midnight(last_end))
+            | Q(closed_until__lte=last_end - timedelta(days=SHORTEST_PERIOD_DAYS))
         )
-        for anchor, open_from in candidates.iterator(chunk_size=500):
-            if anchor and billing_period(anchor, cycle, open_from).end <= last_end:
+        .order_by("closed_until", "pk")
+        .values_list("pk", "closed_until")
+    )
+    batch: dict[int, date | None] = {}
+    for company_id, known in candidates.iterator(chunk_size=DUE_CHECK_BATCH):
+        batch[company_id] = known
+        if len(batch) == DUE_CHECK_BATCH:
+            if _any_closable(batch, cutoff):
                 return True
+            batch = {}
+    return bool(batch) and _any_closable(batch, cutoff)
+
+
+def _any_closable(cutoffs: dict[int, date | None], cutoff: datetime) -> bool:
+    subscriptions = subscriptions_load(companies_for_statements(cutoffs))
+    for company_id, subscription in subscriptions.items():
+        known = cutoffs[company_id]
+        period = subscription.period_from(known) if known else subscription.first_period()
+        if closable(period, cutoff):
+            return True
     return False
 
 

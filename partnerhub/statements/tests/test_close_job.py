@@ -15,6 +15,7 @@ from django.tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from partnerhub.audit.models import AuditEvent
+from partnerhub.companies.models import Company
 from partnerhub.core.actor import SYSTEM
 from partnerhub.statements import services
 from partnerhub.statements.close import (
@@ -254,3 +255,15 @@ def test_a_helper_closes_the_chunks_of_running_jobs_only() -> None:
         "test:9:helper"
     }
     assert job.statements_closed == Statement.objects.count() == 4 * 3 + 2
+
+
+def test_the_due_check_follows_the_first_period_around_the_companys_creation() -> None:
+    (company_id,) = _companies(resellers=1, per_reseller=1, anchor=date(2025, 1, 1))
+    # Anchored long ago but created on Nov 28: its first period is Nov 1-Dec 1, due by
+    # Dec 2 00:00 (the grace), though it began only four days before.
+    Company.objects.filter(pk=company_id).update(created_at=datetime(2026, 11, 28, tzinfo=UTC))
+    assert close_job_enqueue_due(actor=SYSTEM, now=datetime(2026, 12, 1, 23, tzinfo=UTC)) is None
+    job = close_job_enqueue_due(actor=SYSTEM, now=datetime(2026, 12, 2, 1, tzinfo=UTC))
+    assert job is not None
+    close_job_run(job_id=job.pk)
+    assert _company_periods() == {company_id: [(date(2026, 11, 1), date(2026, 12, 1))]}
