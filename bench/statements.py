@@ -14,9 +14,13 @@ then gives every company a monthly period that is the last ended calendar month 
 period (so drafts have something to add up). Each round, from a clean slate (no
 statement, cutoff or numbering) after VACUUM/ANALYZE and a checkpoint:
 - raw: ONE `GROUP BY` over M's sales (company, currency, fee type, blended), fetched;
+- engine alone: the same chunks closed by statements_close_companies one after the
+  other in the bench process (no job, claim, worker or task), and the month's reseller
+  statements; what the job costs beyond it is its machinery;
 - close: wall time from starting a close job (close_job_start, as the CLI and the worker
   do) to its `finished_at`, run by N real `partnerhub worker` processes (idle before),
-  and each worker's peak RSS (VmHWM); every company must get its one statement of M.
+  and each worker's peak RSS (VmHWM); every company must get its statements of M (one
+  per currency: its subscription's and its sales').
 Then, with M closed: the median of GET /api/v1/companies/{id}/statements (the closed
 statement and the current draft, computed on read) through Django's test client with a
 platform key, warm, and of the selector alone. Targets (issue #24): close <= 2 x raw,
@@ -189,6 +193,30 @@ def raw_group_by(month: date) -> dict[str, Any]:
         )
         rows = cur.fetchall()
     return {"seconds": time.perf_counter() - started, "groups": len(rows)}
+
+
+def engine_direct(month: date, chunk_companies: int) -> float:
+    """The engine without the job: the same chunks closed one after the other in this
+    process (statements_close_companies, then the month's reseller statements), with no
+    claim, progress, worker or task. What the job costs beyond this is its machinery."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from partnerhub.companies.models import Company
+    from partnerhub.statements import services
+    from partnerhub.statements.close import due_cutoff
+
+    ids = list(Company.objects.order_by("pk").values_list("pk", flat=True))
+    started = time.perf_counter()
+    now = timezone.now()
+    for start in range(0, len(ids), chunk_companies):
+        with transaction.atomic():
+            services.statements_close_companies(
+                company_ids=ids[start : start + chunk_companies], cutoff=due_cutoff(now), now=now
+            )
+    resellers = sorted(set(Company.objects.values_list("reseller_id", flat=True)))
+    services.reseller_statements_close(reseller_ids=resellers, month=month, now=now)
+    return time.perf_counter() - started
 
 
 def start_workers(url: str, count: int) -> list[subprocess.Popen[bytes]]:
@@ -370,12 +398,17 @@ def main() -> None:
 
     counts = [int(n) for n in args.workers.split(",")]
     raw: list[dict[str, Any]] = []
+    engine: list[float] = []
     closes: dict[int, list[dict[str, Any]]] = {n: [] for n in counts}
     for _ in range(args.repeat):  # interleaved: a change in the machine's load hits both
         for n in counts:
             clean_slate()
             prepare()
             raw.append(raw_group_by(month))
+            if n == counts[0]:
+                clean_slate()
+                prepare()
+                engine.append(engine_direct(month, chunk))
             clean_slate()
             prepare()
             run = close_run(url, n, chunk)
@@ -383,7 +416,8 @@ def main() -> None:
             assert run["companies_closed"] == companies, run
             closes[n].append(run)
             print(
-                f"raw GROUP BY {raw[-1]['seconds']:.3f} s; close on {n} worker(s)"
+                f"raw GROUP BY {raw[-1]['seconds']:.3f} s; engine alone {engine[-1]:.3f} s;"
+                f" close on {n} worker(s)"
                 f" {run['seconds']:.3f} s ({run['statements_closed']} statements)"
             )
     reads = draft_reads(url, args.reads)
@@ -397,6 +431,7 @@ def main() -> None:
             "close_seconds": [round(r["seconds"], 3) for r in runs],
             "close_median_s": round(close_s, 3),
             "ratio": round(close_s / raw_s, 3),
+            "job_over_engine_alone": round(close_s / statistics.median(engine), 3),
             "ratio_target_met": close_s / raw_s <= TARGET_RATIO,
             "statements_closed": runs[-1]["statements_closed"],
             "company_statements": runs[-1]["company_statements"],
@@ -418,6 +453,8 @@ def main() -> None:
         "raw_seconds": [round(r["seconds"], 3) for r in raw],
         "raw_median_s": round(raw_s, 3),
         "raw_groups": raw[-1]["groups"],
+        "engine_alone_seconds": [round(e, 3) for e in engine],
+        "engine_alone_ratio": round(statistics.median(engine) / raw_s, 3),
         "close": per_count,
         "draft_read_api_median_ms": round(reads["api_median_ms"], 2),
         "draft_read_selector_median_ms": round(reads["selector_median_ms"], 2),
