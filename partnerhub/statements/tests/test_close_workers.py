@@ -11,6 +11,7 @@ transaction, so the kill lands mid-job (and mostly mid-chunk).
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 from collections import Counter
@@ -169,6 +170,12 @@ def _assert_closed_exactly_once(db: Db, final: tuple[Any, ...]) -> None:
     assert all(sorted(n) == list(range(1, len(n) + 1)) for n in numbers.values())
     total = db.value("SELECT COUNT(*) FROM statements_statement")
     assert statements_closed == total
+    # Announced once each: the events commit with their statements, or roll back with them.
+    announced = db.rows("SELECT data FROM webhooks_event WHERE type = 'statement.closed'")
+    ids = [json.loads(d) if isinstance(d, str) else d for (d,) in announced]
+    assert sorted(e["statement_id"] for e in ids) == sorted(
+        r[0] for r in db.rows("SELECT id FROM statements_statement")
+    )
     assert db.value("SELECT COUNT(*) FROM statements_statement WHERE kind = 'reseller'") > 0
     assert db.value("SELECT COUNT(*) FROM statements_closechunk WHERE NOT done") == 0
 
