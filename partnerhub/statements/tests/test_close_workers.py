@@ -12,6 +12,7 @@ transaction, so the kill lands mid-job (and mostly mid-chunk).
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from collections import Counter
@@ -87,7 +88,8 @@ def scratch_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
         return
-    with scratch_postgres("close") as url:
+    # One per xdist worker: tests running at once must not share (or drop) one database.
+    with scratch_postgres(f"close_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}") as url:
         yield url
 
 
