@@ -8,7 +8,8 @@ every company, claimed by every worker, that survives SIGKILL with nothing close
 - run.py: a chunk's statements, its done mark and the job's counters in ONE transaction;
   after the last chunk, the reseller statements and the job's end in another;
 - schedule.py: starting jobs (the CLI; the worker when a period's grace has passed,
-  deduplicated) and re-enqueuing those whose worker died;
+  deduplicated) and re-enqueuing those whose worker died; tasks.py: the job's task,
+  tasks_table.py: its rows in the task table;
 - progress.py: companies done of total, chunks, statements closed.
 
 The statements themselves are the engine's (statements/services.py): it numbers them,

@@ -31,7 +31,8 @@ from partnerhub.statements.close.planning import (
     midnight,
 )
 from partnerhub.statements.close.run import job_actor
-from partnerhub.statements.close.tasks_table import task_enqueue, task_lost, task_retire
+from partnerhub.statements.close.tasks import run_statements_close
+from partnerhub.statements.close.tasks_table import task_lost, task_retire
 from partnerhub.statements.models import CloseJob
 from partnerhub.statements.services import closable, companies_for_statements
 from partnerhub.statements.subscriptions import subscriptions_load
@@ -84,6 +85,12 @@ def close_job_start(
         )
         recalc_wake_workers()  # an idle worker starts it as this commits
     return job
+
+
+def task_enqueue(job: CloseJob) -> None:
+    """Enqueue the job's task in the caller's transaction: a rolled-back start leaves no
+    task, a committed one always has it."""
+    job.task_id = str(run_statements_close.enqueue(job_id=job.pk).id)
 
 
 def _lock_due_check() -> None:

@@ -1,4 +1,4 @@
-"""The close job's rows in django-tasks-db's task table."""
+"""The close job's rows in django-tasks-db's task table (enqueued by schedule.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,6 @@ from django_tasks_db.models import DBTaskResult
 
 from partnerhub.statements.close.claim import stale_after
 from partnerhub.statements.models import CloseJob
-from partnerhub.statements.tasks import run_statements_close
-
-
-def task_enqueue(job: CloseJob) -> None:
-    """Enqueue the job's task in the caller's transaction: a rolled-back start leaves no
-    task, a committed one always has it."""
-    job.task_id = str(run_statements_close.enqueue(job_id=job.pk).id)
 
 
 def task_lost(job: CloseJob) -> bool:
