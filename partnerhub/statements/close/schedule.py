@@ -41,8 +41,8 @@ logger = logging.getLogger(__name__)
 
 # How often a worker process looks whether a close is due (close_jobs_tick).
 DUE_CHECK_SECONDS = 300.0
-# A failed periodic job is retried after this long (a bug would otherwise start a job a
-# minute); `partnerhub statements close` reruns at once.
+# A failed periodic job is retried after this long (a persistent error would otherwise
+# start a failing job at every check); `partnerhub statements close` reruns at once.
 FAILED_RETRY_AFTER = timedelta(hours=1)
 # pg_advisory_xact_lock key of the due check ("stmt" in ASCII).
 DUE_LOCK_KEY = 0x73746D74
