@@ -257,6 +257,9 @@ RECALC_STALE_SECONDS = env_int("RECALC_STALE_SECONDS", 60)
 # Raw usage events are kept this many days, then `partnerhub usage purge` deletes them
 # (the counters per usage period are kept).
 USAGE_RETENTION_DAYS = env_int("PARTNERHUB_USAGE_RETENTION_DAYS", 400)
+# Statements close this many hours after their period ends (SPEC §15): late sales within
+# the grace still land in their own period, later ones in the next as an adjustment.
+PARTNERHUB_STATEMENT_GRACE_HOURS = env_int("PARTNERHUB_STATEMENT_GRACE_HOURS", 24)
 
 
 def _retry_schedule() -> list[float]:

@@ -12,6 +12,10 @@ process runs no job of its own, so every worker process, on this machine or
 another sharing the database, works on the job in flight. `--concurrency N`
 starts N such worker processes under this one.
 
+Statement close jobs (statements/close/) ride on the same threads: the recovery loop
+re-enqueues those whose worker died and starts one when a period's grace has passed
+(OTHER_TICKS), and the help loop joins their chunks (OTHER_HELPERS).
+
 On PostgreSQL a listener thread (fees/wakeup.py) ends both idle waits — the task
 loop's and the help loop's — as soon as a job is enqueued or its chunks are planned,
 so neither a job's start nor a helper's join waits for the next poll.
@@ -32,6 +36,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import close_old_connections, connection
+from django.utils.module_loading import import_string
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
@@ -47,6 +52,11 @@ HELP_POLL_SECONDS = 0.2
 # A child worker that dies is restarted after this long (a crash loop stays slow).
 RESTART_DELAY_SECONDS = 1.0
 STOP_GRACE_SECONDS = 20
+# Jobs of apps below fees that every worker also runs, by path: importing them would
+# close the cycle fees -> statements -> companies -> fees (pyproject.toml's acyclic
+# contract). In ops, which may import every app, this command would import them.
+OTHER_TICKS = ("partnerhub.statements.close.close_jobs_tick",)  # recovery, due checks
+OTHER_HELPERS = ("partnerhub.statements.close.close_job_help",)  # -> chunks run
 
 
 def _recovery_loop(every: float, stop: threading.Event) -> None:
@@ -56,8 +66,12 @@ def _recovery_loop(every: float, stop: threading.Event) -> None:
             recalculation_recover_stale()
         except Exception:  # keep recovering; the next round retries
             logger.exception("Stale job recovery failed")
-        finally:
-            connection.close()
+        for tick in OTHER_TICKS:
+            try:
+                import_string(tick)()
+            except Exception:
+                logger.exception("%s failed", tick)
+        connection.close()
         stop.wait(every)
 
 
@@ -68,7 +82,7 @@ def _help_loop(every: float, stop: threading.Event, wakeup: Wakeup) -> None:
         mark = wakeup.mark()
         try:
             close_old_connections()
-            ran = recalculation_help()
+            ran = recalculation_help() + sum(import_string(h)() for h in OTHER_HELPERS)
         except Exception:
             logger.exception("Helping recalculation jobs failed")
             connection.close()
