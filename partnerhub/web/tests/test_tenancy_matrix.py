@@ -22,6 +22,7 @@ from partnerhub.accounts.services import api_key_create
 from partnerhub.audit.models import AuditEvent
 from partnerhub.core.actor import platform_actor
 from partnerhub.fees.models import RecalcJob
+from partnerhub.statements.tests.test_hub_statements import statement_row
 from partnerhub.testing.factories import CompanyFactory, PlanFactory, SaleItemFactory
 from partnerhub.webhooks.events import event_emit
 from partnerhub.webhooks.models import Delivery
@@ -39,6 +40,7 @@ ID_KINDS = {
     "api_key_id": "api_key",
     "endpoint_id": "endpoint",
     "delivery_id": "delivery",
+    "statement_id": "statement",
 }
 # Catalog rows are shared by every tenant; a registration slug is public.
 NOT_TENANT_PARAMS = {"feature_id", "slug"}
@@ -51,6 +53,7 @@ QUERY_IDS = {
     "companies:list": [("plan", "plan")],
     "web:home": [("reseller", "reseller")],
     "web:dashboard": [("reseller", "reseller")],
+    "statements:home": [("reseller", "reseller")],
 }
 PERSONAS = {"admin_a": ("a", "b"), "viewer_a": ("a", "b"), "admin_b": ("b", "a")}
 
@@ -135,6 +138,7 @@ def worlds(personas: Any) -> dict[str, dict[str, int]]:
             "item": SaleItemFactory(company=company).pk,
             "job": job.pk,
             "api_key": key.pk,
+            "statement": statement_row(reseller=reseller, company=company).pk,
         }
 
     plan_b = PlanFactory(reseller=personas.reseller_b, name="gold-b")
