@@ -108,9 +108,14 @@ def statements_home(request: HttpRequest) -> HttpResponse:
     return render(request, "statements/choose_reseller.html", {"resellers": resellers})
 
 
-def _chart_groups(history: list[Any], end: date) -> list[tuple[str, list[Any]]]:
+# (currency, chart groups, table rows): what the template draws for one currency.
+MonthChart = tuple[str, list[tuple[str, list[tuple[int, str]]]], list[tuple[date, Any]]]
+
+
+def _chart_groups(history: list[Any], end: date) -> list[MonthChart]:
     """Per currency, the last twelve months up to `end` (a month without statements
-    shows as zero): [(currency, [(label, [(gross, shown), (share, shown)])])]."""
+    shows as zero): the chart's groups (label, [(gross, shown), (share, shown)]) and
+    the table's rows, newest first."""
     months = [month_shift(end, -back) for back in range(HISTORY_MONTHS - 1, -1, -1)]
     by_currency: dict[str, dict[date, Any]] = {}
     for row in history:
