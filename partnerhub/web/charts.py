@@ -50,7 +50,7 @@ def bar_chart(rows: list[tuple[str, int, str]], unit: str) -> BarChart:
 
 # A column chart: groups of side-by-side columns (a month's gross and share), drawn
 # bottom-up with three gridlines. Sizes are SVG units; the SVG scales to its card.
-COLUMN_CHART_WIDTH = 720
+COLUMN_CHART_WIDTH = 960
 COLUMN_PLOT_HEIGHT = 180
 COLUMN_AXIS_WIDTH = 96  # room for the gridlines' amounts
 COLUMN_TOP = 12
