@@ -387,3 +387,29 @@ def test_statements_page_costs_the_same_queries_with_more_currencies_and_months(
         response = client.get(url)
     assert len(response.context["statements"]) == 2
     assert len(response.context["charts"]) == 3
+
+
+def test_column_chart_draws_columns_against_round_gridlines() -> None:
+    from partnerhub.web.charts import COLUMN_PLOT_HEIGHT, column_chart
+
+    chart = column_chart(
+        [("Oct", [(4000, "4"), (-100, "-1")]), ("Nov", [(10000, "10"), (2500, "2.5")])],
+        ["Gross", "Share"],
+    )
+    assert [g.value for g in chart.gridlines] == [0, 5000, 10000]  # 10000 is already round
+    gross_oct, credit = chart.groups[0].columns
+    gross_nov, share_nov = chart.groups[1].columns
+    assert gross_nov.height == COLUMN_PLOT_HEIGHT
+    assert gross_oct.height == COLUMN_PLOT_HEIGHT * 4 // 10
+    assert share_nov.height == COLUMN_PLOT_HEIGHT // 4
+    assert credit.height == 0 and credit.title == "Oct · Share: -1"  # a credit: no column
+    assert all(c.y + c.height == chart.baseline_y for g in chart.groups for c in g.columns)
+    assert (gross_nov.css, share_nov.css) == ("bar", "bar-2")
+    assert chart.groups[0].label_x < chart.groups[1].label_x
+    assert chart.title == "Oct: Gross 4, Share -1; Nov: Gross 10, Share 2.5"
+    assert [g.value for g in column_chart([("Nov", [(7300, "")])], ["Gross"]).gridlines] == [
+        0,
+        5000,
+        10000,
+    ]
+    assert [g.value for g in column_chart([("Nov", [(0, "")])], ["Gross"]).gridlines] == [0, 1, 2]
