@@ -108,13 +108,15 @@ def test_operator_picks_a_reseller(hub: Any, personas: Any, books: Any) -> None:
     assert hub.url.endswith("?month=2026-11")  # the month stays when the reseller changes
 
 
-def test_statement_pages_fit_390_px(hub: Any, personas: Any, books: Any) -> None:
+def test_statement_pages_fit_390_px(hub: Any, personas: Any, books: Any, tmp_path: Path) -> None:
     hub.set_viewport_size({"width": 390, "height": 844})
     login(hub, "admin-a")
     for path in (
         f"/statements/resellers/{personas.reseller_a.pk}/?month={NOV:%Y-%m}",
         f"/statements/{books['reseller'].pk}/",
         f"/statements/companies/{personas.company_a.pk}/",
+        f"/statements/resellers/{personas.reseller_a.pk}/?month={NOV:%Y-%m}",
     ):
         hub.goto(path)
         assert hub.evaluate(OVERFLOW) <= 390, path
+    save_screenshot(hub, "statements-390.png", tmp_path)
