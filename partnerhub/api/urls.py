@@ -21,6 +21,7 @@ from partnerhub.fees import api as fees_api
 from partnerhub.plans import api as plans_api
 from partnerhub.registration import api as registration_api
 from partnerhub.resellers import api as resellers_api
+from partnerhub.statements import api as statements_api
 from partnerhub.usage import api as usage_api
 
 ERROR_SCHEMA_REF = "#/components/schemas/ErrorOut"
@@ -107,3 +108,4 @@ api.add_router("v1/", registration_api.router)
 api.add_router("v1/", audit_api.router)
 api.add_router("v1/", accounts_api.router)
 api.add_router("v1/", webhooks_api.router)
+api.add_router("v1/", statements_api.router)

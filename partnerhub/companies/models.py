@@ -125,3 +125,25 @@ class Company(models.Model):
         if self.has_own_fees:
             return self.fee_schedule_id
         return self.reseller.fee_schedule_id
+
+
+class SubscriptionChange(models.Model):
+    """The company's plan and billing cycle from `effective_at` on: written by the company
+    services whenever either changes (and at create), read by the statements to prorate a
+    period in which the company changed plan or cycle (SPEC §15). The plan's name is kept
+    so a statement still names a plan deleted since."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    effective_at = models.DateTimeField()
+    plan = models.ForeignKey(
+        "plans.Plan", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )  # null = Custom
+    billing_cycle = models.CharField(max_length=10)
+    billing_currency = models.CharField(max_length=3, blank=True, default="")
+
+    class Meta:
+        ordering = ["company_id", "effective_at", "id"]
+        indexes = [models.Index(fields=["company", "effective_at"], name="subscription_change")]
+
+    def __str__(self) -> str:
+        return f"company {self.company_id}: plan {self.plan_id} {self.billing_cycle}"

@@ -10,7 +10,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from partnerhub.catalog.models import Feature, Limit
-from partnerhub.companies.models import COMPANY_NAME_MAX_LENGTH, Company, PlanSnapshot
+from partnerhub.companies.models import (
+    COMPANY_NAME_MAX_LENGTH,
+    Company,
+    PlanSnapshot,
+    SubscriptionChange,
+)
 from partnerhub.companies.selectors import (
     company_direct_keys,
     company_excluded_keys,
@@ -212,6 +217,8 @@ def companies_detach_from_plan(plan: Plan) -> list[int]:
             _detach_sql(connection.vendor),
             [snapshot.pk, snapshot.fee_schedule_id, True, True, timezone.now(), plan.pk],
         )
+        # No SubscriptionChange rows here: the statements read the plan's `deleted_at` as
+        # the day its companies became Custom, so the delete stays one UPDATE.
         return sorted(row[0] for row in cursor.fetchall())
 
 
@@ -260,6 +267,20 @@ def companies_follow_plan_features(
         Company.excluded_features.through.objects.filter(
             company__in=on_plan, feature__key__in=removed
         ).delete()
+
+
+_SUBSCRIPTION_TERMS = ("plan_id", "billing_cycle", "billing_currency")
+
+
+def _subscription_record(company: Company) -> None:
+    """Note the company's plan and cycle from now on, for the statements' proration."""
+    SubscriptionChange.objects.create(
+        company=company,
+        effective_at=timezone.now(),
+        plan_id=company.plan_id,
+        billing_cycle=company.billing_cycle,
+        billing_currency=company.billing_currency,
+    )
 
 
 def _attach_plan(company: Company, plan: Plan) -> None:
@@ -357,6 +378,7 @@ def company_create(
         terms_fit_plan(company, plan)
         apply_terms(company, terms or {})
         company.save()
+        _subscription_record(company)
         write_recorded(
             actor=actor,
             action="company.create",
@@ -507,6 +529,8 @@ def company_update(
                 company.refresh_from_db()
             return CompanyUpdateResult(company=company, job=None)  # nothing to write
         company.save()
+        if any(old[term] != new[term] for term in _SUBSCRIPTION_TERMS):
+            _subscription_record(company)
         job = _fee_change_job(
             actor=actor,
             company=company,

@@ -62,3 +62,24 @@ class Sale(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sale_id}: {self.quantity} x item {self.sale_item_id}"
+
+
+class SaleCutoff(models.Model):
+    """How far a company's statements are closed: every statement of the company for a
+    period ending on or before `closed_until` is closed (SPEC §15, "Late sales").
+
+    The close job takes the row FOR UPDATE, closes, and raises `closed_until` in the
+    same transaction; ingestion reads the rows of its batch's companies FOR SHARE. So a
+    sale is either counted in a closed statement or marked late, never both nor neither.
+    A company without a row has nothing closed yet.
+    """
+
+    company = models.OneToOneField(
+        "companies.Company", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    # The first day of the company's first open billing period: a sale dated before it
+    # is late and books into that period (Sale.late_into).
+    closed_until = models.DateField()
+
+    def __str__(self) -> str:
+        return f"company {self.company_id} closed until {self.closed_until}"

@@ -29,6 +29,7 @@ EVENT_TYPES: dict[str, str] = {
     "usage.threshold_reached": "A company reached 80 % or 100 % of a limit.",
     "recalculation.succeeded": "A fee recalculation job finished (the job).",
     "recalculation.failed": "A fee recalculation job failed (the job).",
+    "statement.closed": "A statement was closed: final, numbered, never changed again.",
 }
 # Sent by `POST /webhook-endpoints/{id}/test` to that endpoint alone; not subscribable.
 TEST_EVENT_TYPE = "webhook.test"

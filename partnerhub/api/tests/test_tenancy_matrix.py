@@ -16,15 +16,18 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from partnerhub.accounts.services import api_key_create
 from partnerhub.api.urls import api as ninja_api
 from partnerhub.audit.models import AuditEvent
 from partnerhub.core.actor import platform_actor
 from partnerhub.fees.jobs import recalculation_enqueue
+from partnerhub.statements.models import Statement
 from partnerhub.testing.factories import CompanyFactory, PlanFactory, SaleItemFactory
 from partnerhub.webhooks.events import event_emit
 from partnerhub.webhooks.models import Delivery
@@ -49,6 +52,7 @@ ID_KINDS = {
     "endpoint_id": "endpoint",
     "delivery_id": "delivery",
     "event_id": "event",
+    "statement_id": "statement",
 }
 # `limit` in a usage path is a catalog limit's key, shared by every tenant.
 NOT_TENANT_IDS = {"feature_id", "reseller_slug", "limit"}
@@ -170,6 +174,20 @@ def test_every_operation_is_covered_by_the_matrix() -> None:
     assert len(_cases()) > 100
 
 
+def _statement(company: Any) -> int:
+    """A draft statement of the company (of its reseller, for the reseller's own)."""
+    today = date.today()
+    return Statement.objects.create(
+        kind="company",
+        reseller_id=company.reseller_id,
+        company=company,
+        currency="GBP",
+        period_start=today.replace(day=1),
+        period_end=today.replace(day=28),
+        computed_at=timezone.now(),
+    ).pk
+
+
 @pytest.fixture
 def worlds(personas: Any, keys: Any) -> dict[str, dict[str, int]]:
     operator = platform_actor("test-setup")
@@ -194,6 +212,7 @@ def worlds(personas: Any, keys: Any) -> dict[str, dict[str, int]]:
             "item": item.pk,
             "job": job.pk,
             "api_key": key.pk,
+            "statement": _statement(company),
         }
 
     a = world(personas.reseller_a, personas.plan_a, personas.company_a)
@@ -208,6 +227,7 @@ def worlds(personas: Any, keys: Any) -> dict[str, dict[str, int]]:
         "item": SaleItemFactory(company=company_a2).pk,
         "api_key": a["api_key"],
         "job": a["job"],
+        "statement": _statement(company_a2),
     }
     return {"a": a, "b": b, "a2": a2}
 

@@ -1,0 +1,395 @@
+"""Writing statements (SPEC §15): drafts kept up to date on read, and closing.
+
+A draft is stored so it has an id (the API and the hub link to it); reading it recomputes
+it and writes only when something changed. Closing freezes a company's statements of
+every period that ended (plus the grace) before the cutoff, oldest first, numbers them in
+sequence per reseller and raises the company's `SaleCutoff` in the same transaction as
+the statements: a sale dated before the cutoff that arrives afterwards is booked late
+into the first open period (sales ingestion), so every sale lands in exactly one
+statement. A closed statement and its lines are never written again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from partnerhub.companies.models import Company
+from partnerhub.sales.models import SaleCutoff
+from partnerhub.statements.compute import (
+    ComputedLine,
+    ComputedStatement,
+    company_statements_compute,
+    day_start,
+)
+from partnerhub.statements.models import Statement, StatementLine, StatementNumbering
+from partnerhub.statements.reseller import month_bounds, reseller_statements_compute
+from partnerhub.statements.subscriptions import Subscription, subscriptions_load
+from partnerhub.usage.periods import Period
+from partnerhub.webhooks.events import NewEvent, events_emit
+
+COMPANY_FIELDS = ("reseller_id", "billing_cycle", "billing_currency", "billing_anchor")
+
+
+def grace() -> timedelta:
+    return timedelta(hours=int(getattr(settings, "PARTNERHUB_STATEMENT_GRACE_HOURS", 24)))
+
+
+def closable(period: Period, cutoff: datetime) -> bool:
+    """A period closes once it ended and the grace after it passed."""
+    return day_start(period.end) + grace() <= cutoff
+
+
+def companies_for_statements(company_ids: Iterable[int]) -> list[Company]:
+    return list(
+        Company.objects.filter(pk__in=list(company_ids))
+        .only("pk", "plan_id", "created_at", *COMPANY_FIELDS)
+        .order_by("pk")
+    )
+
+
+def _line_rows(statement: Statement, lines: Sequence[ComputedLine]) -> list[StatementLine]:
+    return [
+        StatementLine(
+            statement=statement,
+            seq=seq,
+            kind=line.kind,
+            description=line.description[:300],
+            company_id=line.company_id,
+            plan_id=line.plan_id,
+            fee_type=line.fee_type,
+            quantity=line.quantity,
+            net_minor=line.net_minor,
+            gst_minor=line.gst_minor,
+            gross_minor=line.gross_minor,
+            reseller_fee_minor=line.reseller_fee_minor,
+            gateway_fee_minor=line.gateway_fee_minor,
+            reseller_share_minor=line.reseller_share_minor,
+            platform_share_minor=line.platform_share_minor,
+        )
+        for seq, line in enumerate(lines, start=1)
+    ]
+
+
+def _stored_key(line: StatementLine) -> tuple[object, ...]:
+    return (
+        line.kind,
+        line.description,
+        line.company_id,
+        line.plan_id,
+        line.fee_type,
+        line.quantity,
+        line.net_minor,
+        line.gst_minor,
+        line.gross_minor,
+        line.reseller_fee_minor,
+        line.gateway_fee_minor,
+        line.reseller_share_minor,
+        line.platform_share_minor,
+    )
+
+
+def _statement_row(computed: ComputedStatement, now: datetime) -> Statement:
+    return Statement(
+        kind=computed.kind,
+        status=Statement.Status.DRAFT,
+        reseller_id=computed.reseller_id,
+        company_id=computed.company_id,
+        currency=computed.currency,
+        period_start=computed.period_start,
+        period_end=computed.period_end,
+        computed_at=now,
+        **computed.totals(),
+    )
+
+
+def _scope(computed: ComputedStatement) -> Q:
+    if computed.kind == Statement.Kind.COMPANY:
+        return Q(kind=computed.kind, company_id=computed.company_id)
+    return Q(kind=computed.kind, reseller_id=computed.reseller_id)
+
+
+def drafts_save(computed: Sequence[ComputedStatement], *, now: datetime) -> list[Statement]:
+    """Store each computed statement as the draft of its period (and currency), rewriting
+    a stored draft only where a line or total changed; a closed statement is left as it
+    is and answered instead. Drafts of the same period in a currency that no longer has
+    anything are removed."""
+    out: list[Statement] = []
+    with transaction.atomic():
+        for statement in computed:
+            out.append(_draft_save(statement, now))
+        for scope, period_start, currencies in _periods_of(computed):
+            Statement.objects.filter(
+                scope, period_start=period_start, status=Statement.Status.DRAFT
+            ).exclude(currency__in=currencies).delete()
+    return out
+
+
+def _periods_of(computed: Sequence[ComputedStatement]) -> list[tuple[Q, date, list[str]]]:
+    seen: dict[tuple[str, int | None, int, date], list[str]] = defaultdict(list)
+    scopes: dict[tuple[str, int | None, int, date], Q] = {}
+    for c in computed:
+        key = (c.kind, c.company_id, c.reseller_id, c.period_start)
+        seen[key].append(c.currency)
+        scopes[key] = _scope(c)
+    return [(scopes[key], key[3], currencies) for key, currencies in seen.items()]
+
+
+def _draft_save(computed: ComputedStatement, now: datetime) -> Statement:
+    stored = (
+        Statement.objects.filter(
+            _scope(computed), period_start=computed.period_start, currency=computed.currency
+        )
+        .prefetch_related("lines")
+        .first()
+    )
+    if stored is not None and stored.status == Statement.Status.CLOSED:
+        return stored
+    totals = computed.totals()
+    if stored is not None:
+        same_lines = [_stored_key(line) for line in stored.lines.all()] == [
+            line.key() for line in computed.lines
+        ]
+        same_totals = all(getattr(stored, name) == value for name, value in totals.items())
+        if same_lines and same_totals and stored.period_end == computed.period_end:
+            return stored
+        stored.lines.all().delete()
+        for name, value in totals.items():
+            setattr(stored, name, value)
+        stored.period_end = computed.period_end
+        stored.computed_at = now
+        stored.save()
+    else:
+        stored = _statement_row(computed, now)
+        stored.save()
+    StatementLine.objects.bulk_create(_line_rows(stored, computed.lines))
+    return stored
+
+
+def company_open_period(subscription: Subscription, cutoff: date | None, on: date) -> Period:
+    """The period holding `on`, never one before the first open one (`cutoff`)."""
+    if cutoff is not None and on < cutoff:
+        return subscription.period_from(cutoff)
+    return subscription.period_containing(on, walk_from=cutoff)
+
+
+# --- closing ---------------------------------------------------------------------------
+
+
+def _lock_cutoffs(company_ids: Sequence[int]) -> dict[int, date]:
+    """Lock the companies for closing and answer their cutoffs. On PostgreSQL the company
+    rows are taken FOR NO KEY UPDATE in id order (the order recalculation chunks lock
+    them in): sales ingestion holds them FOR SHARE while it reads the cutoffs and inserts,
+    so a sale either commits before the close reads the sales or waits and then sees the
+    raised cutoff, and is booked late. A row lock rather than the cutoff row's, because a
+    company's first close has no cutoff row to lock yet. Foreign-key checks (FOR KEY
+    SHARE) are not blocked: usage events keep flowing. SQLite runs one writer at a time."""
+    if connection.vendor == "postgresql" and company_ids:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id FROM {Company._meta.db_table} WHERE id = ANY(%s) "
+                "ORDER BY id FOR NO KEY UPDATE",
+                [sorted(company_ids)],
+            )
+    rows = SaleCutoff.objects.filter(company_id__in=company_ids)
+    return dict(rows.values_list("company_id", "closed_until"))
+
+
+def _numbers_take(reseller_counts: dict[int, int]) -> dict[int, int]:
+    """Reserve `count` numbers per reseller; answers the first of each (locks the
+    numbering rows in reseller order, so two closes never take the same number)."""
+    ids = sorted(reseller_counts)
+    StatementNumbering.objects.bulk_create(
+        [StatementNumbering(reseller_id=pk) for pk in ids], ignore_conflicts=True
+    )
+    rows = StatementNumbering.objects.filter(reseller_id__in=ids).order_by("reseller_id")
+    first: dict[int, int] = {}
+    for row in rows.select_for_update():
+        first[row.reseller_id] = row.last_number + 1
+        row.last_number += reseller_counts[row.reseller_id]
+        row.save(update_fields=["last_number"])
+    return first
+
+
+def statements_freeze(computed: Sequence[ComputedStatement], *, now: datetime) -> list[Statement]:
+    """Write computed statements as closed, numbered, announced (inside the caller's
+    transaction). A draft of the same period is replaced."""
+    counts: dict[int, int] = defaultdict(int)
+    for c in computed:
+        counts[c.reseller_id] += 1
+    if not computed:
+        return []
+    first = _numbers_take(dict(counts))
+    drafts = Q()
+    for scope, period_start, _ in _periods_of(computed):
+        drafts |= scope & Q(period_start=period_start)
+    Statement.objects.filter(drafts, status=Statement.Status.DRAFT).delete()
+    rows = []
+    for c in computed:
+        row = _statement_row(c, now)
+        row.status = Statement.Status.CLOSED
+        row.closed_at = now
+        row.number = first[c.reseller_id]
+        first[c.reseller_id] += 1
+        rows.append(row)
+    Statement.objects.bulk_create(rows)
+    lines = [
+        line for row, c in zip(rows, computed, strict=True) for line in _line_rows(row, c.lines)
+    ]
+    StatementLine.objects.bulk_create(lines, batch_size=2000)
+    events_emit([NewEvent("statement.closed", row.reseller_id, closed_event(row)) for row in rows])
+    return rows
+
+
+def closed_event(statement: Statement) -> dict[str, object]:
+    return {
+        "statement_id": statement.pk,
+        "kind": statement.kind,
+        "reseller_id": statement.reseller_id,
+        "company_id": statement.company_id,
+        "number": statement.number,
+        "period_start": statement.period_start.isoformat(),
+        "period_end": statement.period_end.isoformat(),
+        "currency": statement.currency,
+        "gross_minor": statement.gross_minor,
+    }
+
+
+def statements_close_companies(
+    *, company_ids: Sequence[int], cutoff: datetime, now: datetime | None = None
+) -> int:
+    """Close every statement of these companies whose period ended (plus the grace) by
+    `cutoff` and is not closed yet, oldest period first; answers how many were closed.
+    Idempotent: a second call closes nothing more. Runs in one transaction (a savepoint
+    inside the caller's), so a close job's chunk commits its statements with its mark."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        cutoffs = _lock_cutoffs(company_ids)
+        companies = companies_for_statements(company_ids)
+        subscriptions = subscriptions_load(companies)
+        due: dict[int, Period] = {}
+        for company in companies:
+            sub = subscriptions[company.pk]
+            known = cutoffs.get(company.pk)
+            period = sub.period_from(known) if known else sub.first_period()
+            if closable(period, cutoff):
+                due[company.pk] = period
+        closed = 0
+        raised: dict[int, date] = {}
+        while due:
+            computed = company_statements_compute(subscriptions, due)
+            frozen = [s for company_id in sorted(due) for s in computed[company_id]]
+            closed += len(statements_freeze(frozen, now=now))
+            following: dict[int, Period] = {}
+            for company_id, period in due.items():
+                raised[company_id] = period.end
+                after = subscriptions[company_id].next_period(period)
+                if closable(after, cutoff):
+                    following[company_id] = after
+            due = following
+        _cutoffs_raise(raised, existing=set(cutoffs))
+    return closed
+
+
+def _cutoffs_raise(raised: dict[int, date], *, existing: set[int]) -> None:
+    updates = [
+        SaleCutoff(company_id=pk, closed_until=d) for pk, d in raised.items() if pk in existing
+    ]
+    SaleCutoff.objects.bulk_update(updates, ["closed_until"], batch_size=1000)
+    SaleCutoff.objects.bulk_create(
+        [
+            SaleCutoff(company_id=pk, closed_until=d)
+            for pk, d in raised.items()
+            if pk not in existing
+        ]
+    )
+
+
+def company_drafts_refresh_many(companies: Sequence[Company], *, now: datetime) -> None:
+    """Recompute the stored drafts of the companies' open periods: the current one and,
+    while it is not closed yet (the grace after its end), the one before."""
+    subscriptions = subscriptions_load(companies)
+    cutoffs = dict(
+        SaleCutoff.objects.filter(company_id__in=[c.pk for c in companies]).values_list(
+            "company_id", "closed_until"
+        )
+    )
+    current: dict[int, Period] = {}
+    previous: dict[int, Period] = {}
+    for company in companies:
+        sub, cutoff = subscriptions[company.pk], cutoffs.get(company.pk)
+        period = company_open_period(sub, cutoff, now.date())
+        current[company.pk] = period
+        if period.start > (cutoff or sub.first_period().start):
+            previous[company.pk] = sub.period_containing(
+                date.fromordinal(period.start.toordinal() - 1), walk_from=cutoff
+            )
+    for periods in (previous, current):
+        if periods:
+            computed = company_statements_compute(subscriptions, periods)
+            drafts_save([s for pk in sorted(computed) for s in computed[pk]], now=now)
+
+
+def statement_refresh(statement: Statement, *, now: datetime | None = None) -> Statement:
+    """A draft recomputed for its own period (a closed statement as it is)."""
+    if statement.status == Statement.Status.CLOSED:
+        return statement
+    now = now or timezone.now()
+    if statement.kind == Statement.Kind.RESELLER:
+        reseller_drafts_refresh(statement.reseller_id, statement.period_start, now=now)
+    else:
+        company = companies_for_statements([statement.company_id or 0])
+        if company:
+            subscription = subscriptions_load(company)[company[0].pk]
+            period = subscription.period_from(statement.period_start)
+            computed = company_statements_compute(
+                {company[0].pk: subscription}, {company[0].pk: period}
+            )
+            drafts_save(computed[company[0].pk], now=now)
+    fresh = Statement.objects.filter(pk=statement.pk).first()
+    return fresh or statement
+
+
+def reseller_drafts_refresh(reseller_id: int, month: date, *, now: datetime) -> list[Statement]:
+    """The reseller's statements of `month`: the closed ones, or the drafts recomputed."""
+    start, _ = month_bounds(month)
+    closed = list(
+        Statement.objects.filter(
+            kind=Statement.Kind.RESELLER,
+            reseller_id=reseller_id,
+            period_start=start,
+            status=Statement.Status.CLOSED,
+        ).order_by("currency")
+    )
+    if closed:
+        return closed
+    return drafts_save(reseller_statements_compute(reseller_id, start), now=now)
+
+
+def reseller_statements_close(
+    *, reseller_ids: Sequence[int], month: date, now: datetime | None = None
+) -> int:
+    """Close the resellers' statements of `month` from their closed company statements
+    (run after every company period ending in the month was closed). Idempotent."""
+    now = now or timezone.now()
+    start, _ = month_bounds(month)
+    closed = 0
+    with transaction.atomic():
+        done = set(
+            Statement.objects.filter(
+                kind=Statement.Kind.RESELLER,
+                reseller_id__in=reseller_ids,
+                period_start=start,
+                status=Statement.Status.CLOSED,
+            ).values_list("reseller_id", flat=True)
+        )
+        for reseller_id in sorted(set(reseller_ids) - done):
+            computed = reseller_statements_compute(reseller_id, start, closed_only=True)
+            closed += len(statements_freeze(computed, now=now))
+    return closed
