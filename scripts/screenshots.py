@@ -37,6 +37,67 @@ for job in RecalcJob.objects.filter(status="queued"):
 """
 
 
+# A year of money for the statement screens: every company (and its subscription history)
+# moved back 13 months, each sale item sold a few times a month since, then every period
+# that has ended closed as the worker closes them. Prints the ids the screens open.
+STATEMENTS = """
+import django
+django.setup()
+import random
+from datetime import UTC, datetime, time, timedelta
+from django.utils import timezone
+from partnerhub.companies.models import Company, SubscriptionChange
+from partnerhub.fees.models import SaleItem
+from partnerhub.resellers.models import Reseller
+from partnerhub.sales.models import Sale
+from partnerhub.statements.models import Statement
+from partnerhub.statements.services import (
+    grace, reseller_statements_close, statements_close_companies,
+)
+
+now = timezone.now()
+back = timedelta(days=395)
+companies = list(Company.objects.all())
+for c in companies:
+    c.created_at -= back
+    c.billing_anchor -= back
+Company.objects.bulk_update(companies, ["created_at", "billing_anchor"])
+changes = list(SubscriptionChange.objects.all())
+for change in changes:
+    change.effective_at -= back
+SubscriptionChange.objects.bulk_update(changes, ["effective_at"])
+rng = random.Random(24)
+sales = []
+for item in SaleItem.objects.select_related("company"):
+    for day in range(360, 0, -1):
+        if rng.random() < 0.12:
+            when = now - timedelta(days=day, hours=rng.randint(0, 20))
+            sales.append(Sale(
+                reseller_id=item.company.reseller_id, sale_id=f"demo-{item.pk}-{day}",
+                company_id=item.company_id, sale_item=item, currency=item.currency_id,
+                fee_type=item.fee_type_id, quantity=rng.randint(1, 40),
+                price_minor=item.price_minor, reseller_fee_minor=item.reseller_fee_minor,
+                gateway_fee_minor=item.gateway_fee_minor, blended=item.blended,
+                timestamp=when, recorded_at=when))
+Sale.objects.bulk_create(sales, batch_size=2000)
+statements_close_companies(company_ids=[c.pk for c in companies], cutoff=now, now=now)
+resellers = list(Reseller.objects.values_list("pk", flat=True))
+month = (now - back).date().replace(day=1)
+while True:
+    following = (month + timedelta(days=32)).replace(day=1)
+    if datetime.combine(following, time(), tzinfo=UTC) + grace() > now:
+        break
+    reseller_statements_close(reseller_ids=resellers, month=month, now=now)
+    month = following
+# The richest closed statement: the most kinds of line (a subscription and fees).
+closed = Statement.objects.filter(
+    kind="company", status="closed", company__reseller__slug="northwind"
+).prefetch_related("lines")
+shown = max(closed, key=lambda s: (len({line.kind for line in s.lines.all()}), s.period_start))
+print(f"month={month - timedelta(days=1):%Y-%m} company={shown.company_id} statement={shown.pk}")
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -54,7 +115,7 @@ def wait_for(url: str, timeout: float = 30) -> None:
     raise SystemExit(f"the hub did not answer at {url}")
 
 
-def boot(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def boot(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
     env = {
         **os.environ,
         "PARTNERHUB_DEV": "1",
@@ -66,6 +127,12 @@ def boot(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     py = sys.executable
     subprocess.run([py, "-m", "django", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
     subprocess.run([py, "-c", PREPARE], env=env, cwd=ROOT, check=True)
+    books = subprocess.run(
+        [py, "-c", STATEMENTS], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    if books.returncode:
+        raise SystemExit(f"the statements' history failed:\n{books.stderr}")
+    picks = dict(word.split("=", 1) for word in books.stdout.split()[-3:])
     port = free_port()
     server = subprocess.Popen(
         [py, "-m", "django", "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
@@ -76,7 +143,7 @@ def boot(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     )
     base = f"http://127.0.0.1:{port}"
     wait_for(base + "/login/")
-    return server, base
+    return server, base, picks
 
 
 def login(page, username: str) -> None:  # type: ignore[no-untyped-def]
@@ -96,11 +163,43 @@ def shoot(page, out: Path, name: str, path: str | None = None, full_page: bool =
     print(f"saved {out / name}.png")
 
 
-def capture(base: str, out: Path) -> None:
+def capture_statements(browser, base: str, out: Path, picks: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """The statement screens: a reseller's closed month, the company page's panel and
+    a company statement's lines, and the operator's reseller picker."""
+    desktop = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=base)
+    page = desktop.new_page()
+    login(page, "northwind-admin")
+    page.locator(".sidebar").get_by_role("link", name="Statements").click()
+    page.goto(page.url.split("?")[0] + f"?month={picks['month']}")
+    shoot(page, out, "statements")
+    page.goto(f"/companies/{picks['company']}/")
+    panel = page.get_by_test_id("company-statements")
+    panel.wait_for()
+    panel.scroll_into_view_if_needed()
+    page.wait_for_load_state("networkidle")
+    panel.screenshot(path=str(out / "company-statement.png"))
+    print(f"saved {out / 'company-statement'}.png")
+    shoot(page, out, "statements-detail", f"/statements/{picks['statement']}/")
+    desktop.close()
+    operator = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=base)
+    page = operator.new_page()
+    login(page, "operator")
+    page.goto("/statements/")
+    row = page.get_by_test_id("statement-resellers").locator("tr", has_text="Southwind")
+    row.get_by_role("link").click()
+    shoot(page, out, "statements-operator", page.url + f"?month={picks['month']}")
+    operator.close()
+
+
+def capture(base: str, out: Path, picks: dict[str, str], only_statements: bool = False) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        capture_statements(browser, base, out, picks)
+        if only_statements:
+            browser.close()
+            return
         desktop = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=base)
         page = desktop.new_page()
         login(page, "northwind-admin")
@@ -177,13 +276,14 @@ def capture(base: str, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    parser.add_argument("--statements-only", action="store_true", help="only the statement screens")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="partnerhub-screens-") as tmp:
-        server, base = boot(Path(tmp))
+        server, base, picks = boot(Path(tmp))
         try:
-            capture(base, out)
+            capture(base, out, picks, only_statements=args.statements_only)
         finally:
             server.terminate()
             server.wait(timeout=10)

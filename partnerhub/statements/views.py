@@ -49,6 +49,7 @@ class Shown:
     statement: Statement
     last_day: date  # the period's last day: period_end is the next period's first
     reconciles: bool  # gross = platform share + reseller share + GST + gateway fees
+    ended: bool  # the period is over (a draft waiting for its grace to pass)
 
     @classmethod
     def of(cls, statement: Statement) -> Shown:
@@ -59,7 +60,10 @@ class Shown:
             + statement.gateway_fees_minor
         )
         return cls(
-            statement, statement.period_end - timedelta(days=1), parts == statement.gross_minor
+            statement,
+            statement.period_end - timedelta(days=1),
+            parts == statement.gross_minor,
+            statement.period_end <= _today(),
         )
 
 

@@ -52,7 +52,7 @@ def bar_chart(rows: list[tuple[str, int, str]], unit: str) -> BarChart:
 # bottom-up with three gridlines. Sizes are SVG units; the SVG scales to its card.
 COLUMN_CHART_WIDTH = 960
 COLUMN_PLOT_HEIGHT = 180
-COLUMN_AXIS_WIDTH = 96  # room for the gridlines' amounts
+COLUMN_AXIS_WIDTH = 140  # room for the gridlines' amounts ("INR 10,000,000.00")
 COLUMN_TOP = 12
 COLUMN_LABEL_ROOM = 28
 COLUMN_CLASSES = ("bar", "bar-2")
