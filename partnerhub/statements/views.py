@@ -39,7 +39,7 @@ PANEL_CLOSED = 5  # closed statements the company page lists; the rest are a cli
 STATEMENTS_PAGE = 24
 LINES_PAGE = 200  # a reseller statement has a line per company and kind: thousands
 MONTH_FORMAT = re.compile(r"(\d{4})-(\d{2})")
-BAD_MONTH = "Choose a month as YYYY-MM (for example 2026-11); showing the current month."
+BAD_MONTH = "Choose a month as YYYY-MM (for example 2026-11); showing last month."
 
 
 @dataclass(frozen=True)
@@ -68,14 +68,16 @@ class Shown:
 
 
 def month_start(raw: str, today: date) -> tuple[date, str]:
-    """`?month=YYYY-MM` as the month's first day, and an error to show when it is not one
-    (the page then shows the current month rather than failing)."""
-    this_month = today.replace(day=1)
+    """`?month=YYYY-MM` as the month's first day, and an error to show when it is not one.
+    Without a month (or with a bad one) the page shows the last month: the latest whole
+    month, what a finance person opens statements for (the current one is a draft), and
+    already closed, so read from its stored rows rather than computed."""
+    last_month = month_shift(today.replace(day=1), -1)
     if not raw:
-        return this_month, ""
+        return last_month, ""
     match = MONTH_FORMAT.fullmatch(raw.strip())
     if match is None or not 1 <= int(match[2]) <= 12 or not 1900 <= int(match[1]) <= 9999:
-        return this_month, BAD_MONTH
+        return last_month, BAD_MONTH
     return date(int(match[1]), int(match[2]), 1), ""
 
 

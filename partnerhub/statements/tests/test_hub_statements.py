@@ -130,13 +130,14 @@ def books(personas: Any) -> dict[str, Statement]:
     }
 
 
-def test_month_start_reads_yyyy_mm_and_falls_back_to_this_month() -> None:
+def test_month_start_reads_yyyy_mm_and_falls_back_to_last_month() -> None:
     today = date(2026, 12, 7)
     assert month_start("2026-02", today) == (date(2026, 2, 1), "")
-    assert month_start("", today) == (DEC, "")
+    assert month_start("", today) == (NOV, "")
+    assert month_start("", date(2027, 1, 1)) == (DEC, "")
     for bad in ("2026-13", "26-1", "2026-1", "november", "2026-11-01"):
         month, error = month_start(bad, today)
-        assert month == DEC and "YYYY-MM" in error, bad
+        assert month == NOV and "YYYY-MM" in error, bad
     assert month_shift(date(2026, 1, 1), -1) == date(2025, 12, 1)
     assert month_shift(date(2026, 12, 1), 1) == date(2027, 1, 1)
     assert month_shift(date(2026, 11, 1), -11) == date(2025, 12, 1)
@@ -204,7 +205,7 @@ def test_the_month_picker_round_trips(personas: Any, books: Any) -> None:
     bad = client.get(url, {"month": "2026-13"})
     assert bad.status_code == 200
     assert "YYYY-MM" in bad.content.decode()
-    assert bad.context["month"] == timezone.localdate().replace(day=1)
+    assert bad.context["month"] == month_shift(timezone.localdate().replace(day=1), -1)
 
 
 def test_the_operator_sees_every_resellers_statements_and_picks_one(
