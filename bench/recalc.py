@@ -154,8 +154,8 @@ def chunk_layout(plan_id: int, reseller_id: int) -> list[tuple[list[int], Any, A
             job = recalculation_enqueue(
                 actor=SYSTEM, reseller_id=reseller_id, plan_id=plan_id, reason="bench layout"
             )
-            recalc._claim(job.pk, "bench:0:layout")
-            recalc._plan_rest(job.pk, "bench:0:layout")
+            recalc.job_claim(job.pk, "bench:0:layout")
+            recalc.chunks_plan_rest(job.pk, "bench:0:layout")
             chunks = RecalcChunk.objects.filter(job=job).order_by("seq")
             layout = [(c.company_ids, c.item_id_from, c.item_id_to) for c in chunks]
             raise _Discard

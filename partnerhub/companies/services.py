@@ -10,6 +10,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from partnerhub.catalog.models import Feature, Limit
+from partnerhub.companies import announce
+from partnerhub.companies.fee_changes import company_fee_change_recalculation
 from partnerhub.companies.models import (
     COMPANY_NAME_MAX_LENGTH,
     Company,
@@ -19,7 +21,6 @@ from partnerhub.companies.models import (
 from partnerhub.companies.selectors import (
     company_direct_keys,
     company_excluded_keys,
-    company_fee_change_recalculation,
     company_get_for_actor,
     company_own_limits,
 )
@@ -47,7 +48,6 @@ from partnerhub.fees.schedules import (
 from partnerhub.plans.models import Plan
 from partnerhub.resellers.models import Reseller
 from partnerhub.resellers.versions import write_recorded
-from partnerhub.webhooks import announce
 
 COMPANY_FIELDS = (
     "name",
@@ -184,7 +184,7 @@ def _plan_snapshot_create(plan: Plan) -> PlanSnapshot:
 def _detach_sql(vendor: str) -> str:
     """Every company on the plan to Custom, sharing the snapshot, as one UPDATE answering
     the ids. On PostgreSQL the rows are locked in id order first (the order recalculation
-    chunks lock companies in, fees/recalc.py), so the two never deadlock."""
+    chunks lock companies in, fees/recalc/statement.py), so the two never deadlock."""
     company = Company._meta.db_table
     where = "plan_id = %s"
     if vendor == "postgresql":

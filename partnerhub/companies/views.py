@@ -17,12 +17,12 @@ from partnerhub.catalog.choices import (
     limit_rows,
     plan_dropdown_choices,
 )
+from partnerhub.companies.fee_changes import company_plan_change_recalculation
 from partnerhub.companies.forms import CompanyCreateForm, CompanyForm
 from partnerhub.companies.selectors import (
     company_deviates_from_plan,
     company_get_for_actor,
     company_list_for_actor,
-    company_plan_change_recalculation,
     company_serialize,
     resolve_entitlements,
 )

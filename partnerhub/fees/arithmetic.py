@@ -11,7 +11,7 @@ capped at MAX_PRICE_MINOR and bps at 10000, so price * bps stays below 2^63
 on both databases.
 
 The Python functions price single items and quotes; the SQL builders are used
-by the set-based recalculation (fees/recalc.py). tests/test_arithmetic.py
+by the set-based recalculation (fees/recalc/statement.py). tests/test_arithmetic.py
 proves on SQLite and PostgreSQL that both give the same result.
 """
 

@@ -117,7 +117,7 @@ class RecalcJob(models.Model):
     The job's work is a set of RecalcChunk rows, planned when it first starts. Any
     worker claims a chunk and advances the done counters in the same transaction as
     the chunk's UPDATE, so a killed worker leaves the chunk pending for another one
-    and nothing is counted twice (fees/recalc.py).
+    and nothing is counted twice (fees/recalc/).
     """
 
     class Kind(models.TextChoices):
@@ -158,15 +158,16 @@ class RecalcJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # Frozen when the job first starts: the companies it covers (sorted: company_ids
-    # that still exist and belong to the reseller) and the newest item id then (for
-    # the record only: chunks reprice every item of their companies, see recalc.py).
+    # that still exist and belong to the reseller) and the newest item id then (for the
+    # record only: chunks reprice every item of their companies, see recalc/statement.py).
     scope_company_ids = models.JSONField(null=True, blank=True)
     max_item_id = models.BigIntegerField(null=True, blank=True)
     # {company id: items counted at start}; a chunk whose UPDATE finds a different
     # number (an item committed in flight) corrects items_total in its transaction.
     scope_item_counts = models.JSONField(null=True, blank=True)
-    # False while only the chunks of the scope's first companies are written (fees/recalc.py
-    # _plan_rest writes the others): the job cannot close before.
+    # False while only the chunks of the scope's first companies are written
+    # (fees/recalc/chunks.py::chunks_plan_rest writes the others): the job cannot close
+    # before.
     chunks_planned = models.BooleanField(default=True)
     # The django-tasks-db task currently meant to run this job (re-enqueued on recovery).
     task_id = models.CharField(max_length=64, blank=True, default="")
@@ -186,7 +187,7 @@ class RecalcJob(models.Model):
 class RecalcChunk(models.Model):
     """One unit of a recalculation job: one set-based UPDATE in one transaction.
 
-    Planned when the job first starts (fees/recalc.py::_plan_chunks), bounded by
+    Planned when the job first starts (fees/recalc/chunks.py::chunks_plan), bounded by
     items: whole companies packed up to RECALC_CHUNK_ITEMS, or one piece of a bigger
     company (its items with item_id_from <= id < item_id_to; an open end is None, so
     the pieces cover every item of the company, including ones created later). Any

@@ -1,4 +1,4 @@
-"""Sale item writes and the fee quote (SPEC §6). Jobs: fees/jobs.py and fees/recalc.py."""
+"""Sale item writes and the fee quote (SPEC §6). Jobs: fees/jobs.py and fees/recalc/."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def _terms(
 def _priceable(terms: ItemTerms, currency: str, fee_type: str) -> ItemTerms:
     """An item must be priceable when it is written: a currency/fee type the effective
     schedule has no entry for is refused, naming both. (A recalculation meeting the
-    same gap later sets a zero reseller fee instead; see fees/recalc.py.)"""
+    same gap later sets a zero reseller fee instead; see fees/recalc/statement.py.)"""
     if not terms.has_entry:
         _require_catalog(currency, fee_type)
         raise ValidationFailed.field(

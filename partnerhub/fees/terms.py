@@ -82,7 +82,7 @@ def rates_sql(company_filter: str) -> str:
     A missing entry yields 0 bps, 0 fixed, no clamp and itemised: a zero reseller fee.
     The table is tiny (companies x currencies x fee types), so joining it to the
     items is a hash join driven by the items of the chunk's companies, provided the
-    planner computes it on its own first (see fees/recalc.py::recalculation_sql).
+    planner computes it on its own first (see fees/recalc/statement.py::recalculation_sql).
     """
     return f"""
         SELECT c.id AS company_id, cur.code AS currency, ft.key AS fee_type,

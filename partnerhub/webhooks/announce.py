@@ -1,8 +1,11 @@
-"""What the domain services call to announce their changes (SPEC §14), each one line.
+"""What the plans, resellers and catalog services call to announce their changes (SPEC §14),
+each one line.
 
 Every function here runs inside the caller's transaction and only writes rows: an
-event (the outbox) or a `FanOut` for a change that reaches many companies, which the
-worker expands (webhooks/fanout.py). A change that rolls back leaves neither.
+event (the outbox, `events.event_emit`) or a `FanOut` for a change that reaches many
+companies, which the worker expands (webhooks/fanout.py). A change that rolls back
+leaves neither. Companies and recalculation jobs build their own events and call the
+outbox directly (companies/announce.py, fees/recalc/progress.py).
 """
 
 from __future__ import annotations
@@ -12,12 +15,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from partnerhub.catalog.models import Limit
-from partnerhub.companies.cache import etag_for
 from partnerhub.companies.models import Company
-from partnerhub.companies.selectors import company_serialize, resolve_entitlements
-from partnerhub.fees.models import RecalcJob
 from partnerhub.fees.schedules import schedule_snapshot
-from partnerhub.fees.selectors import job_serialize
 from partnerhub.plans.models import Plan
 from partnerhub.plans.selectors import plan_serialize
 from partnerhub.resellers.models import Reseller
@@ -36,37 +35,6 @@ PLAN_EVENTS = {
     "plan.delete": "plan.deleted",
     "plan.restore": "plan.restored",
 }
-
-
-def entitlements_changed_data(company_id: int, body: dict[str, Any]) -> dict[str, Any]:
-    return {"company_id": company_id, "entitlements": body, "etag": etag_for(body)}
-
-
-# --- one company: compared in the request ------------------------------------------
-
-
-def company_entitlements_before(company: Company) -> dict[str, Any]:
-    """Take before a company write; pass to `company_changed_announce` after it."""
-    return resolve_entitlements(company).as_dict()
-
-
-def company_changed_announce(
-    company: Company, before: dict[str, Any] | None, *, created: bool = False
-) -> None:
-    """company.created/updated, and company.entitlements_changed if what it gets changed."""
-    company = Company.objects.select_related("reseller", "plan").get(pk=company.pk)
-    event_emit(
-        type="company.created" if created else "company.updated",
-        reseller_id=company.reseller_id,
-        data=company_serialize(company),
-    )
-    after = resolve_entitlements(company).as_dict()
-    if created or after != before:
-        event_emit(
-            type="company.entitlements_changed",
-            reseller_id=company.reseller_id,
-            data=entitlements_changed_data(company.pk, after),
-        )
 
 
 # --- plans -------------------------------------------------------------------------
@@ -157,13 +125,3 @@ def limit_created_announce(limit: Limit) -> None:
     FanOut.objects.create(
         reseller_id=None, reason=f"limit {limit.key} created", before={"limits": before}
     )
-
-
-# --- jobs --------------------------------------------------------------------------
-
-
-def recalculation_announce(job: RecalcJob) -> None:
-    if job.status in (RecalcJob.Status.SUCCEEDED, RecalcJob.Status.FAILED):
-        event_emit(
-            type=f"recalculation.{job.status}", reseller_id=job.reseller_id, data=job_serialize(job)
-        )

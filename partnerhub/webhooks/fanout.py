@@ -23,8 +23,8 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from partnerhub.companies.announce import entitlements_changed_data
 from partnerhub.companies.models import Company
-from partnerhub.webhooks.announce import entitlements_changed_data
 from partnerhub.webhooks.entitlements import (
     EntitlementsBatch,
     Substitutions,

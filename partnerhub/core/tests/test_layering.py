@@ -1,6 +1,6 @@
 """Imports point one way (docs/architecture.md, "Layers"): the import-linter contracts in
-pyproject.toml hold for the code as it is, and each of them fails when a lower layer
-imports a higher one."""
+pyproject.toml hold for the code as it is, each of them fails when a lower layer
+imports a higher one (or an import closes a cycle), and no module is in an import cycle."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import grimp
 import pytest
 from importlinter.api import read_configuration
+from importlinter.contracts.acyclic_siblings import AcyclicSiblingsContract
 from importlinter.contracts.forbidden import ForbiddenContract
 from importlinter.contracts.layers import LayersContract
 from importlinter.contracts.protected import ProtectedContract
@@ -20,6 +21,7 @@ CONTRACT_TYPES: dict[str, Any] = {
     "layers": LayersContract,
     "forbidden": ForbiddenContract,
     "protected": ProtectedContract,
+    "acyclic_siblings": AcyclicSiblingsContract,
 }
 
 
@@ -61,6 +63,11 @@ def test_every_contract_holds(contracts: dict[str, Any], graph: grimp.ImportGrap
         ("protected", "partnerhub.plans.services", "partnerhub.plans.forms"),
         ("protected", "partnerhub.fees.selectors", "partnerhub.accounts.hub"),
         ("protected", "partnerhub.usage.models", "partnerhub.companies.api"),
+        # a new arrow back up between apps (fees imports audit), and a cycle inside an app
+        ("acyclic_siblings", "partnerhub.audit.services", "partnerhub.fees.models"),
+        # companies reaching past the webhooks outbox call (announce imports companies)
+        ("acyclic_siblings", "partnerhub.companies.services", "partnerhub.webhooks.announce"),
+        ("acyclic_siblings", "partnerhub.fees.schedules", "partnerhub.fees.apply"),
     ],
 )
 def test_a_lower_layer_importing_a_higher_one_breaks_a_contract(
@@ -80,6 +87,38 @@ def test_a_test_module_may_import_any_layer(
         line_contents="x",
     )
     assert contracts["layers"].check(graph, verbose=False).kept
+
+
+def _modules_in_cycles(graph: grimp.ImportGraph) -> set[str]:
+    """Modules (tests and test helpers left out) from which an import chain leads back to
+    them: the app-level contract cannot see a circle that runs through an arrow it lists."""
+    kept = {
+        m for m in graph.modules if ".tests" not in m and not m.startswith("partnerhub.testing")
+    }
+    return {
+        importer
+        for importer in kept
+        for imported in graph.find_modules_directly_imported_by(importer) & kept
+        if graph.find_shortest_chain(importer=imported, imported=importer) is not None
+    }
+
+
+def test_no_module_is_in_an_import_cycle(graph: grimp.ImportGraph) -> None:
+    """Issue 23: companies/selectors -> fees/apply -> fees/jobs -> fees/tasks -> fees/recalc
+    -> webhooks/announce -> companies/cache -> companies/selectors was such a circle."""
+    assert _modules_in_cycles(graph) == set()
+
+
+def test_an_import_cycle_is_found(graph: grimp.ImportGraph) -> None:
+    graph.add_import(
+        importer="partnerhub.fees.schedules",
+        imported="partnerhub.companies.selectors",
+        line_number=1,
+        line_contents="x",
+    )
+    assert {"partnerhub.fees.schedules", "partnerhub.companies.selectors"} <= (
+        _modules_in_cycles(graph)
+    )
 
 
 def test_no_view_or_endpoint_shadows_a_service_or_selector_name() -> None:

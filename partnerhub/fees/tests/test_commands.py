@@ -66,7 +66,7 @@ def test_recalc_resume_finishes_a_job_whose_worker_died() -> None:
     _seed(companies=3, items=4)
     call_command("recalc", plan=Plan.objects.get().pk, stdout=StringIO())
     job = RecalcJob.objects.get()
-    recalc._claim(job.pk, "dead:1:x")
+    recalc.job_claim(job.pk, "dead:1:x")
     RecalcJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
     out = StringIO()
 

@@ -1,7 +1,7 @@
 """A short, bounded mixed load over loopback HTTP; then every item equals a fresh quote.
 
 The production server (`partnerhub serve`: granian plus its job worker) runs on a
-database of the test's own (processes.py::scratch_db: a file SQLite database, and a
+database of the test's own (fees/tests/conftest.py::scratch_db: a file SQLite database, and a
 scratch PostgreSQL database too when the suite runs on PostgreSQL). A few client
 threads mix plan fee edits, fee-source toggles and resets, and item price edits, all
 applied to "all" items, while the worker runs the jobs they queue. Loop counts are
@@ -15,7 +15,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from partnerhub.testing.processes import Db, run_django, subprocess_env, wait_for
+from partnerhub.testing.processes import Db, free_port, seeded_env, wait_for
 
 COMPANIES, ITEMS = 6, 12  # per company; the seed prices 3 currencies x 3 fee types
 CLIENTS, ROUNDS = 3, 14  # client threads x operations each: bounded, a few seconds
@@ -68,12 +67,6 @@ class Http:
                 return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode(errors="replace")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _edit_plan(http: Http, plan_id: int, rng: random.Random, *, change: bool = False) -> int:
@@ -133,9 +126,9 @@ def test_mixed_load_over_loopback_leaves_every_item_equal_to_a_fresh_quote(
     scratch_db: str, tmp_path: Path
 ) -> None:
     db = Db(scratch_db)
-    env = subprocess_env(scratch_db, tmp_path, RECALC_CHUNK_COMPANIES="2")
-    run_django(env, "migrate", "-v0", "--skip-checks")
-    run_django(env, "seed", "--companies", str(COMPANIES), "--items", str(ITEMS), "--skip-checks")
+    env = seeded_env(
+        scratch_db, tmp_path, companies=COMPANIES, items=ITEMS, RECALC_CHUNK_COMPANIES="2"
+    )
     setup = subprocess.run(
         [sys.executable, "-m", "django", "shell", "-c", SETUP],
         env=env,
@@ -146,7 +139,7 @@ def test_mixed_load_over_loopback_leaves_every_item_equal_to_a_fresh_quote(
     world = json.loads(setup.stdout.decode().strip().splitlines()[-1])
     item_ids = [row[0] for row in db.rows("SELECT id FROM fees_saleitem ORDER BY id")]
 
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "django", "serve", "--port", str(port), "--workers", "1"],

@@ -19,7 +19,7 @@ from partnerhub.companies.services import company_update
 from partnerhub.core.actor import SYSTEM
 from partnerhub.core.errors import NotFound
 from partnerhub.fees import recalc
-from partnerhub.fees.jobs import recalculation_enqueue
+from partnerhub.fees.jobs import recalculation_enqueue, recalculation_recover_stale
 from partnerhub.fees.models import RecalcChunk, RecalcJob, SaleItem
 from partnerhub.fees.selectors import job_get_for_actor, job_list_for_actor, job_serialize
 from partnerhub.fees.services import sale_item_create
@@ -114,8 +114,8 @@ def test_job_killed_between_chunks_resumes_without_counting_twice(plan_world) ->
     add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 7)
     job = _enqueue_plan_job(p)
     dead = "gone-host:1:x"
-    recalc._claim(job.pk, dead)
-    assert recalc._run_chunk(job.pk, dead)  # one chunk of two companies, then "SIGKILL"
+    recalc.job_claim(job.pk, dead)
+    assert recalc.chunk_run(job.pk, dead)  # one chunk of two companies, then "SIGKILL"
     RecalcJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
 
     done = recalc.recalculation_run(job_id=job.pk, worker_id="new-host:2:y")
@@ -130,23 +130,23 @@ def test_job_killed_between_chunks_resumes_without_counting_twice(plan_world) ->
 def test_a_job_alive_on_another_worker_is_left_alone(plan_world) -> None:
     p = plan_world
     job = _enqueue_plan_job(p)
-    recalc._claim(job.pk, "busy-host:1:x")
+    recalc.job_claim(job.pk, "busy-host:1:x")
 
     assert recalc.recalculation_run(job_id=job.pk, worker_id="me:2:y").status == Status.RUNNING
     job.refresh_from_db()
     assert (job.worker_id, job.companies_done) == ("busy-host:1:x", 0)
-    assert recalc.recalculation_recover_stale() == []
+    assert recalculation_recover_stale() == []
 
 
 def test_a_worker_that_lost_its_job_stops_without_touching_it(plan_world) -> None:
     p = plan_world
     job = _enqueue_plan_job(p)
-    recalc._claim(job.pk, "slow:1:x")
+    recalc.job_claim(job.pk, "slow:1:x")
     RecalcJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
-    recalc._claim(job.pk, "fast:2:y")
+    recalc.job_claim(job.pk, "fast:2:y")
 
     with pytest.raises(recalc.JobTakenOver):
-        recalc._run_chunk(job.pk, "slow:1:x")
+        recalc.chunk_run(job.pk, "slow:1:x")
     job.refresh_from_db()
     assert (job.worker_id, job.companies_done, job.items_done) == ("fast:2:y", 0, 0)
 
@@ -155,17 +155,17 @@ def test_stale_running_job_is_recovered_with_a_fresh_task(plan_world) -> None:
     p = plan_world
     job = _enqueue_plan_job(p)
     DBTaskResult.objects.filter(pk=job.task_id).update(status=TaskResultStatus.RUNNING)
-    recalc._claim(job.pk, "dead:1:x")
-    recalc._run_chunk(job.pk, "dead:1:x")
+    recalc.job_claim(job.pk, "dead:1:x")
+    recalc.chunk_run(job.pk, "dead:1:x")
     RecalcJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
     old_task = job.task_id
 
-    assert recalc.recalculation_recover_stale() == [job.pk]
+    assert recalculation_recover_stale() == [job.pk]
 
     job.refresh_from_db()
     assert job.task_id != old_task and (job.worker_id, job.status) == ("", Status.QUEUED)
     assert job.companies_done == 2  # progress kept
-    assert recalc.recalculation_recover_stale() == []  # its new task is ready: left alone
+    assert recalculation_recover_stale() == []  # its new task is ready: left alone
     assert DBTaskResult.objects.get(pk=old_task).status == TaskResultStatus.FAILED
     assert DBTaskResult.objects.get(pk=job.task_id).status == TaskResultStatus.READY
     assert AuditEvent.objects.filter(action="job.recover", object_id=job.pk).exists()
@@ -178,8 +178,8 @@ def test_queued_job_whose_task_was_lost_is_recovered(plan_world) -> None:
     job = _enqueue_plan_job(p)
     DBTaskResult.objects.filter(pk=job.task_id).delete()
 
-    assert recalc.recalculation_recover_stale() == [job.pk]
-    assert recalc.recalculation_recover_stale() == []  # its new task is ready: nothing to do
+    assert recalculation_recover_stale() == [job.pk]
+    assert recalculation_recover_stale() == []  # its new task is ready: nothing to do
 
 
 def test_a_job_on_a_dead_local_process_is_stale_at_once(plan_world) -> None:
@@ -191,7 +191,7 @@ def test_a_job_on_a_dead_local_process_is_stale_at_once(plan_world) -> None:
     proc.wait()
     p = plan_world
     job = _enqueue_plan_job(p)
-    recalc._claim(job.pk, f"{socket.gethostname()[:40]}:{proc.pid}:x")
+    recalc.job_claim(job.pk, f"{socket.gethostname()[:40]}:{proc.pid}:x")
     job.refresh_from_db()
 
     assert recalc.job_is_stale(job)
@@ -248,13 +248,13 @@ def test_running_job_followed_by_a_later_one_ends_on_the_last_edit(plan_world) -
     p = plan_world
     add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 1)
     first = _enqueue_plan_job(p)
-    recalc._claim(first.pk, "w1:1:x")
-    recalc._run_chunk(first.pk, "w1:1:x")
+    recalc.job_claim(first.pk, "w1:1:x")
+    recalc.chunk_run(first.pk, "w1:1:x")
     add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 2)
     second = _enqueue_plan_job(p)
 
     recalc.recalculation_run(job_id=second.pk)
-    while recalc._run_chunk(first.pk, "w1:1:x"):
+    while recalc.chunk_run(first.pk, "w1:1:x"):
         pass
 
     first.refresh_from_db()
@@ -264,7 +264,7 @@ def test_running_job_followed_by_a_later_one_ends_on_the_last_edit(plan_world) -
 
 def test_item_without_a_schedule_entry_gets_zero_reseller_fee_on_recalculation(plan_world) -> None:
     # Creating such an item is refused; a later schedule edit can still remove the
-    # entry, and the job then prices the reseller fee at 0, itemised (recalc.py).
+    # entry, and the job then prices the reseller fee at 0, itemised (recalc/statement.py).
     p = plan_world
     add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 250, 30, blended=True)
     p.plan_a.fee_schedule.entries.all().delete()
@@ -303,11 +303,11 @@ def test_items_committed_after_the_job_started_are_repriced_and_counted_exactly(
     p = plan_world
     add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 5)
     job = _enqueue_plan_job(p)
-    recalc._claim(job.pk, "w:1:x")
+    recalc.job_claim(job.pk, "w:1:x")
     late = sale_item_create(actor=p.admin_a, company_id=p.on_plan[-1].pk, data=ITEM)
     SaleItem.objects.filter(pk=late.pk).update(reseller_fee_minor=80)
 
-    while recalc._run_chunk(job.pk, "w:1:x"):
+    while recalc.chunk_run(job.pk, "w:1:x"):
         pass
 
     job.refresh_from_db()
@@ -380,7 +380,7 @@ def test_an_item_committed_in_flight_is_repriced_and_counted_exactly(plan_world)
     # visible when the job counted its scope (a create committing late).
     p = plan_world
     job = _enqueue_plan_job(p)
-    recalc._claim(job.pk, "w:1:x")
+    recalc.job_claim(job.pk, "w:1:x")
     job.refresh_from_db()
     late = SaleItem.objects.filter(company=p.on_plan[-1]).order_by("id").first()
     RecalcJob.objects.filter(pk=job.pk).update(
@@ -392,7 +392,7 @@ def test_an_item_committed_in_flight_is_repriced_and_counted_exactly(plan_world)
     assert chunk is not None and p.on_plan[-1].pk in chunk.company_ids
     RecalcChunk.objects.filter(pk=chunk.pk).update(items_counted=chunk.items_counted - 1)
 
-    while recalc._run_chunk(job.pk, "w:1:x"):
+    while recalc.chunk_run(job.pk, "w:1:x"):
         pass
 
     job.refresh_from_db()
@@ -425,7 +425,7 @@ def test_a_chunk_is_planned_for_its_own_companies_with_one_hash_join_on_postgres
 ) -> None:
     """A chunk's transaction asks for custom plans and hash joins, and its
     statement joins the items to the fenced rates in one hash join: the plans the
-    planner picked otherwise made chunks up to twice as slow (fees/recalc.py)."""
+    planner picked otherwise made chunks up to twice as slow (fees/recalc/statement.py)."""
     from django.db import connection
     from django.utils import timezone
 
@@ -487,10 +487,10 @@ def test_a_job_makes_sure_of_the_rates_statistics_when_it_starts_only(
     plan_world, monkeypatch
 ) -> None:
     calls: list[None] = []
-    monkeypatch.setattr(recalc, "rates_statistics_ensure", lambda: calls.append(None))
+    monkeypatch.setattr(recalc.claim, "rates_statistics_ensure", lambda: calls.append(None))
     job = _enqueue_plan_job(plan_world)
     dead = "gone-host:1:x"
-    recalc._claim(job.pk, dead)
+    recalc.job_claim(job.pk, dead)
     assert len(calls) == 1
     RecalcJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
 
@@ -530,7 +530,7 @@ def test_chunks_are_bounded_by_items_and_a_big_company_is_split_by_item_id(
     _add_items(big, 7, p.admin_a)  # 10 items: more than a chunk holds
     add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 9)
     job = _enqueue_plan_job(p)
-    recalc._claim(job.pk, "w:1:x")
+    recalc.job_claim(job.pk, "w:1:x")
 
     chunks = list(RecalcChunk.objects.filter(job=job).order_by("seq"))
     small = sorted(c.pk for c in p.on_plan if c != big)
@@ -556,7 +556,7 @@ def test_chunks_are_bounded_by_items_and_a_big_company_is_split_by_item_id(
     assert layout == expected
 
     late = sale_item_create(actor=p.admin_a, company_id=big.pk, data=ITEM)  # after the start
-    while recalc._run_chunk(job.pk, "w:1:x"):
+    while recalc.chunk_run(job.pk, "w:1:x"):
         pass
 
     job.refresh_from_db()
@@ -580,15 +580,15 @@ def test_a_helper_shares_a_running_job_and_nothing_is_counted_twice(plan_world, 
     settings.RECALC_CHUNK_ITEMS = 3  # one company per chunk: five chunks
     add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 4)
     job = _enqueue_plan_job(p)
-    recalc._claim(job.pk, "owner:1:x")
-    assert recalc._run_chunk(job.pk, "owner:1:x")
+    recalc.job_claim(job.pk, "owner:1:x")
+    assert recalc.chunk_run(job.pk, "owner:1:x")
 
     assert recalc.recalculation_help(worker_id="helper:2:y") == 4
 
     job.refresh_from_db()
     # The helper ran the last chunk, so it closed the job; the owner finds nothing left.
     assert job.status == Status.SUCCEEDED and job.worker_id == "owner:1:x"
-    assert not recalc._run_chunk(job.pk, "owner:1:x")
+    assert not recalc.chunk_run(job.pk, "owner:1:x")
     assert (job.companies_done, job.items_done, job.items_total) == (5, 15, 15)
     by = RecalcChunk.objects.filter(job=job).order_by("seq").values_list("worker_id", flat=True)
     assert list(by) == ["owner:1:x"] + ["helper:2:y"] * 4
@@ -601,7 +601,7 @@ def test_a_helper_leaves_jobs_alone_unless_running_and_alive(plan_world) -> None
     queued = _enqueue_plan_job(p)
     assert recalc.recalculation_help(worker_id="helper:2:y") == 0  # not started: no chunks
 
-    recalc._claim(queued.pk, "gone:1:x")
+    recalc.job_claim(queued.pk, "gone:1:x")
     RecalcJob.objects.filter(pk=queued.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
     assert recalc.recalculation_help(worker_id="helper:2:y") == 0  # stale: recovery's
     assert not RecalcChunk.objects.filter(job=queued, done=True).exists()
@@ -618,14 +618,14 @@ def test_a_chunk_another_worker_holds_is_skipped_until_its_transaction_ends(
     catalog_seeded, plan_world
 ) -> None:
     job = _enqueue_plan_job(plan_world)
-    recalc._claim(job.pk, "owner:1:x")  # three chunks: 2, 2 and 1 companies
+    recalc.job_claim(job.pk, "owner:1:x")  # three chunks: 2, 2 and 1 companies
     held, release = threading.Event(), threading.Event()
     claimed: list[int | None] = []
 
     def other_worker() -> None:
         try:
             with transaction.atomic():
-                chunk = recalc._claim_chunk(job.pk)
+                chunk = recalc.chunk_claim(job.pk)
                 claimed.append(chunk.seq if chunk else None)
                 held.set()
                 release.wait(20)
@@ -637,7 +637,7 @@ def test_a_chunk_another_worker_holds_is_skipped_until_its_transaction_ends(
     try:
         assert held.wait(20)
         with transaction.atomic():
-            mine = recalc._claim_chunk(job.pk)
+            mine = recalc.chunk_claim(job.pk)
             assert mine is not None and mine.seq == 1  # seq 0 is held by the other worker
     finally:
         release.set()
@@ -645,7 +645,7 @@ def test_a_chunk_another_worker_holds_is_skipped_until_its_transaction_ends(
 
     assert claimed == [0]
     with transaction.atomic():  # both transactions ended: seq 0 is free again
-        again = recalc._claim_chunk(job.pk)
+        again = recalc.chunk_claim(job.pk)
         assert again is not None and again.seq == 0
 
 
@@ -665,7 +665,7 @@ def test_a_long_scope_starts_on_its_first_companies_and_plans_the_rest_meanwhile
     job = _enqueue_plan_job(p)
     ids = [c.pk for c in p.on_plan]
 
-    recalc._claim(job.pk, "owner:1:x")
+    recalc.job_claim(job.pk, "owner:1:x")
     job.refresh_from_db()
     # Two companies counted; the first one's chunk is full, the second's may grow.
     assert _chunk_layout(job) == [[ids[0]]]
@@ -675,9 +675,9 @@ def test_a_long_scope_starts_on_its_first_companies_and_plans_the_rest_meanwhile
     job.refresh_from_db()
     assert job.status == Status.RUNNING  # every chunk done, but not every chunk planned
 
-    recalc._plan_rest(job.pk, "helper:2:y")  # only the job's owner plans it
+    recalc.chunks_plan_rest(job.pk, "helper:2:y")  # only the job's owner plans it
     assert not RecalcJob.objects.get(pk=job.pk).chunks_planned
-    recalc._plan_rest(job.pk, "owner:1:x")
+    recalc.chunks_plan_rest(job.pk, "owner:1:x")
     job.refresh_from_db()
     assert _chunk_layout(job) == [[company] for company in ids]
     assert (job.chunks_planned, job.items_total) == (True, 15)
@@ -696,11 +696,11 @@ def test_a_job_whose_owner_died_before_planning_the_rest_is_finished_by_the_next
     settings.RECALC_CHUNK_ITEMS = 3
     settings.RECALC_PLAN_AHEAD_COMPANIES = 2
     job = _enqueue_plan_job(p)
-    recalc._claim(job.pk, "dead:1:x")
-    assert recalc._run_chunk(job.pk, "dead:1:x")
+    recalc.job_claim(job.pk, "dead:1:x")
+    assert recalc.chunk_run(job.pk, "dead:1:x")
     RecalcJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
 
-    assert recalc.recalculation_recover_stale() == [job.pk]
+    assert recalculation_recover_stale() == [job.pk]
     done = recalc.recalculation_run(job_id=job.pk, worker_id="next:2:z")
 
     assert done is not None and done.chunks_planned
@@ -713,7 +713,7 @@ def test_a_job_whose_owner_died_before_planning_the_rest_is_finished_by_the_next
 def test_a_short_scope_is_planned_whole_at_once(plan_world, settings) -> None:
     settings.RECALC_PLAN_AHEAD_COMPANIES = 5
     job = _enqueue_plan_job(plan_world)
-    recalc._claim(job.pk, "owner:1:x")
+    recalc.job_claim(job.pk, "owner:1:x")
     job.refresh_from_db()
     assert job.chunks_planned and job.items_total == 15
     assert sum(len(ids) for ids in _chunk_layout(job)) == 5
@@ -723,13 +723,13 @@ def test_a_process_running_its_own_job_does_not_help_or_even_look(
     plan_world, django_assert_num_queries
 ) -> None:
     job = _enqueue_plan_job(plan_world)
-    recalc._claim(job.pk, "owner:1:x")
-    recalc._owning.set()
+    recalc.job_claim(job.pk, "owner:1:x")
+    recalc.run._owning.set()
     try:
         with django_assert_num_queries(0):
             assert recalc.recalculation_help(worker_id="owner:1:x") == 0
     finally:
-        recalc._owning.clear()
+        recalc.run._owning.clear()
 
     assert recalc.recalculation_help(worker_id="helper:2:y") == 3
 
@@ -738,7 +738,7 @@ def test_a_job_started_by_an_older_release_gets_chunks_after_its_cursor(plan_wor
     p = plan_world
     add_fee(p.plan_a.fee_schedule_id, "GBP", "ticket", 0, 6)
     job = _enqueue_plan_job(p)
-    recalc._claim(job.pk, "old:1:x")
+    recalc.job_claim(job.pk, "old:1:x")
     ids = sorted(c.pk for c in p.on_plan)
     # As an older release left it: two companies done by its cursor, no chunk rows.
     RecalcChunk.objects.filter(job=job).delete()

@@ -355,7 +355,7 @@ class InProcessFeeMachine(FeeMachine):
     @rule(data=st.data())
     def start_a_job(self, data: st.DataObject) -> None:
         waiting = [j.pk for j in self._unfinished() if j.scope_company_ids is None]
-        recalc._claim(data.draw(st.sampled_from(waiting)), WORKER_ID)
+        recalc.job_claim(data.draw(st.sampled_from(waiting)), WORKER_ID)
 
     @precondition(
         lambda self: any(j.status == RecalcJob.Status.RUNNING for j in self._unfinished())
@@ -363,7 +363,7 @@ class InProcessFeeMachine(FeeMachine):
     @rule(data=st.data())
     def run_one_chunk(self, data: st.DataObject) -> None:
         running = [j.pk for j in self._unfinished() if j.status == RecalcJob.Status.RUNNING]
-        recalc._run_chunk(data.draw(st.sampled_from(running)), WORKER_ID)
+        recalc.chunk_run(data.draw(st.sampled_from(running)), WORKER_ID)
 
     def drain(self) -> None:
         recalc.recalculation_resume_all(worker_id=WORKER_ID)
@@ -384,7 +384,7 @@ class InProcessParallelFeeMachine(InProcessFeeMachine):
     @rule(data=st.data())
     def help_with_one_chunk(self, data: st.DataObject) -> None:
         running = [j.pk for j in self._unfinished() if j.status == RecalcJob.Status.RUNNING]
-        recalc._run_chunk(data.draw(st.sampled_from(running)), HELPER_ID, owner=False)
+        recalc.chunk_run(data.draw(st.sampled_from(running)), HELPER_ID, owner=False)
 
     def drain(self) -> None:
         super().drain()

@@ -22,8 +22,9 @@ from partnerhub.testing.processes import (
     Db,
     run_django,
     scratch_postgres,
+    seeded_env,
     start_process,
-    subprocess_env,
+    stop_all,
     wait_for,
 )
 
@@ -125,9 +126,7 @@ recalculation_enqueue(actor=SYSTEM, reseller_id=plan.reseller_id, plan_id=plan.p
 @pytest.mark.slow
 def test_an_idle_worker_starts_a_job_without_waiting_for_its_poll(tmp_path: Path) -> None:
     with scratch_postgres("wakeup") as url:
-        env = subprocess_env(url, tmp_path, RECALC_CHUNK_ITEMS="10")
-        run_django(env, "migrate", "-v0", "--skip-checks")
-        run_django(env, "seed", "--companies", "4", "--items", "20", "--skip-checks")
+        env = seeded_env(url, tmp_path, companies=4, items=20, RECALC_CHUNK_ITEMS="10")
         # Polls a minute apart: only the notifications can start the job and the helper.
         argv = [sys.executable, "-m", "django", "worker", "--no-startup-delay", "--interval", "60"]
         workers = [start_process(env, argv, tmp_path / f"w{i}.log") for i in range(2)]
@@ -146,7 +145,4 @@ def test_an_idle_worker_starts_a_job_without_waiting_for_its_poll(tmp_path: Path
             assert db.value("SELECT status FROM fees_recalcjob") == "succeeded", logs()
             assert db.value("SELECT items_done FROM fees_recalcjob") == 80
         finally:
-            for worker in workers:
-                worker.terminate()
-            for worker in workers:
-                worker.wait(timeout=30)
+            stop_all(workers)

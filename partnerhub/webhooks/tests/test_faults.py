@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,7 +25,14 @@ import pytest
 from django.conf import settings
 from standardwebhooks import Webhook
 
-from partnerhub.testing.processes import Db, run_django, scratch_postgres, subprocess_env, wait_for
+from partnerhub.testing.processes import (
+    Db,
+    free_port,
+    run_django,
+    scratch_postgres,
+    subprocess_env,
+    wait_for,
+)
 
 COMPANIES = 40
 
@@ -140,15 +146,9 @@ class Receiver:
             self.server = None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    receiver = Receiver(port=_free_port())
+    receiver = Receiver(port=free_port())
     yield receiver
     receiver.stop()
 

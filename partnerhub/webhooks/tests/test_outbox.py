@@ -6,6 +6,7 @@ import pytest
 from django.db import transaction
 
 from partnerhub.catalog.services import limit_create
+from partnerhub.companies.cache import etag_for
 from partnerhub.companies.models import Company
 from partnerhub.companies.selectors import resolve_entitlements
 from partnerhub.companies.services import company_create, company_update
@@ -23,7 +24,6 @@ from partnerhub.plans.services import (
 from partnerhub.plans.tests.test_plan_services import plan_data
 from partnerhub.resellers.services import reseller_update
 from partnerhub.testing.factories import CompanyFactory, PlanFactory
-from partnerhub.webhooks.announce import etag_for
 from partnerhub.webhooks.entitlements import EntitlementsBatch, companies_for_resolution
 from partnerhub.webhooks.models import Delivery, Event, FanOut
 from partnerhub.webhooks.services import endpoint_create, usage_threshold_reached_emit

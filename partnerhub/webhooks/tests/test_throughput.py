@@ -21,13 +21,13 @@ from django.db import connections
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from partnerhub.companies.announce import entitlements_changed_data
 from partnerhub.companies.models import Company
 from partnerhub.companies.selectors import resolve_entitlements
 from partnerhub.companies.services import company_update
 from partnerhub.core.actor import platform_actor
 from partnerhub.plans.services import plan_update
 from partnerhub.testing.factories import CompanyFactory, PlanFactory, ResellerFactory
-from partnerhub.webhooks.announce import entitlements_changed_data
 from partnerhub.webhooks.delivery import (
     LANE_DEPTH,
     Outcome,

@@ -6,7 +6,7 @@ task table cannot tell a dead worker from a slow one. Our own job rows can (a
 heartbeat per chunk, and the owner's host:pid), so a thread here re-enqueues
 such jobs, and the worker loop then claims them like any other task.
 
-A recalculation job's chunks are rows any worker can claim (fees/recalc.py). A
+A recalculation job's chunks are rows any worker can claim (fees/recalc/). A
 thread here polls for running jobs with free chunks and runs them while this
 process runs no job of its own, so every worker process, on this machine or
 another sharing the database, works on the job in flight. `--concurrency N`
@@ -35,7 +35,8 @@ from django.db import close_old_connections, connection
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
-from partnerhub.fees.recalc import recalculation_help, recalculation_recover_stale
+from partnerhub.fees.jobs import recalculation_recover_stale
+from partnerhub.fees.recalc import recalculation_help
 from partnerhub.fees.wakeup import Wakeup, listen_loop, notifications_supported
 from partnerhub.webhooks.worker import webhooks_thread
 
