@@ -38,6 +38,8 @@ def test_statements_page_changes_month_and_shows_totals_and_chart(
         number=9,
         lines=[line("subscription", 2500, company=personas.company_a)],
     )
+    refused: list[str] = []  # the swaps run under the Content-Security-Policy
+    hub.on("console", lambda m: refused.append(m.text) if "Security Policy" in m.text else None)
     login(hub, "admin-a")
     hub.locator(".sidebar").get_by_role("link", name="Statements").click()
     expect(hub.get_by_role("heading", name="Statements", exact=True)).to_be_visible()
@@ -65,6 +67,7 @@ def test_statements_page_changes_month_and_shows_totals_and_chart(
     expect(gbp).to_have_count(0)
     hub.reload()  # the pushed URL is the month's own page
     expect(inr.get_by_test_id("total-gross")).to_have_text("INR 472.00")
+    assert refused == []
 
 
 def test_company_panel_opens_a_statement_and_downloads_its_csv(
