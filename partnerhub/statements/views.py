@@ -155,17 +155,23 @@ def reseller_statements(request: HttpRequest, reseller_id: int) -> HttpResponse:
     actor = actor_of(request)
     reseller = reseller_get_for_actor(actor, reseller_id)
     month, month_error = month_start(request.GET.get("month", ""), _today())
-    statements = reseller_statements_for_actor(actor, reseller.pk, month)
-    history = reseller_revenue_history(actor, reseller.pk, months=HISTORY_MONTHS, end=month)
+    this_month = _today().replace(day=1)
+    # A month that has not started has no statement yet; computing one would only guess.
+    future = month > this_month
+    statements = [] if future else reseller_statements_for_actor(actor, reseller.pk, month)
+    history = reseller_revenue_history(
+        actor, reseller.pk, months=HISTORY_MONTHS, end=min(month, this_month)
+    )
     context = {
         "reseller": reseller,
         "month": month,
         "month_error": month_error,
+        "future": future,
         "previous_month": month_shift(month, -1),
         "next_month": month_shift(month, 1),
-        "this_month": _today().replace(day=1),
+        "this_month": this_month,
         "statements": [Shown.of(s) for s in statements],
-        "charts": _chart_groups(history, month),
+        "charts": _chart_groups(history, min(month, this_month)),
         "resellers": reseller_list_for_actor(actor) if actor.is_platform else [],
         "grace_hours": _grace_hours(),
     }

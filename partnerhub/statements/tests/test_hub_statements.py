@@ -487,3 +487,21 @@ def test_pages_show_the_engines_statements_as_stored(personas: Any, engine_books
     closed = Statement.objects.filter(company=company, status="closed").order_by("-period_start")
     assert [c.statement.pk for c in panel.context["closed"]] == [s.pk for s in closed]
     assert len(closed) >= 2  # the months three and two back, whatever today is
+
+
+def test_a_month_not_started_has_no_statement_and_no_next_link(personas: Any) -> None:
+    client = client_for(personas.admin_a_user)
+    url = reverse("statements:reseller", args=[personas.reseller_a.pk])
+    this_month = timezone.localdate().replace(day=1)
+    future = month_shift(this_month, 2)
+    response = client.get(url, {"month": f"{future:%Y-%m}"})
+    assert response.context["statements"] == []
+    page = response.content.decode()
+    assert f"{future:%B %Y} has not started yet" in page
+    assert 'data-testid="next-month"' not in page
+    assert f"up to {this_month:%B %Y}" in page  # the chart stops at today's month
+    current = client.get(url, {"month": f"{this_month:%Y-%m}"}).content.decode()
+    assert 'data-testid="next-month"' not in current
+    last = client.get(url).content.decode()
+    assert 'data-testid="next-month"' in last
+    assert Statement.objects.filter(period_start=future).count() == 0
