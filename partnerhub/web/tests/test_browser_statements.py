@@ -1,5 +1,8 @@
 """The statement screens in Chromium: the Statements page (month picker, totals, chart),
-the company page's statement panel, a statement's lines and its CSV download."""
+the company page's statement panel, a statement's lines and its CSV download.
+
+Here rather than in statements/tests: the one Playwright instance per process is this
+folder's session fixture (a second one in the same worker fails)."""
 
 from __future__ import annotations
 
@@ -11,11 +14,11 @@ import pytest
 from playwright.sync_api import expect
 
 from partnerhub.statements.tests.test_hub_statements import NOV, books, line, statement_row
-from partnerhub.web.tests.conftest import browser, hub, login
+from partnerhub.web.tests.conftest import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-__all__ = ["books", "browser", "hub"]  # fixtures used by name below
+__all__ = ["books"]  # a fixture, used by name below
 
 OVERFLOW = "() => document.documentElement.scrollWidth"
 
