@@ -248,8 +248,9 @@ PARTNERHUB_TRUSTED_PROXIES = env_int("PARTNERHUB_TRUSTED_PROXIES", 0)
 RECALC_CHUNK_ITEMS = env_int("RECALC_CHUNK_ITEMS", 100_000)
 RECALC_CHUNK_COMPANIES = env_int("RECALC_CHUNK_COMPANIES", 1000)
 # A job's first chunks are planned from this many companies, and the other companies are
-# counted while workers run them (fees/recalc/chunks.py::chunks_plan_rest). Every worker waits for this
-# count; 128 companies of 1,000 items make one full chunk for the first helper.
+# counted while workers run them (fees/recalc/chunks.py::chunks_plan_rest). Every worker
+# waits for this count; 128 companies of 1,000 items make one full chunk for the first
+# helper.
 RECALC_PLAN_AHEAD_COMPANIES = env_int("RECALC_PLAN_AHEAD_COMPANIES", 128)
 # A running job whose heartbeat is older than this is taken over by another worker.
 RECALC_STALE_SECONDS = env_int("RECALC_STALE_SECONDS", 60)

@@ -21,6 +21,7 @@ from partnerhub.fees import api as fees_api
 from partnerhub.plans import api as plans_api
 from partnerhub.registration import api as registration_api
 from partnerhub.resellers import api as resellers_api
+from partnerhub.sales import api as sales_api
 from partnerhub.statements import api as statements_api
 from partnerhub.usage import api as usage_api
 
@@ -104,6 +105,7 @@ api.add_router("v1/", resellers_api.router)
 api.add_router("v1/", plans_api.router)
 api.add_router("v1/", companies_api.router)
 api.add_router("v1/", fees_api.router)
+api.add_router("v1/", sales_api.router)
 api.add_router("v1/", registration_api.router)
 api.add_router("v1/", audit_api.router)
 api.add_router("v1/", accounts_api.router)

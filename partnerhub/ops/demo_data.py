@@ -3,7 +3,8 @@
 Everything is written through the services (with their validation and audit
 rows), so the demo shows the product as a user would have built it: plans
 that were archived, disabled and deleted after companies were put on them,
-companies that deviate from their plan, a recalculation job for the worker.
+companies that deviate from their plan, a recalculation job for the worker, and a
+year of sales with every ended period's statements closed, as the worker would have.
 It runs in one transaction, which keeps SQLite fast (seconds, not minutes).
 """
 
@@ -11,14 +12,17 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
 from partnerhub.accounts.services import api_key_create, user_create
 from partnerhub.catalog.models import Feature
 from partnerhub.catalog.services import feature_create, gateway_fees_set
-from partnerhub.companies.models import Company
+from partnerhub.companies.models import Company, SubscriptionChange
 from partnerhub.companies.services import company_create, company_update
 from partnerhub.core.actor import Actor, Role
 from partnerhub.fees.models import FeeScheduleEntry
@@ -33,6 +37,13 @@ from partnerhub.plans.services import (
 )
 from partnerhub.resellers.models import Reseller
 from partnerhub.resellers.services import reseller_create, reseller_update
+from partnerhub.sales.seed import sales_seed
+from partnerhub.statements.compute import day_start
+from partnerhub.statements.services import (
+    grace,
+    reseller_statements_close,
+    statements_close_companies,
+)
 
 DEMO_PASSWORD = "partnerhub-demo"
 DEMO_ACTOR = Actor(role=Role.SYSTEM, label="cli:demo")
@@ -284,6 +295,8 @@ class DemoSummary:
     plans: int = 0
     companies: int = 0
     sale_items: int = 0
+    sales: int = 0
+    statements: int = 0  # closed
     job_id: int | None = None
 
 
@@ -461,6 +474,7 @@ def demo_data_load(
             changes={"default_registration_plan_id": sw_plans[0][0].pk},
         )
         summary.job_id = _fee_change_with_job(starter)
+        summary.sales, summary.statements = _money_history()
         _users(summary)
         _, summary.api_key = api_key_create(
             actor=DEMO_ACTOR,
@@ -472,6 +486,34 @@ def demo_data_load(
     summary.plans = len(nw_plans) + len(sw_plans)
     summary.companies = len(nw_companies) + len(sw_companies)
     return summary
+
+
+HISTORY_DAYS = 395  # 13 months: a full 12-month chart of closed reseller statements
+DEMO_SALES = 12_000
+
+
+def _money_history() -> tuple[int, int]:
+    """Move every company (and its subscription history) back 13 months, sell its items
+    over the year since, and close every period that ended as the worker does: the
+    Statements page opens on a year of closed months. Answers (sales, statements)."""
+    now = timezone.now()
+    back = timedelta(days=HISTORY_DAYS)
+    Company.objects.update(
+        created_at=F("created_at") - back, billing_anchor=F("billing_anchor") - back
+    )
+    SubscriptionChange.objects.update(effective_at=F("effective_at") - back)
+    sales = sales_seed(count=DEMO_SALES, now=now, days=HISTORY_DAYS - 30)
+    ids = list(Company.objects.order_by("pk").values_list("pk", flat=True))
+    closed = statements_close_companies(company_ids=ids, cutoff=now, now=now)
+    resellers = list(Reseller.objects.order_by("pk").values_list("pk", flat=True))
+    month = (now - back).date().replace(day=1)
+    while True:
+        following = (month + timedelta(days=32)).replace(day=1)
+        if day_start(following) + grace() > now:
+            break
+        closed += reseller_statements_close(reseller_ids=resellers, month=month, now=now)
+        month = following
+    return sales, closed
 
 
 def _sells(company: Company, currency: str) -> bool:

@@ -68,18 +68,22 @@ class SaleCutoff(models.Model):
     """How far a company's statements are closed: every statement of the company for a
     period ending on or before `closed_until` is closed (SPEC §15, "Late sales").
 
-    The close job takes the row FOR UPDATE, closes, and raises `closed_until` in the
-    same transaction; ingestion reads the rows of its batch's companies FOR SHARE. So a
-    sale is either counted in a closed statement or marked late, never both nor neither.
-    A company without a row has nothing closed yet.
+    Ingestion and the close job both go through `sales.cutoffs.cutoffs_lock` in their
+    transaction: it makes sure the batch's (or chunk's) companies have a row, then locks
+    the rows in company order, FOR SHARE for ingestion, FOR UPDATE for the close job,
+    which raises `closed_until` (`cutoffs_raise`) in the same transaction. So a sale is
+    either counted in a closed statement or marked late, never both nor neither. The row
+    must exist before either side reads it: a lock on no row holds nothing back, and a
+    sale recorded while a company's first close ran could land in neither.
     """
 
     company = models.OneToOneField(
         "companies.Company", on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
     # The first day of the company's first open billing period: a sale dated before it
-    # is late and books into that period (Sale.late_into).
-    closed_until = models.DateField()
+    # is late and books into that period (Sale.late_into). None: nothing closed yet (the
+    # row exists only to be locked).
+    closed_until = models.DateField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"company {self.company_id} closed until {self.closed_until}"

@@ -16,11 +16,12 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from partnerhub.companies.models import Company
+from partnerhub.sales.cutoffs import cutoffs_lock, cutoffs_raise
 from partnerhub.sales.models import SaleCutoff
 from partnerhub.statements.compute import (
     ComputedLine,
@@ -182,25 +183,6 @@ def company_open_period(subscription: Subscription, cutoff: date | None, on: dat
 # --- closing ---------------------------------------------------------------------------
 
 
-def _lock_cutoffs(company_ids: Sequence[int]) -> dict[int, date]:
-    """Lock the companies for closing and answer their cutoffs. On PostgreSQL the company
-    rows are taken FOR NO KEY UPDATE in id order (the order recalculation chunks lock
-    them in): sales ingestion holds them FOR SHARE while it reads the cutoffs and inserts,
-    so a sale either commits before the close reads the sales or waits and then sees the
-    raised cutoff, and is booked late. A row lock rather than the cutoff row's, because a
-    company's first close has no cutoff row to lock yet. Foreign-key checks (FOR KEY
-    SHARE) are not blocked: usage events keep flowing. SQLite runs one writer at a time."""
-    if connection.vendor == "postgresql" and company_ids:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT id FROM {Company._meta.db_table} WHERE id = ANY(%s) "
-                "ORDER BY id FOR NO KEY UPDATE",
-                [sorted(company_ids)],
-            )
-    rows = SaleCutoff.objects.filter(company_id__in=company_ids)
-    return dict(rows.values_list("company_id", "closed_until"))
-
-
 def _numbers_take(reseller_counts: dict[int, int]) -> dict[int, int]:
     """Reserve `count` numbers per reseller; answers the first of each (locks the
     numbering rows in reseller order, so two closes never take the same number)."""
@@ -270,7 +252,10 @@ def statements_close_companies(
     inside the caller's), so a close job's chunk commits its statements with its mark."""
     now = now or timezone.now()
     with transaction.atomic():
-        cutoffs = _lock_cutoffs(company_ids)
+        # The sales handshake: the cutoff rows locked FOR UPDATE (made first where a
+        # company has none), so a concurrent sale either committed before the sales are
+        # read here or waits and then sees the raised cutoff and is booked late.
+        cutoffs = cutoffs_lock(company_ids, for_update=True)
         companies = companies_for_statements(company_ids)
         subscriptions = subscriptions_load(companies)
         due: dict[int, Period] = {}
@@ -293,22 +278,8 @@ def statements_close_companies(
                 if closable(after, cutoff):
                     following[company_id] = after
             due = following
-        _cutoffs_raise(raised, existing=set(cutoffs))
+        cutoffs_raise(raised)
     return closed
-
-
-def _cutoffs_raise(raised: dict[int, date], *, existing: set[int]) -> None:
-    updates = [
-        SaleCutoff(company_id=pk, closed_until=d) for pk, d in raised.items() if pk in existing
-    ]
-    SaleCutoff.objects.bulk_update(updates, ["closed_until"], batch_size=1000)
-    SaleCutoff.objects.bulk_create(
-        [
-            SaleCutoff(company_id=pk, closed_until=d)
-            for pk, d in raised.items()
-            if pk not in existing
-        ]
-    )
 
 
 def company_drafts_refresh_many(companies: Sequence[Company], *, now: datetime) -> None:

@@ -91,6 +91,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "usage_api_record_usage_events": {"events": []},  # company ids inside: test_usage_api
     "usage_api_consume_usage": {"quantity": 1},
     "usage_api_set_gauge": {"value": 1},
+    "sales_api_record_sales": {"sales": []},  # sale item ids inside: sales/tests
     "api_webhooks_create_webhook_endpoint": {"url": "https://probe.example.com/hook"},
     "api_webhooks_update_webhook_endpoint": {"description": "changed by a probe"},
     "api_webhooks_resend_failed_webhooks": {"since": "2026-01-01T00:00:00Z"},

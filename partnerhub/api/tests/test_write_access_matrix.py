@@ -50,6 +50,16 @@ WRITE_BODIES: dict[str, Any] = {
             }
         ]
     },
+    "sales_api_record_sales": {
+        "sales": [
+            {
+                "id": "probe-1",
+                "sale_item_id": 0,  # an item of company A's
+                "quantity": 1,
+                "timestamp": "2026-01-01T00:00:00Z",
+            }
+        ]
+    },
 }
 
 
@@ -104,6 +114,8 @@ def test_a_read_only_key_cannot_write(
                 body[name] = own[ID_KINDS[name]]
         for event in body.get("events", []) if isinstance(body, dict) else []:
             event["company_id"] = own["company"]
+        for sale in body.get("sales", []) if isinstance(body, dict) else []:
+            sale["sale_item_id"] = own["item"]
     expected = 404 if persona == "company_a" and kinds & NOT_A_COMPANYS else 403
     audit_before, jobs_before = AuditEvent.objects.count(), RecalcJob.objects.count()
 

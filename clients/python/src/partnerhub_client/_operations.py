@@ -225,6 +225,19 @@ class Operations:
             body_model=models.SaleItemCreateIn,
         )
 
+    def list_company_statements(
+        self, company_id: int, *, format: Literal["json", "csv"] | None = None
+    ) -> models.StatementList:
+        """GET /api/v1/companies/{company_id}/statements: The company's statements, newest …"""
+        return self._operation(  # type: ignore[no-any-return]
+            "GET",
+            f"/api/v1/companies/{company_id}/statements",
+            operation="list_company_statements",
+            answer=models.StatementList,
+            status=200,
+            params={"format": format},
+        )
+
     def get_usage(self, company_id: int, *, period_start: date | None = None) -> models.UsageOut:
         """GET /api/v1/companies/{company_id}/usage: What the company used of each limit in its …"""
         return self._operation(  # type: ignore[no-any-return]
@@ -693,6 +706,23 @@ class Operations:
             body_model=models.ResellerPatchIn,
         )
 
+    def list_reseller_statements(
+        self,
+        reseller_id: int,
+        *,
+        format: Literal["json", "csv"] | None = None,
+        month: str | None = None,
+    ) -> models.ResellerStatementList:
+        """GET /api/v1/resellers/{reseller_id}/statements: The reseller's statements of a …"""
+        return self._operation(  # type: ignore[no-any-return]
+            "GET",
+            f"/api/v1/resellers/{reseller_id}/statements",
+            operation="list_reseller_statements",
+            answer=models.ResellerStatementList,
+            status=200,
+            params={"format": format, "month": month},
+        )
+
     def get_sale_item(self, item_id: int) -> models.SaleItemOut:
         """GET /api/v1/sale-items/{item_id}: Get Sale Item"""
         return self._operation(  # type: ignore[no-any-return]
@@ -715,6 +745,31 @@ class Operations:
             status=200,
             body=body,
             body_model=models.SaleItemPatchIn,
+        )
+
+    def record_sales(self, body: models.SalesIn | dict[str, Any]) -> models.SalesOut:
+        """POST /api/v1/sales: Record sold quantities of sale items: 1 to 1000 sales, all or …"""
+        return self._operation(  # type: ignore[no-any-return]
+            "POST",
+            "/api/v1/sales",
+            operation="record_sales",
+            answer=models.SalesOut,
+            status=200,
+            body=body,
+            body_model=models.SalesIn,
+        )
+
+    def get_statement(
+        self, statement_id: int, *, format: Literal["json", "csv"] | None = None
+    ) -> models.StatementDetailOut:
+        """GET /api/v1/statements/{statement_id}: A statement with its lines; `?format=csv` for …"""
+        return self._operation(  # type: ignore[no-any-return]
+            "GET",
+            f"/api/v1/statements/{statement_id}",
+            operation="get_statement",
+            answer=models.StatementDetailOut,
+            status=200,
+            params={"format": format},
         )
 
     def get_tax(self) -> models.TaxOut:
@@ -918,6 +973,7 @@ OPERATIONS = (
     "get_plan",
     "get_reseller",
     "get_sale_item",
+    "get_statement",
     "get_tax",
     "get_usage",
     "get_webhook_delivery",
@@ -925,6 +981,7 @@ OPERATIONS = (
     "list_api_keys",
     "list_audit_events",
     "list_companies",
+    "list_company_statements",
     "list_currencies",
     "list_events",
     "list_features",
@@ -933,6 +990,7 @@ OPERATIONS = (
     "list_jobs",
     "list_limits",
     "list_plans",
+    "list_reseller_statements",
     "list_resellers",
     "list_sale_items",
     "list_webhook_deliveries",
@@ -941,6 +999,7 @@ OPERATIONS = (
     "preview_plan",
     "public_plans",
     "quote_fees",
+    "record_sales",
     "record_usage_events",
     "register",
     "resend_failed_webhooks",

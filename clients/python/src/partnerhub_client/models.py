@@ -486,6 +486,11 @@ class FeeTypePage(_Model):
     items: list[FeeTypeOut]
 
 
+class FormatParams(_Model):
+    model_config = ConfigDict(extra="allow")
+    format: Literal["json", "csv"] = Field(default="json")
+
+
 class GatewayFeeIn(_Model):
     model_config = ConfigDict(extra="forbid")
     currency: str
@@ -839,6 +844,12 @@ class ResellerPage(_Model):
     items: list[ResellerOut]
 
 
+class ResellerParams(_Model):
+    model_config = ConfigDict(extra="allow")
+    format: Literal["json", "csv"] = Field(default="json")
+    month: str | None = None
+
+
 class ResellerPatchIn(_Model):
     model_config = ConfigDict(extra="forbid")
     blended: dict[str, bool] | None = None
@@ -849,6 +860,12 @@ class ResellerPatchIn(_Model):
     name: str | None = None
     registration_plan_choice: bool | None = None
     slug: str | None = None
+
+
+class ResellerStatementList(_Model):
+    model_config = ConfigDict(extra="allow")
+    items: list[StatementDetailOut]
+    month: str
 
 
 class ResellerUpdateOut(_Model):
@@ -877,6 +894,16 @@ class ResendFailedIn(_Model):
 class ResetPlanFeesIn(_Model):
     model_config = ConfigDict(extra="forbid")
     fee_apply_mode: Literal["all", "new"] | None = None
+
+
+class SaleIn(_Model):
+    """One sale. A plain pydantic model, not a ninja Schema, for the reason given on …"""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    quantity: int
+    sale_item_id: int
+    timestamp: datetime
 
 
 class SaleItemCreateIn(_Model):
@@ -917,6 +944,83 @@ class SaleItemPatchIn(_Model):
     fee_type: str | None = None
     name: str | None = None
     price_minor: int | None = None
+
+
+class SalesIn(_Model):
+    model_config = ConfigDict(extra="forbid")
+    sales: list[SaleIn]
+
+
+class SalesOut(_Model):
+    model_config = ConfigDict(extra="allow")
+    accepted: int
+    duplicates: int
+
+
+class StatementDetailOut(_Model):
+    model_config = ConfigDict(extra="allow")
+    closed_at: datetime | None
+    company_id: int | None
+    computed_at: datetime
+    currency: str
+    gateway_fees_minor: int
+    gross_minor: int
+    gst_minor: int
+    id: int
+    kind: Literal["company", "reseller"]
+    lines: list[StatementLineOut]
+    net_minor: int
+    number: int | None
+    period_end: date
+    period_start: date
+    platform_share_minor: int
+    reseller_id: int
+    reseller_share_minor: int
+    status: Literal["draft", "closed"]
+
+
+class StatementLineOut(_Model):
+    model_config = ConfigDict(extra="allow")
+    company_id: int | None
+    description: str
+    fee_type: str
+    gateway_fee_minor: int
+    gross_minor: int
+    gst_minor: int
+    kind: str
+    net_minor: int
+    plan_id: int | None
+    platform_share_minor: int
+    quantity: int
+    reseller_fee_minor: int
+    reseller_share_minor: int
+    seq: int
+
+
+class StatementList(_Model):
+    model_config = ConfigDict(extra="allow")
+    items: list[StatementOut]
+
+
+class StatementOut(_Model):
+    model_config = ConfigDict(extra="allow")
+    closed_at: datetime | None
+    company_id: int | None
+    computed_at: datetime
+    currency: str
+    gateway_fees_minor: int
+    gross_minor: int
+    gst_minor: int
+    id: int
+    kind: Literal["company", "reseller"]
+    net_minor: int
+    number: int | None
+    period_end: date
+    period_start: date
+    platform_share_minor: int
+    reseller_id: int
+    reseller_share_minor: int
+    status: Literal["draft", "closed"]
 
 
 class TaxIn(_Model):
@@ -1016,6 +1120,7 @@ __all__ = [
     "FeeTypeIn",
     "FeeTypeOut",
     "FeeTypePage",
+    "FormatParams",
     "GatewayFeeIn",
     "GatewayFeeOut",
     "GaugeIn",
@@ -1049,15 +1154,24 @@ __all__ = [
     "ResellerCreateIn",
     "ResellerOut",
     "ResellerPage",
+    "ResellerParams",
     "ResellerPatchIn",
+    "ResellerStatementList",
     "ResellerUpdateOut",
     "ResendCount",
     "ResendFailedIn",
     "ResetPlanFeesIn",
+    "SaleIn",
     "SaleItemCreateIn",
     "SaleItemOut",
     "SaleItemPage",
     "SaleItemPatchIn",
+    "SalesIn",
+    "SalesOut",
+    "StatementDetailOut",
+    "StatementLineOut",
+    "StatementList",
+    "StatementOut",
     "TaxIn",
     "TaxOut",
     "UsageEventIn",

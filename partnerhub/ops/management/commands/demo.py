@@ -73,7 +73,8 @@ class Command(BaseCommand):
         write = self.stdout.write
         write(
             f"Demo data: {summary.resellers} resellers, {summary.plans} plans, "
-            f"{summary.companies} companies, {summary.sale_items} sale items "
+            f"{summary.companies} companies, {summary.sale_items} sale items, "
+            f"{summary.sales} sales over the past year, {summary.statements} closed statements "
             f"(database: {settings.DATABASES['default']['NAME']})."
         )
         write("")
@@ -84,6 +85,7 @@ class Command(BaseCommand):
         write(f"API (Northwind admin key): curl -H 'Authorization: Bearer {summary.api_key}' \\")
         write(f"    {url}api/v1/plans")
         write(f"API docs: {url}api/docs · Self-service registration: {url}r/northwind/register")
+        write(f"Statements: {url}statements/ (what each company owes, what Northwind earned)")
         if getattr(self, "webhook_url", None):
             write(
                 f"Webhooks: Northwind's endpoint posts to a demo receiver at {self.webhook_url}; "

@@ -1,11 +1,14 @@
-"""`partnerhub seed`: synthetic resellers, plans, companies and sale items for benchmarks.
+"""`partnerhub seed`: synthetic resellers, plans, companies, sale items and sales for
+benchmarks.
 
 Each reseller gets one plan ("bench-plan") holding all its companies, and each
 company `--items` sale items. Items are written by one INSERT … SELECT per
 reseller (generate_series on PostgreSQL, a recursive CTE on SQLite) with their
 fees computed in the same statement by the same SQL rule the recalculation
 uses, so 10,000,000 items take minutes, not hours. A company's items are
-inserted together, as a tenant's catalogue import would be.
+inserted together, as a tenant's catalogue import would be. `--sales N` then adds N
+sales spread over every stored sale item (sales/seed.py); `--resellers 0 --sales N` adds
+sales only.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from partnerhub.fees.terms import (
 from partnerhub.plans.models import Plan, PlanPrice
 from partnerhub.resellers.models import Reseller
 from partnerhub.resellers.versions import versions_bump
+from partnerhub.sales.seed import sales_seed
 from partnerhub.usage.seed import usage_seed
 
 CURRENCIES = ("GBP", "EUR", "JPY")  # exponents 2, 2, 0
@@ -98,10 +102,20 @@ class Command(BaseCommand):
             default=0,
             help="metered usage events per company, in its current usage period",
         )
+        parser.add_argument(
+            "--sales",
+            type=int,
+            default=0,
+            help="sales in all, spread over every stored sale item and the last 90 days",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         resellers, companies, items = options["resellers"], options["companies"], options["items"]
-        if min(resellers, companies) < 1 or items < 0:
+        sales = options["sales"]
+        if sales < 0:
+            raise CommandError("--sales must be >= 0")
+        # --resellers 0 seeds no reseller: with --sales, only sales over the stored items.
+        if resellers < (0 if sales else 1) or companies < 1 or items < 0:
             raise CommandError("--resellers and --companies must be at least 1, --items >= 0")
         for currency, (bps, fixed) in GATEWAY.items():
             GatewayFee.objects.get_or_create(
@@ -118,6 +132,24 @@ class Command(BaseCommand):
                 f"with {companies} companies x {items} items"
                 + (f" x {usage_events} usage events" if usage_events else "")
             )
+        if sales:
+            self._seed_sales(sales)
+
+    def _seed_sales(self, count: int) -> None:
+        written = sales_seed(count=count)
+        if not written:
+            raise CommandError("--sales needs sale items: seed some with --items")
+        with transaction.atomic():
+            audit_record(
+                actor=SYSTEM,
+                action="seed.sales",
+                object_type="sales",
+                object_id=None,
+                object_repr=f"{written} sale(s)",
+                reseller_id=None,
+                changes={"sales": {"old": None, "new": written}},
+            )
+        self.stdout.write(f"{written} sales over the stored sale items")
 
     @transaction.atomic
     def _seed_reseller(self, n: int, companies: int, items: int, usage_events: int) -> Plan:
