@@ -37,64 +37,18 @@ for job in RecalcJob.objects.filter(status="queued"):
 """
 
 
-# A year of money for the statement screens: every company (and its subscription history)
-# moved back 13 months, each sale item sold a few times a month since, then every period
-# that has ended closed as the worker closes them. Prints the ids the screens open.
+# The statement screens open the demo's last closed month (the demo loader closes a year
+# of them) and its richest company statement (the most kinds of line). Prints their ids.
 STATEMENTS = """
 import django
 django.setup()
-import random
-from datetime import UTC, datetime, time, timedelta
-from django.utils import timezone
-from partnerhub.companies.models import Company, SubscriptionChange
-from partnerhub.fees.models import SaleItem
-from partnerhub.resellers.models import Reseller
-from partnerhub.sales.models import Sale
 from partnerhub.statements.models import Statement
-from partnerhub.statements.services import (
-    grace, reseller_statements_close, statements_close_companies,
-)
-
-now = timezone.now()
-back = timedelta(days=395)
-companies = list(Company.objects.all())
-for c in companies:
-    c.created_at -= back
-    c.billing_anchor -= back
-Company.objects.bulk_update(companies, ["created_at", "billing_anchor"])
-changes = list(SubscriptionChange.objects.all())
-for change in changes:
-    change.effective_at -= back
-SubscriptionChange.objects.bulk_update(changes, ["effective_at"])
-rng = random.Random(24)
-sales = []
-for item in SaleItem.objects.select_related("company"):
-    for day in range(360, 0, -1):
-        if rng.random() < 0.12:
-            when = now - timedelta(days=day, hours=rng.randint(0, 20))
-            sales.append(Sale(
-                reseller_id=item.company.reseller_id, sale_id=f"demo-{item.pk}-{day}",
-                company_id=item.company_id, sale_item=item, currency=item.currency_id,
-                fee_type=item.fee_type_id, quantity=rng.randint(1, 40),
-                price_minor=item.price_minor, reseller_fee_minor=item.reseller_fee_minor,
-                gateway_fee_minor=item.gateway_fee_minor, blended=item.blended,
-                timestamp=when, recorded_at=when))
-Sale.objects.bulk_create(sales, batch_size=2000)
-statements_close_companies(company_ids=[c.pk for c in companies], cutoff=now, now=now)
-resellers = list(Reseller.objects.values_list("pk", flat=True))
-month = (now - back).date().replace(day=1)
-while True:
-    following = (month + timedelta(days=32)).replace(day=1)
-    if datetime.combine(following, time(), tzinfo=UTC) + grace() > now:
-        break
-    reseller_statements_close(reseller_ids=resellers, month=month, now=now)
-    month = following
-# The richest closed statement: the most kinds of line (a subscription and fees).
+month = Statement.objects.filter(kind="reseller", status="closed").latest("period_start")
 closed = Statement.objects.filter(
     kind="company", status="closed", company__reseller__slug="northwind"
 ).prefetch_related("lines")
 shown = max(closed, key=lambda s: (len({line.kind for line in s.lines.all()}), s.period_start))
-print(f"month={month - timedelta(days=1):%Y-%m} company={shown.company_id} statement={shown.pk}")
+print(f"month={month.period_start:%Y-%m} company={shown.company_id} statement={shown.pk}")
 """
 
 
