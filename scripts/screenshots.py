@@ -37,6 +37,21 @@ for job in RecalcJob.objects.filter(status="queued"):
 """
 
 
+# The statement screens open the demo's last closed month (the demo loader closes a year
+# of them) and its richest company statement (the most kinds of line). Prints their ids.
+STATEMENTS = """
+import django
+django.setup()
+from partnerhub.statements.models import Statement
+month = Statement.objects.filter(kind="reseller", status="closed").latest("period_start")
+closed = Statement.objects.filter(
+    kind="company", status="closed", company__reseller__slug="northwind"
+).prefetch_related("lines")
+shown = max(closed, key=lambda s: (len({line.kind for line in s.lines.all()}), s.period_start))
+print(f"month={month.period_start:%Y-%m} company={shown.company_id} statement={shown.pk}")
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -54,7 +69,7 @@ def wait_for(url: str, timeout: float = 30) -> None:
     raise SystemExit(f"the hub did not answer at {url}")
 
 
-def boot(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def boot(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
     env = {
         **os.environ,
         "PARTNERHUB_DEV": "1",
@@ -66,6 +81,12 @@ def boot(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     py = sys.executable
     subprocess.run([py, "-m", "django", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
     subprocess.run([py, "-c", PREPARE], env=env, cwd=ROOT, check=True)
+    books = subprocess.run(
+        [py, "-c", STATEMENTS], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    if books.returncode:
+        raise SystemExit(f"the statements' history failed:\n{books.stderr}")
+    picks = dict(word.split("=", 1) for word in books.stdout.split()[-3:])
     port = free_port()
     server = subprocess.Popen(
         [py, "-m", "django", "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
@@ -76,7 +97,7 @@ def boot(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     )
     base = f"http://127.0.0.1:{port}"
     wait_for(base + "/login/")
-    return server, base
+    return server, base, picks
 
 
 def login(page, username: str) -> None:  # type: ignore[no-untyped-def]
@@ -96,11 +117,43 @@ def shoot(page, out: Path, name: str, path: str | None = None, full_page: bool =
     print(f"saved {out / name}.png")
 
 
-def capture(base: str, out: Path) -> None:
+def capture_statements(browser, base: str, out: Path, picks: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """The statement screens: a reseller's closed month, the company page's panel and
+    a company statement's lines, and the operator's reseller picker."""
+    desktop = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=base)
+    page = desktop.new_page()
+    login(page, "northwind-admin")
+    page.locator(".sidebar").get_by_role("link", name="Statements").click()
+    page.goto(page.url.split("?")[0] + f"?month={picks['month']}")
+    shoot(page, out, "statements")
+    page.goto(f"/companies/{picks['company']}/")
+    panel = page.get_by_test_id("company-statements")
+    panel.wait_for()
+    panel.scroll_into_view_if_needed()
+    page.wait_for_load_state("networkidle")
+    panel.screenshot(path=str(out / "company-statement.png"))
+    print(f"saved {out / 'company-statement'}.png")
+    shoot(page, out, "statements-detail", f"/statements/{picks['statement']}/")
+    desktop.close()
+    operator = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=base)
+    page = operator.new_page()
+    login(page, "operator")
+    page.goto("/statements/")
+    row = page.get_by_test_id("statement-resellers").locator("tr", has_text="Southwind")
+    row.get_by_role("link").click()
+    shoot(page, out, "statements-operator", page.url + f"?month={picks['month']}")
+    operator.close()
+
+
+def capture(base: str, out: Path, picks: dict[str, str], only_statements: bool = False) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        capture_statements(browser, base, out, picks)
+        if only_statements:
+            browser.close()
+            return
         desktop = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=base)
         page = desktop.new_page()
         login(page, "northwind-admin")
@@ -177,13 +230,14 @@ def capture(base: str, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    parser.add_argument("--statements-only", action="store_true", help="only the statement screens")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="partnerhub-screens-") as tmp:
-        server, base = boot(Path(tmp))
+        server, base, picks = boot(Path(tmp))
         try:
-            capture(base, out)
+            capture(base, out, picks, only_statements=args.statements_only)
         finally:
             server.terminate()
             server.wait(timeout=10)

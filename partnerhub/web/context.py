@@ -23,6 +23,13 @@ class NavItem:
     disabled_reason: str = ""
 
 
+def _statements_url(reseller: Reseller | None) -> str:
+    """A reseller member goes straight to its own statements; the operator picks one."""
+    if reseller is None:
+        return reverse("statements:home")
+    return reverse("statements:reseller", args=[reseller.pk])
+
+
 def _items(actor: Actor, reseller: Reseller | None) -> list[tuple[str, list[NavItem]]]:
     workspace = [NavItem("Dashboard", reverse("web:home"), "/dashboard")]
     if reseller is not None and not reseller.has_plans_feature():
@@ -31,6 +38,7 @@ def _items(actor: Actor, reseller: Reseller | None) -> list[tuple[str, list[NavI
         workspace.append(NavItem("Plans", reverse("plans:list"), "/plans/"))
     workspace += [
         NavItem("Companies", reverse("companies:list"), "/companies/"),
+        NavItem("Statements", _statements_url(reseller), "/statements/"),
         NavItem("Recalculation jobs", reverse("fees:job_list"), "/jobs/"),
     ]
     sections = [("Workspace", workspace)]

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include((layout_patterns, "web"))),
     path("plans/", include("partnerhub.plans.urls")),
     path("companies/", include("partnerhub.companies.urls")),
+    path("statements/", include("partnerhub.statements.urls")),
     path("", include("partnerhub.fees.urls")),
     path("resellers/", include("partnerhub.resellers.urls")),
     path("catalog/", include("partnerhub.catalog.urls")),

@@ -17,11 +17,14 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from partnerhub.accounts.services import api_key_create
 from partnerhub.audit.models import AuditEvent
 from partnerhub.core.actor import platform_actor
 from partnerhub.fees.models import RecalcJob
+from partnerhub.statements.tests.test_hub_statements import statement_row
+from partnerhub.statements.views import month_shift
 from partnerhub.testing.factories import CompanyFactory, PlanFactory, SaleItemFactory
 from partnerhub.webhooks.events import event_emit
 from partnerhub.webhooks.models import Delivery
@@ -39,6 +42,7 @@ ID_KINDS = {
     "api_key_id": "api_key",
     "endpoint_id": "endpoint",
     "delivery_id": "delivery",
+    "statement_id": "statement",
 }
 # Catalog rows are shared by every tenant; a registration slug is public.
 NOT_TENANT_PARAMS = {"feature_id", "slug"}
@@ -51,6 +55,7 @@ QUERY_IDS = {
     "companies:list": [("plan", "plan")],
     "web:home": [("reseller", "reseller")],
     "web:dashboard": [("reseller", "reseller")],
+    "statements:home": [("reseller", "reseller")],
 }
 PERSONAS = {"admin_a": ("a", "b"), "viewer_a": ("a", "b"), "admin_b": ("b", "a")}
 
@@ -119,6 +124,9 @@ def test_every_hub_url_is_covered_by_the_matrix() -> None:
 def worlds(personas: Any) -> dict[str, dict[str, int]]:
     operator = platform_actor("test-setup")
 
+    this_month = timezone.localdate().replace(day=1)
+    last_month = month_shift(this_month, -1)
+
     def world(reseller: Any, plan: Any, company: Any) -> dict[str, int]:
         job = RecalcJob.objects.create(reseller=reseller, company_ids=[company.pk])
         key, _raw = api_key_create(actor=operator, scope="reseller_viewer", reseller_id=reseller.pk)
@@ -135,6 +143,10 @@ def worlds(personas: Any) -> dict[str, dict[str, int]]:
             "item": SaleItemFactory(company=company).pk,
             "job": job.pk,
             "api_key": key.pk,
+            # Last month's: the month the Statements page opens on, whatever today is.
+            "statement": statement_row(
+                reseller=reseller, company=company, start=last_month, end=this_month
+            ).pk,
         }
 
     plan_b = PlanFactory(reseller=personas.reseller_b, name="gold-b")

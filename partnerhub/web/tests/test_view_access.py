@@ -14,6 +14,7 @@ from django.urls import reverse
 from partnerhub.audit.models import AuditEvent
 from partnerhub.fees.models import RecalcJob, SaleItem
 from partnerhub.plans.models import Plan
+from partnerhub.statements.tests.test_hub_statements import statement_row
 from partnerhub.testing.factories import CompanyFactory, PlanFactory, SaleItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +30,8 @@ def object_urls(p: Any) -> list[str]:
     job = RecalcJob.objects.create(reseller=p.reseller_a, company_ids=[p.company_a.pk])
     item = SaleItemFactory(company=p.company_a)
     plan, company = p.plan_a.pk, p.company_a.pk
+    statement = statement_row(reseller=p.reseller_a, company=p.company_a).pk
+    monthly = statement_row(reseller=p.reseller_a).pk
     return [
         reverse("plans:edit", args=[plan]),
         reverse("plans:restore", args=[plan]),
@@ -37,6 +40,12 @@ def object_urls(p: Any) -> list[str]:
         reverse("fees:job_detail", args=[job.pk]),
         reverse("fees:job_progress", args=[job.pk]),
         reverse("fees:sale_item_edit", args=[item.pk]),
+        reverse("statements:reseller", args=[p.reseller_a.pk]),
+        reverse("statements:company_list", args=[company]),
+        reverse("statements:detail", args=[statement]),
+        reverse("statements:csv", args=[statement]),
+        reverse("statements:detail", args=[monthly]),
+        reverse("statements:csv", args=[monthly]),
     ]
 
 
