@@ -5,7 +5,10 @@ partnerhub serve [--host H] [--port P] [--workers N] [--no-worker]
 partnerhub worker                            the job worker alone
 partnerhub migrate                           create/upgrade the database schema
 partnerhub createadmin [--username U]        the platform operator's account
-partnerhub seed --resellers R --companies C --items I [--usage-events E]   synthetic data
+partnerhub seed --resellers R --companies C --items I [--usage-events E] [--sales N]
+                                             synthetic data
+partnerhub statements close [--period YYYY-MM] [--enqueue]
+                                             close every statement whose period ended
 partnerhub usage purge [--older-than-days N]  delete raw usage events past the retention
 partnerhub recalc …                          fee recalculation jobs
 partnerhub apikey create --platform | --reseller SLUG [--viewer] | --company ID [--name N]
@@ -28,6 +31,7 @@ COMMANDS = (
     "seed",
     "recalc",
     "usage",
+    "statements",
     "apikey",
     "manage",
 )

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from partnerhub.companies.models import Company, PlanSnapshot
+from partnerhub.companies.models import Company, PlanSnapshot, SubscriptionChange
 from partnerhub.core.admin_base import ReadOnlyAdmin
 
 
@@ -20,3 +20,12 @@ class PlanSnapshotAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "plan", "created_at"]
     list_select_related = ["plan"]
     raw_id_fields = ["plan", "fee_schedule"]
+
+
+@admin.register(SubscriptionChange)
+class SubscriptionChangeAdmin(ReadOnlyAdmin):
+    """A company's plan and cycle from a moment on: what the statements prorate by."""
+
+    list_display = ["company", "effective_at", "plan", "billing_cycle", "billing_currency"]
+    list_select_related = ["company", "plan"]
+    raw_id_fields = ["company", "plan"]

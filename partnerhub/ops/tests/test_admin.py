@@ -3,7 +3,17 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
 
-PARTNERHUB_APPS = ["accounts", "catalog", "resellers", "plans", "companies", "fees", "audit"]
+PARTNERHUB_APPS = [
+    "accounts",
+    "catalog",
+    "resellers",
+    "plans",
+    "companies",
+    "fees",
+    "audit",
+    "sales",
+    "statements",
+]
 
 
 def test_every_domain_model_is_in_the_admin():
