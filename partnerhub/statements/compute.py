@@ -319,8 +319,17 @@ def fee_lines(
     return lines
 
 
-def _fee_type_names() -> dict[str, str]:
-    return dict(FeeType.objects.values_list("key", "name"))
+def _fee_type_names(keys: set[str]) -> dict[str, str]:
+    return dict(FeeType.objects.filter(key__in=sorted(keys)).values_list("key", "name"))
+
+
+def _any_gst(subscriptions: Mapping[int, Subscription], periods: Mapping[int, Period]) -> bool:
+    """Whether any plan a company was on in its period charges GST."""
+    for company_id, period in periods.items():
+        for state in subscriptions[company_id].states:
+            if state.plan is not None and state.plan.gst_enabled and state.since < period.end:
+                return True
+    return False
 
 
 def company_statements_compute(
@@ -332,8 +341,10 @@ def company_statements_compute(
     """Every company's statements for its period in `periods` (company id → period): the
     billing-currency statement (always, when the company has a billing currency) and one
     per other currency it sold in. Two queries (settings, sales) plus the fee type names."""
-    rate = TaxSettings.current().gst_rate_bps if gst_rate_bps is None else gst_rate_bps
-    names = _fee_type_names()
+    # The GST rate and the fee type names are read only when a line needs them.
+    if gst_rate_bps is None and _any_gst(subscriptions, periods):
+        gst_rate_bps = TaxSettings.current().gst_rate_bps
+    rate = gst_rate_bps or 0
     out: dict[int, dict[str, ComputedStatement]] = {}
     for company_id, period in periods.items():
         subscription = subscriptions[company_id]
@@ -344,7 +355,9 @@ def company_statements_compute(
             statement.lines = subscription_lines(subscription, period, state.currency, rate)
             statements[state.currency] = statement
         out[company_id] = statements
-    for group in sales_groups(periods):
+    groups = sales_groups(periods)
+    names = _fee_type_names({group.fee_type for group in groups}) if groups else {}
+    for group in groups:
         subscription = subscriptions[group.company_id]
         period = periods[group.company_id]
         statements = out[group.company_id]

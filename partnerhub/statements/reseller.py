@@ -15,7 +15,7 @@ companies whose statement is still a draft are computed (statements/compute.py).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -126,53 +126,73 @@ def closed_company_ids(reseller_id: int, month: date) -> set[int]:
     )
 
 
-def open_company_statements(
-    companies: Sequence[Company], month: date, *, skip: set[int]
-) -> list[ComputedStatement]:
-    """The computed (draft) statements ending in `month` of the companies not in `skip`."""
-    todo = [c for c in companies if c.pk not in skip]
-    subscriptions = subscriptions_load(todo)
+@dataclass(slots=True)
+class ResellerBook:
+    """What every month of a reseller reads alike, loaded once for many months."""
+
+    companies: list[Company]
+    subscriptions: dict[int, Subscription]
+    cutoffs: dict[int, date | None]
+
+    @property
+    def names(self) -> dict[int, str]:
+        return {c.pk: c.name for c in self.companies}
+
+
+def reseller_book(reseller_id: int, *, names_only: bool = False) -> ResellerBook:
+    companies = list(
+        Company.objects.filter(reseller_id=reseller_id)
+        .only("pk", "name", "plan_id", "created_at", "reseller_id", "billing_cycle",
+              "billing_currency", "billing_anchor")
+        .order_by("pk")
+    )  # fmt: skip
+    if names_only:
+        return ResellerBook(companies, {}, {})
     cutoffs = dict(
-        SaleCutoff.objects.filter(company_id__in=[c.pk for c in todo]).values_list(
+        SaleCutoff.objects.filter(company_id__in=[c.pk for c in companies]).values_list(
             "company_id", "closed_until"
         )
     )
+    return ResellerBook(companies, subscriptions_load(companies), cutoffs)
+
+
+def open_company_statements(
+    book: ResellerBook, month: date, *, skip: set[int]
+) -> list[ComputedStatement]:
+    """The computed (draft) statements ending in `month` of the companies not in `skip`."""
     periods = {}
-    for company in todo:
-        period = period_ending_in(subscriptions[company.pk], month, cutoffs.get(company.pk))
+    for company in book.companies:
+        if company.pk in skip:
+            continue
+        sub = book.subscriptions[company.pk]
+        period = period_ending_in(sub, month, book.cutoffs.get(company.pk))
         if period is not None:
             periods[company.pk] = period
-    computed = company_statements_compute(subscriptions, periods)
+    if not periods:
+        return []
+    computed = company_statements_compute(book.subscriptions, periods)
     return [s for company_id in sorted(computed) for s in computed[company_id]]
 
 
 def reseller_statements_compute(
-    reseller_id: int, month: date, *, closed_only: bool = False
+    reseller_id: int,
+    month: date,
+    *,
+    closed_only: bool = False,
+    book: ResellerBook | None = None,
 ) -> list[ComputedStatement]:
     """The reseller's statements of `month`, one per currency, computed from its companies'
-    statements (closed ones from their rows, open ones computed unless `closed_only`)."""
-    companies = list(
-        Company.objects.filter(reseller_id=reseller_id)
-        .only(
-            "pk",
-            "name",
-            "plan_id",
-            "created_at",
-            "reseller_id",
-            "billing_cycle",
-            "billing_currency",
-            "billing_anchor",
-        )
-        .order_by("pk")
-    )
-    names = {c.pk: c.name for c in companies}
+    statements (closed ones from their rows, open ones computed unless `closed_only`).
+    `book`: the reseller's companies loaded once for several months."""
+    book = book or reseller_book(reseller_id, names_only=closed_only)
+    names = book.names
     per_currency: dict[str, dict[tuple[int, str], dict[str, int]]] = defaultdict(dict)
     for currency, rows in closed_company_lines(reseller_id, month).items():
         for company_id, group, sums in rows:
             per_currency[currency][(company_id, group)] = sums
     if not closed_only:
         skip = closed_company_ids(reseller_id, month)
-        for statement in open_company_statements(companies, month, skip=skip):
+        for statement in open_company_statements(book, month, skip=skip):
             _add_lines(per_currency[statement.currency], statement)
     start, nxt = month_bounds(month)
     out = []

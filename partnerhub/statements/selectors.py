@@ -21,7 +21,12 @@ from partnerhub.core.errors import NotFound
 from partnerhub.core.money import minor_to_major_str
 from partnerhub.resellers.models import Reseller
 from partnerhub.statements.models import Statement
-from partnerhub.statements.reseller import month_bounds, reseller_statements_compute
+from partnerhub.statements.reseller import (
+    ResellerBook,
+    month_bounds,
+    reseller_book,
+    reseller_statements_compute,
+)
 from partnerhub.statements.services import (
     company_drafts_refresh_many,
     reseller_drafts_refresh,
@@ -118,12 +123,17 @@ def reseller_revenue_history(
         )
     }
     out = []
+    book: ResellerBook | None = None  # loaded once, for the first open month
     for month in wanted:
         stored = [s for (start, _), s in sorted(closed.items()) if start == month]
         if stored:
             out += [_revenue(month, Statement.Status.CLOSED, s.__dict__) for s in stored]
             continue
-        for computed in reseller_statements_compute(reseller_id, month):
+        book = book or reseller_book(reseller_id)
+        first_day = min((c.created_at.date() for c in book.companies), default=None)
+        if first_day is None or month_bounds(month)[1] <= first_day:
+            continue  # before the reseller's first company: nothing to compute
+        for computed in reseller_statements_compute(reseller_id, month, book=book):
             out.append(
                 _revenue(
                     month,

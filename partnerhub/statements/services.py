@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -29,11 +30,11 @@ from partnerhub.statements.compute import (
     company_statements_compute,
     day_start,
 )
-from partnerhub.statements.models import Statement, StatementLine, StatementNumbering
+from partnerhub.statements.freeze import statements_freeze
+from partnerhub.statements.models import Statement, StatementLine
 from partnerhub.statements.reseller import month_bounds, reseller_statements_compute
 from partnerhub.statements.subscriptions import Subscription, subscriptions_load
 from partnerhub.usage.periods import Period
-from partnerhub.webhooks.events import NewEvent, events_emit
 
 COMPANY_FIELDS = ("reseller_id", "billing_cycle", "billing_currency", "billing_anchor")
 
@@ -120,16 +121,48 @@ def drafts_save(computed: Sequence[ComputedStatement], *, now: datetime) -> list
     """Store each computed statement as the draft of its period (and currency), rewriting
     a stored draft only where a line or total changed; a closed statement is left as it
     is and answered instead. Drafts of the same period in a currency that no longer has
-    anything are removed."""
-    out: list[Statement] = []
-    with transaction.atomic():
-        for statement in computed:
-            out.append(_draft_save(statement, now))
-        for scope, period_start, currencies in _periods_of(computed):
-            Statement.objects.filter(
-                scope, period_start=period_start, status=Statement.Status.DRAFT
-            ).exclude(currency__in=currencies).delete()
-    return out
+    anything are removed. The stored rows are read in one query (and their lines in one
+    more); a read that finds nothing changed writes nothing and opens no transaction."""
+    where = Q()
+    for scope, period_start, _ in _periods_of(computed):
+        where |= scope & Q(period_start=period_start)
+    if not computed:
+        return []
+    stored = {
+        (s.kind, s.company_id if s.kind == Statement.Kind.COMPANY else s.reseller_id,
+         s.period_start, s.currency): s
+        for s in Statement.objects.filter(where).prefetch_related("lines")
+    }  # fmt: skip
+    out: list[Statement | None] = []
+    changed: list[tuple[int, Statement | None, ComputedStatement]] = []
+    for statement in computed:
+        row = stored.pop(_draft_key(statement), None)
+        if row is not None and (row.status == Statement.Status.CLOSED or _same(row, statement)):
+            out.append(row)
+        else:
+            changed.append((len(out), row, statement))
+            out.append(None)
+    stale = [s.pk for s in stored.values() if s.status == Statement.Status.DRAFT]
+    if changed or stale:
+        with transaction.atomic():
+            Statement.objects.filter(pk__in=stale).delete()
+            for index, row, statement in changed:
+                out[index] = _draft_write(row, statement, now)
+    return [row for row in out if row is not None]
+
+
+def _draft_key(c: ComputedStatement) -> tuple[Any, ...]:
+    owner = c.company_id if c.kind == Statement.Kind.COMPANY else c.reseller_id
+    return (c.kind, owner, c.period_start, c.currency)
+
+
+def _same(stored: Statement, computed: ComputedStatement) -> bool:
+    same_lines = [_stored_key(line) for line in stored.lines.all()] == [
+        line.key() for line in computed.lines
+    ]
+    totals = computed.totals()
+    same_totals = all(getattr(stored, name) == value for name, value in totals.items())
+    return same_lines and same_totals and stored.period_end == computed.period_end
 
 
 def _periods_of(computed: Sequence[ComputedStatement]) -> list[tuple[Q, date, list[str]]]:
@@ -142,26 +175,10 @@ def _periods_of(computed: Sequence[ComputedStatement]) -> list[tuple[Q, date, li
     return [(scopes[key], key[3], currencies) for key, currencies in seen.items()]
 
 
-def _draft_save(computed: ComputedStatement, now: datetime) -> Statement:
-    stored = (
-        Statement.objects.filter(
-            _scope(computed), period_start=computed.period_start, currency=computed.currency
-        )
-        .prefetch_related("lines")
-        .first()
-    )
-    if stored is not None and stored.status == Statement.Status.CLOSED:
-        return stored
-    totals = computed.totals()
+def _draft_write(stored: Statement | None, computed: ComputedStatement, now: datetime) -> Statement:
     if stored is not None:
-        same_lines = [_stored_key(line) for line in stored.lines.all()] == [
-            line.key() for line in computed.lines
-        ]
-        same_totals = all(getattr(stored, name) == value for name, value in totals.items())
-        if same_lines and same_totals and stored.period_end == computed.period_end:
-            return stored
         stored.lines.all().delete()
-        for name, value in totals.items():
+        for name, value in computed.totals().items():
             setattr(stored, name, value)
         stored.period_end = computed.period_end
         stored.computed_at = now
@@ -181,66 +198,6 @@ def company_open_period(subscription: Subscription, cutoff: date | None, on: dat
 
 
 # --- closing ---------------------------------------------------------------------------
-
-
-def _numbers_take(reseller_counts: dict[int, int]) -> dict[int, int]:
-    """Reserve `count` numbers per reseller; answers the first of each (locks the
-    numbering rows in reseller order, so two closes never take the same number)."""
-    ids = sorted(reseller_counts)
-    StatementNumbering.objects.bulk_create(
-        [StatementNumbering(reseller_id=pk) for pk in ids], ignore_conflicts=True
-    )
-    rows = StatementNumbering.objects.filter(reseller_id__in=ids).order_by("reseller_id")
-    first: dict[int, int] = {}
-    for row in rows.select_for_update():
-        first[row.reseller_id] = row.last_number + 1
-        row.last_number += reseller_counts[row.reseller_id]
-        row.save(update_fields=["last_number"])
-    return first
-
-
-def statements_freeze(computed: Sequence[ComputedStatement], *, now: datetime) -> list[Statement]:
-    """Write computed statements as closed, numbered, announced (inside the caller's
-    transaction). A draft of the same period is replaced."""
-    counts: dict[int, int] = defaultdict(int)
-    for c in computed:
-        counts[c.reseller_id] += 1
-    if not computed:
-        return []
-    first = _numbers_take(dict(counts))
-    drafts = Q()
-    for scope, period_start, _ in _periods_of(computed):
-        drafts |= scope & Q(period_start=period_start)
-    Statement.objects.filter(drafts, status=Statement.Status.DRAFT).delete()
-    rows = []
-    for c in computed:
-        row = _statement_row(c, now)
-        row.status = Statement.Status.CLOSED
-        row.closed_at = now
-        row.number = first[c.reseller_id]
-        first[c.reseller_id] += 1
-        rows.append(row)
-    Statement.objects.bulk_create(rows)
-    lines = [
-        line for row, c in zip(rows, computed, strict=True) for line in _line_rows(row, c.lines)
-    ]
-    StatementLine.objects.bulk_create(lines, batch_size=2000)
-    events_emit([NewEvent("statement.closed", row.reseller_id, closed_event(row)) for row in rows])
-    return rows
-
-
-def closed_event(statement: Statement) -> dict[str, object]:
-    return {
-        "statement_id": statement.pk,
-        "kind": statement.kind,
-        "reseller_id": statement.reseller_id,
-        "company_id": statement.company_id,
-        "number": statement.number,
-        "period_start": statement.period_start.isoformat(),
-        "period_end": statement.period_end.isoformat(),
-        "currency": statement.currency,
-        "gross_minor": statement.gross_minor,
-    }
 
 
 def statements_close_companies(
@@ -270,7 +227,7 @@ def statements_close_companies(
         while due:
             computed = company_statements_compute(subscriptions, due)
             frozen = [s for company_id in sorted(due) for s in computed[company_id]]
-            closed += len(statements_freeze(frozen, now=now))
+            closed += statements_freeze(frozen, now=now)
             following: dict[int, Period] = {}
             for company_id, period in due.items():
                 raised[company_id] = period.end
@@ -284,7 +241,7 @@ def statements_close_companies(
 
 def company_drafts_refresh_many(companies: Sequence[Company], *, now: datetime) -> None:
     """Recompute the stored drafts of the companies' open periods: the current one and,
-    while it is not closed yet (the grace after its end), the one before."""
+    during the grace after its end, the one before."""
     subscriptions = subscriptions_load(companies)
     cutoffs = dict(
         SaleCutoff.objects.filter(company_id__in=[c.pk for c in companies]).values_list(
@@ -297,7 +254,11 @@ def company_drafts_refresh_many(companies: Sequence[Company], *, now: datetime) 
         sub, cutoff = subscriptions[company.pk], cutoffs.get(company.pk)
         period = company_open_period(sub, cutoff, now.date())
         current[company.pk] = period
-        if period.start > (cutoff or sub.first_period().start):
+        # The period before is still open during its grace (a sale dated in it may come):
+        # recomputed until then; after it, the close recomputes it anyway.
+        if period.start > (cutoff or sub.first_period().start) and not closable(
+            Period(period.start, period.start), now
+        ):
             previous[company.pk] = sub.period_containing(
                 date.fromordinal(period.start.toordinal() - 1), walk_from=cutoff
             )
@@ -362,5 +323,5 @@ def reseller_statements_close(
         )
         for reseller_id in sorted(set(reseller_ids) - done):
             computed = reseller_statements_compute(reseller_id, start, closed_only=True)
-            closed += len(statements_freeze(computed, now=now))
+            closed += statements_freeze(computed, now=now)
     return closed

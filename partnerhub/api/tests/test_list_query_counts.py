@@ -45,10 +45,10 @@ LIST_QUERIES = {
     "api_webhooks_list_webhook_endpoints": 3,
     "api_webhooks_list_webhook_deliveries": 3,
     "api_webhooks_list_events": 3,
-    # Recomputed on read: subscriptions (3), cutoff, GST rate, fee type names, one sales
-    # aggregate, then the drafts' own rows (none here: no billing currency, no sales).
-    "statements_api_list_company_statements": 12,
-    "statements_api_list_reseller_statements": 14,
+    # Recomputed on read: the company, its subscriptions (3), its cutoff, one sales
+    # aggregate, the list (no GST rate, fee type or stored draft to read here).
+    "statements_api_list_company_statements": 8,
+    "statements_api_list_reseller_statements": 10,
 }
 
 
