@@ -2,10 +2,9 @@
 
 A chunk of 500 companies closes some 1,500 statements with 9,000 lines. Built as model
 instances and saved with `bulk_create` that cost over a second a chunk, five times the
-computation itself; here the rows go as plain tuples, one INSERT … SELECT FROM unnest(…)
-per table on PostgreSQL (one array per column: a few parameters whatever the row count)
-and `executemany` on SQLite. A draft of the same period keeps its id (the hub and API link
-to it) and is turned closed in place; its lines are rewritten with the others.
+computation itself; here the rows go as plain tuples, one bulk write per table: COPY on
+PostgreSQL, `executemany` on SQLite. A draft of the same period keeps its id (the hub and
+API link to it) and is turned closed in place; its lines are rewritten with the others.
 """
 
 from __future__ import annotations
@@ -75,11 +74,11 @@ def rows_insert(
     names = ", ".join(name for name, _ in columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
-            cursor.execute(
-                f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})",
-                [list(column) for column in zip(*rows, strict=True)],
-            )
+            # COPY: psycopg formats each row in C; an array parameter per column was
+            # formatted in Python, a fifth of a chunk's time.
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
         else:
             marks = ", ".join(["%s"] * len(columns))
             kinds = [kind for _, kind in columns]
