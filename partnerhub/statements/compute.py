@@ -56,21 +56,33 @@ class ComputedLine:
 
     def key(self) -> tuple[object, ...]:
         """Everything a stored line keeps, to tell whether a draft changed."""
-        return (
-            self.kind,
-            self.description,
-            self.company_id,
-            self.plan_id,
-            self.fee_type,
-            self.quantity,
-            self.net_minor,
-            self.gst_minor,
-            self.gross_minor,
-            self.reseller_fee_minor,
-            self.gateway_fee_minor,
-            self.reseller_share_minor,
-            self.platform_share_minor,
-        )
+        return line_values(self)
+
+
+# A line's stored fields, in the order of StatementLine's columns after statement and seq.
+LINE_FIELDS = (
+    "kind",
+    "description",
+    "company_id",
+    "plan_id",
+    "fee_type",
+    "quantity",
+    "net_minor",
+    "gst_minor",
+    "gross_minor",
+    "reseller_fee_minor",
+    "gateway_fee_minor",
+    "reseller_share_minor",
+    "platform_share_minor",
+)
+DESCRIPTION_MAX_LENGTH = 300  # StatementLine.description
+
+
+def line_values(line: object) -> tuple[object, ...]:
+    """The stored fields of a computed line or a stored one (StatementLine), alike."""
+    values = [getattr(line, name) for name in LINE_FIELDS]
+    values[1] = str(values[1])[:DESCRIPTION_MAX_LENGTH]
+    return tuple(values)
 
 
 def priced_line(

@@ -17,7 +17,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Q
 
-from partnerhub.statements.compute import ComputedLine, ComputedStatement
+from partnerhub.statements.compute import ComputedLine, ComputedStatement, line_values
 from partnerhub.statements.models import Statement, StatementLine, StatementNumbering
 from partnerhub.webhooks.events import NewEvent, events_emit
 
@@ -144,23 +144,7 @@ def _key(c: ComputedStatement) -> tuple[Any, ...]:
 
 
 def _line_tuple(statement_id: int, seq: int, line: ComputedLine) -> tuple[Any, ...]:
-    return (
-        statement_id,
-        seq,
-        line.kind,
-        line.description[:300],
-        line.company_id,
-        line.plan_id,
-        line.fee_type,
-        line.quantity,
-        line.net_minor,
-        line.gst_minor,
-        line.gross_minor,
-        line.reseller_fee_minor,
-        line.gateway_fee_minor,
-        line.reseller_share_minor,
-        line.platform_share_minor,
-    )
+    return (statement_id, seq, *line_values(line))
 
 
 def statements_freeze(computed: Sequence[ComputedStatement], *, now: datetime) -> int:

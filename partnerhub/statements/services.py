@@ -25,10 +25,12 @@ from partnerhub.companies.models import Company
 from partnerhub.sales.cutoffs import cutoffs_lock, cutoffs_raise
 from partnerhub.sales.models import SaleCutoff
 from partnerhub.statements.compute import (
+    LINE_FIELDS,
     ComputedLine,
     ComputedStatement,
     company_statements_compute,
     day_start,
+    line_values,
 )
 from partnerhub.statements.freeze import statements_freeze
 from partnerhub.statements.models import Statement, StatementLine
@@ -59,42 +61,10 @@ def companies_for_statements(company_ids: Iterable[int]) -> list[Company]:
 def _line_rows(statement: Statement, lines: Sequence[ComputedLine]) -> list[StatementLine]:
     return [
         StatementLine(
-            statement=statement,
-            seq=seq,
-            kind=line.kind,
-            description=line.description[:300],
-            company_id=line.company_id,
-            plan_id=line.plan_id,
-            fee_type=line.fee_type,
-            quantity=line.quantity,
-            net_minor=line.net_minor,
-            gst_minor=line.gst_minor,
-            gross_minor=line.gross_minor,
-            reseller_fee_minor=line.reseller_fee_minor,
-            gateway_fee_minor=line.gateway_fee_minor,
-            reseller_share_minor=line.reseller_share_minor,
-            platform_share_minor=line.platform_share_minor,
+            statement=statement, seq=seq, **dict(zip(LINE_FIELDS, line_values(line), strict=True))
         )
         for seq, line in enumerate(lines, start=1)
     ]
-
-
-def _stored_key(line: StatementLine) -> tuple[object, ...]:
-    return (
-        line.kind,
-        line.description,
-        line.company_id,
-        line.plan_id,
-        line.fee_type,
-        line.quantity,
-        line.net_minor,
-        line.gst_minor,
-        line.gross_minor,
-        line.reseller_fee_minor,
-        line.gateway_fee_minor,
-        line.reseller_share_minor,
-        line.platform_share_minor,
-    )
 
 
 def _statement_row(computed: ComputedStatement, now: datetime) -> Statement:
@@ -157,7 +127,7 @@ def _draft_key(c: ComputedStatement) -> tuple[Any, ...]:
 
 
 def _same(stored: Statement, computed: ComputedStatement) -> bool:
-    same_lines = [_stored_key(line) for line in stored.lines.all()] == [
+    same_lines = [line_values(line) for line in stored.lines.all()] == [
         line.key() for line in computed.lines
     ]
     totals = computed.totals()
