@@ -46,12 +46,13 @@ def company_statements_for_actor(
     """The company's statements, newest period first: its open periods' drafts, fresh,
     and every closed one."""
     company = company_get_for_actor(actor, company_id)
-    company_drafts_refresh_many([company], now=now or timezone.now())
-    return list(
-        Statement.objects.filter(kind=Statement.Kind.COMPANY, company_id=company.pk).order_by(
-            "-period_start", "currency", "id"
-        )
-    )
+    listed = Statement.objects.filter(kind=Statement.Kind.COMPANY, company_id=company.pk)
+    order = ("-period_start", "currency", "id")
+    known = list(listed.order_by(*order))
+    # The statements read once serve the refresh and the answer, unless a draft changed.
+    if company_drafts_refresh_many([company], now=now or timezone.now(), known=known):
+        return list(listed.order_by(*order))
+    return known
 
 
 def statement_get_for_actor(actor: Actor, statement_id: int) -> Statement:

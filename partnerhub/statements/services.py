@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
 from partnerhub.companies.models import Company
@@ -87,22 +87,38 @@ def _scope(computed: ComputedStatement) -> Q:
     return Q(kind=computed.kind, reseller_id=computed.reseller_id)
 
 
-def drafts_save(computed: Sequence[ComputedStatement], *, now: datetime) -> list[Statement]:
+def drafts_save(
+    computed: Sequence[ComputedStatement],
+    *,
+    now: datetime,
+    known: Sequence[Statement] | None = None,
+) -> list[Statement]:
+    return drafts_store(computed, now=now, known=known)[0]
+
+
+def drafts_store(
+    computed: Sequence[ComputedStatement],
+    *,
+    now: datetime,
+    known: Sequence[Statement] | None = None,
+) -> tuple[list[Statement], bool]:
     """Store each computed statement as the draft of its period (and currency), rewriting
     a stored draft only where a line or total changed; a closed statement is left as it
     is and answered instead. Drafts of the same period in a currency that no longer has
     anything are removed. The stored rows are read in one query (and their lines in one
-    more); a read that finds nothing changed writes nothing and opens no transaction."""
-    where = Q()
-    for scope, period_start, _ in _periods_of(computed):
-        where |= scope & Q(period_start=period_start)
+    more); a read that finds nothing changed writes nothing and opens no transaction.
+    `known`: every stored statement of these owners, already read by the caller."""
     if not computed:
-        return []
-    stored = {
-        (s.kind, s.company_id if s.kind == Statement.Kind.COMPANY else s.reseller_id,
-         s.period_start, s.currency): s
-        for s in Statement.objects.filter(where).prefetch_related("lines")
-    }  # fmt: skip
+        return [], False
+    if known is None:
+        where = Q()
+        for scope, period_start, _ in _periods_of(computed):
+            where |= scope & Q(period_start=period_start)
+        known = list(Statement.objects.filter(where))
+    periods = {(c.kind, _owner(c), c.period_start) for c in computed}
+    rows = [s for s in known if (s.kind, _owner(s), s.period_start) in periods]
+    prefetch_related_objects([s for s in rows if s.status == Statement.Status.DRAFT], "lines")
+    stored = {(s.kind, _owner(s), s.period_start, s.currency): s for s in rows}
     out: list[Statement | None] = []
     changed: list[tuple[int, Statement | None, ComputedStatement]] = []
     for statement in computed:
@@ -118,12 +134,15 @@ def drafts_save(computed: Sequence[ComputedStatement], *, now: datetime) -> list
             Statement.objects.filter(pk__in=stale).delete()
             for index, row, statement in changed:
                 out[index] = _draft_write(row, statement, now)
-    return [row for row in out if row is not None]
+    return [row for row in out if row is not None], bool(changed or stale)
+
+
+def _owner(s: ComputedStatement | Statement) -> int | None:
+    return s.company_id if s.kind == Statement.Kind.COMPANY else s.reseller_id
 
 
 def _draft_key(c: ComputedStatement) -> tuple[Any, ...]:
-    owner = c.company_id if c.kind == Statement.Kind.COMPANY else c.reseller_id
-    return (c.kind, owner, c.period_start, c.currency)
+    return (c.kind, _owner(c), c.period_start, c.currency)
 
 
 def _same(stored: Statement, computed: ComputedStatement) -> bool:
@@ -209,9 +228,12 @@ def statements_close_companies(
     return closed
 
 
-def company_drafts_refresh_many(companies: Sequence[Company], *, now: datetime) -> None:
+def company_drafts_refresh_many(
+    companies: Sequence[Company], *, now: datetime, known: Sequence[Statement] | None = None
+) -> bool:
     """Recompute the stored drafts of the companies' open periods: the current one and,
-    during the grace after its end, the one before."""
+    during the grace after its end, the one before. `known`: all their stored
+    statements, read by the caller. Answers whether a draft was written."""
     subscriptions = subscriptions_load(companies)
     cutoffs = dict(
         SaleCutoff.objects.filter(company_id__in=[c.pk for c in companies]).values_list(
@@ -232,10 +254,13 @@ def company_drafts_refresh_many(companies: Sequence[Company], *, now: datetime) 
             previous[company.pk] = sub.period_containing(
                 date.fromordinal(period.start.toordinal() - 1), walk_from=cutoff
             )
+    written = False
     for periods in (previous, current):
         if periods:
             computed = company_statements_compute(subscriptions, periods)
-            drafts_save([s for pk in sorted(computed) for s in computed[pk]], now=now)
+            flat = [s for pk in sorted(computed) for s in computed[pk]]
+            written = drafts_store(flat, now=now, known=known)[1] or written
+    return written
 
 
 def statement_refresh(statement: Statement, *, now: datetime | None = None) -> Statement:

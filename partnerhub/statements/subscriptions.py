@@ -128,18 +128,29 @@ class Subscription:
         ]
 
 
+_PLAN_FIELDS = ("display_name", "plan_type", "gst_enabled", "revenue_share_bps", "deleted_at")
+
+
 def _plan_terms(plan_ids: Iterable[int]) -> dict[int, PlanTerms]:
+    """The plans with their prices: one query (the prices with their plan's fields), and
+    one more only for a plan without any price."""
     ids = sorted(set(plan_ids))
     prices: dict[int, dict[tuple[str, str], int]] = defaultdict(dict)
-    price: tuple[int, Any, str, int]
+    fields: dict[int, tuple[Any, ...]] = {}
+    price: tuple[Any, ...]
     for price in PlanPrice.objects.filter(plan_id__in=ids).values_list(
-        "plan_id", "currency_id", "billing_cycle", "amount_minor"
+        "plan_id",
+        "currency_id",
+        "billing_cycle",
+        "amount_minor",
+        *(f"plan__{name}" for name in _PLAN_FIELDS),
     ):
-        plan_id, currency, cycle, amount = price
+        plan_id, currency, cycle, amount, *plan = price
         prices[plan_id][(str(currency), cycle)] = amount
-    rows = Plan.objects.filter(pk__in=ids).values_list(
-        "pk", "display_name", "plan_type", "gst_enabled", "revenue_share_bps", "deleted_at"
-    )
+        fields[plan_id] = tuple(plan)
+    missing = [pk for pk in ids if pk not in fields]
+    for pk, *plan in Plan.objects.filter(pk__in=missing).values_list("pk", *_PLAN_FIELDS):
+        fields[pk] = tuple(plan)
     return {
         pk: PlanTerms(
             id=pk,
@@ -150,7 +161,7 @@ def _plan_terms(plan_ids: Iterable[int]) -> dict[int, PlanTerms]:
             deleted_on=deleted_at.date() if deleted_at else None,
             prices=prices[pk],
         )
-        for pk, name, plan_type, gst, bps, deleted_at in rows
+        for pk, (name, plan_type, gst, bps, deleted_at) in fields.items()
     }
 
 

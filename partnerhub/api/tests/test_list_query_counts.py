@@ -45,10 +45,11 @@ LIST_QUERIES = {
     "api_webhooks_list_webhook_endpoints": 3,
     "api_webhooks_list_webhook_deliveries": 3,
     "api_webhooks_list_events": 3,
-    # Recomputed on read: the company, its subscriptions (3), its cutoff, one sales
-    # aggregate, the list (no GST rate, fee type or stored draft to read here).
-    "statements_api_list_company_statements": 8,
-    "statements_api_list_reseller_statements": 10,
+    # Recomputed on read: the company, its statements, its subscriptions (history, plans
+    # with prices), its cutoff, one sales aggregate (no GST rate, fee type or stored
+    # draft's lines to read here).
+    "statements_api_list_company_statements": 7,
+    "statements_api_list_reseller_statements": 9,
 }
 
 
