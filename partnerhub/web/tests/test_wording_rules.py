@@ -18,6 +18,7 @@ from partnerhub.catalog.models import Currency, Feature, FeeType, Limit
 from partnerhub.core import wording
 from partnerhub.fees.models import RecalcJob
 from partnerhub.resellers.models import Reseller
+from partnerhub.statements.models import CloseJob
 from partnerhub.testing.formpost import posted
 
 pytestmark = pytest.mark.django_db
@@ -120,13 +121,16 @@ def test_a_taken_reseller_slug_shows_with_the_other_errors(operator: Client, per
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION = re.compile(r"^[a-z][a-z_]*\.[a-z_]+$")
+# Jobs that audit their status as `action=f"<prefix>{status}"`.
+JOB_STATUSES = {"job.": RecalcJob.Status.values, "close_job.": CloseJob.Status.values}
 # Helpers that pass their string argument on as the audit action.
 ACTION_HELPERS = {"_audit", "_set_flag"}
 
 
 def _written_actions() -> set[str]:
     """Every audit action the code writes: `action="x.y"` keywords, the action argument of
-    the apps' audit helpers, and `action=f"job.{status}"` for each job status."""
+    the apps' audit helpers, and `action=f"job.{status}"` (recalculation) and
+    `action=f"close_job.{status}"` (statements) for each job status."""
     found: set[str] = set()
     for path in ROOT.rglob("*.py"):
         if "tests" in path.parts or "migrations" in path.parts:
@@ -146,8 +150,9 @@ def _written_actions() -> set[str]:
                     prefix = "".join(
                         str(v.value) for v in value.values if isinstance(v, ast.Constant)
                     )
-                    assert prefix == "job.", f"an audit action built at run time: {path}"
-                    found.update(f"job.{status}" for status in RecalcJob.Status.values)
+                    statuses = JOB_STATUSES.get(prefix)
+                    assert statuses, f"an audit action built at run time: {path}"
+                    found.update(f"{prefix}{status}" for status in statuses)
     return found
 
 
