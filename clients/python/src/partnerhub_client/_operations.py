@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -15,19 +16,8 @@ from partnerhub_client import models
 class Operations:
     """`_operation` is the transport's (client.py): retries, ids, typed errors."""
 
-    def _operation(
-        self,
-        method: str,
-        path: str,
-        *,
-        operation: str,
-        answer: Any,
-        status: int,
-        params: dict[str, Any] | None = None,
-        body: Any = None,
-        body_model: Any = None,
-    ) -> Any:
-        raise NotImplementedError
+    # The transport's `Partnerhub._operation` (client.py): one signature, there.
+    _operation: Callable[..., Any]
 
     def list_api_keys(
         self, *, limit: int | None = None, offset: int | None = None
