@@ -7,6 +7,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
@@ -107,6 +108,7 @@ def statement_serialize(statement: Statement, *, lines: bool = False) -> dict[st
 
 
 def _csv_response(statements: list[Statement], filename: str) -> HttpResponse:
+    prefetch_related_objects(statements, "lines")  # one query for every statement's lines
     text = "".join(
         statement_csv(s).split("\n", 1)[1] if i else statement_csv(s)
         for i, s in enumerate(statements)
@@ -170,6 +172,7 @@ def list_reseller_statements(
     statements = reseller_statements_for_actor(actor_of(request), reseller_id, month)
     if params.format == "csv":
         return _csv_response(statements, f"reseller-{reseller_id}-{month:%Y-%m}.csv")
+    prefetch_related_objects(statements, "lines")
     return {
         "month": f"{month:%Y-%m}",
         "items": [statement_serialize(s, lines=True) for s in statements],
